@@ -1,0 +1,882 @@
+/*
+ * engine.c - the update engine of libfota: offer, download, verify, switch,
+ * confirm, and recovery after a power cut.
+ *
+ * STATE DIAGRAM (f->phase; the journal phase in the state store in brackets)
+ *
+ *            fota_begin                  last chunk
+ *   IDLE ───────────────▶ DOWNLOADING ───────────────▶ VERIFYING
+ *    ▲      [downloading,   │  ▲ one chunk per step:    │ read slot back:
+ *    │       committed=c]   │  │ fetch, parse, HMAC,    │ SHA-256 of release,
+ *    │                      │  │ erase sector at its    │ image structure and
+ *    │                      │  │ first byte, program,   │ appended hash
+ *    │                      │  │ commit at sector end   │
+ *    │                      ▼  │                        ▼
+ *    │                    FAILED (a step's error;     SWITCHING
+ *    │                     fota_step may go on)         │ [installed] saved,
+ *    │                                                  │ then otadata NEW
+ *    │                                                  ▼ written to the other
+ *    │                                                INSTALLED  sector
+ *    │                                                  │ reboot
+ *    │      fota_confirm: otadata VALID, [none]         ▼
+ *    └──────────────────────────────────────── (bootloader: NEW→PENDING_VERIFY,
+ *                                               boots the new slot on trial)
+ *
+ *   At fota_init, after any reboot, the journal and otadata decide what
+ *   happened (recovery table below): resume the download, redo a boot switch
+ *   that a cut undid, see a confirmed image, or see a rollback.
+ *
+ * INVARIANTS (numbered as in DESIGN.md; tests name the one they check)
+ *
+ *   1. No byte of a chunk reaches flash before its HMAC verified: chunks are
+ *      decoded into f->buf and fota_chunk_end() must return FOTA_OK before
+ *      write_chunk() is called; nothing else programs the slot.
+ *   2. No allocation; RAM is struct fota (sized by FOTA_CHUNK_MAX) plus a
+ *      bounded stack, whatever the image size.
+ *   3. A cut anywhere leaves a bootable verified image, and the download
+ *      resumes from the journal's committed offset: the running slot is never
+ *      written; committed only advances after the sector it covers is fully
+ *      programmed; a sector is erased right before its first write, so a torn
+ *      sector is always at or after committed and gets erased again.
+ *   4. The boot slot is switched only after the whole slot, read back from
+ *      flash, matches the release SHA-256 and is a well-formed image; the
+ *      journal says "installed" before otadata changes, so a cut between the
+ *      two leads to a re-verify and a new switch, never to a blind one.
+ *   5. The switch writes state NEW; the bootloader makes it PENDING_VERIFY and
+ *      aborts it at the next boot unless fota_confirm() wrote VALID.
+ *   6. Bad input gets its own error code, logged once with what was expected
+ *      and what came, and leaves flash and journal as they were.
+ */
+#include "fota/fota.h"
+#include "fmt.h"
+#include "journal.h"
+#include "le.h"
+#include "wire.h"
+
+#define STATUS_EVERY_CHUNKS 64u
+#define MAX_SWITCHES 3u
+
+/* ---- small helpers -------------------------------------------------------- */
+
+static uint32_t sector(const struct fota *f)
+{
+    return f->cfg->sector_size;
+}
+
+static int valid_id(const char *id)
+{
+    uint32_t n;
+    if (!id)
+        return 0;
+    for (n = 0; id[n]; n++) {
+        char c = id[n];
+        if (n >= FOTA_ID_MAX ||
+            !((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == '-'))
+            return 0;
+    }
+    return n > 0;
+}
+
+static void to_hex(const uint8_t *b, uint32_t n, char *out)
+{
+    static const char hx[] = "0123456789abcdef";
+    uint32_t i;
+    for (i = 0; i < n; i++) {
+        out[2 * i] = hx[b[i] >> 4];
+        out[2 * i + 1] = hx[b[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
+
+static int jload(struct fota *f, struct fota_jrec *r)
+{
+    int rc = fota_j_decode(f->journal, r);
+    if (rc) {
+        fota_log(f, FOTA_LOG_WARN, "journal: corrupt record (bad magic, version or CRC); starting over");
+        fota_fill(r, 0, sizeof *r);
+    }
+    return FOTA_OK;
+}
+
+static int jsave(struct fota *f, const struct fota_jrec *r)
+{
+    int rc;
+    fota_j_encode(r, f->journal);
+    rc = f->cfg->store_save(f->cfg, f->journal, FOTA_JOURNAL_LEN);
+    if (rc)
+        fota_log(f, FOTA_LOG_ERROR, "journal: save failed: %s", fota_strerror(rc));
+    return rc;
+}
+
+static int read_otadata(struct fota *f, struct fota_ota_entry e[2])
+{
+    unsigned i;
+    int rc;
+    for (i = 0; i < 2; i++) {
+        rc = f->cfg->flash_read(f->cfg, f->layout.otadata_offset + i * sector(f), f->buf,
+                                FOTA_OTA_ENTRY_LEN);
+        if (rc)
+            return rc;
+        fota_ota_decode(f->buf, &e[i]);
+    }
+    return FOTA_OK;
+}
+
+/* Rewrite one otadata sector with entry e: erase, then program 32 bytes. */
+static int write_otadata(struct fota *f, unsigned sec, const struct fota_ota_entry *e)
+{
+    uint32_t addr = f->layout.otadata_offset + sec * sector(f);
+    int rc = f->cfg->flash_erase(f->cfg, addr);
+    if (rc)
+        return rc;
+    fota_ota_encode(e, f->buf);
+    return f->cfg->flash_program(f->cfg, addr, f->buf, FOTA_OTA_ENTRY_LEN);
+}
+
+static unsigned update_slot(const struct fota *f)
+{
+    unsigned run = f->cfg->running_slot;
+    if (run == FOTA_SLOT_FACTORY)
+        return 0;
+    return (run + 1u) % f->layout.slot_count;
+}
+
+static void progress(struct fota *f)
+{
+    f->prog.phase = f->phase;
+    if (f->cfg->progress)
+        f->cfg->progress(f->cfg, &f->prog);
+}
+
+static int http_error(struct fota *f, int status, const char *what)
+{
+    int rc;
+    if (status == 401 || status == 403)
+        rc = FOTA_ERR_AUTH;
+    else if (status == 404)
+        rc = FOTA_ERR_NOT_FOUND;
+    else if (status == 429 || status >= 500)
+        rc = FOTA_ERR_HTTP_RETRY;
+    else
+        rc = FOTA_ERR_HTTP;
+    fota_log(f, FOTA_LOG_WARN, "%s: expected HTTP 200, got %d (%s)", what, status,
+             fota_errname(rc));
+    return rc;
+}
+
+/* Auth headers of every device request. */
+static void auth_headers(const struct fota *f, struct fota_http_header h[2])
+{
+    h[0].name = "X-Device-Id";
+    h[0].value = f->cfg->device_id;
+    h[1].name = "X-Device-Token";
+    h[1].value = f->token;
+}
+
+/* ---- slot read-back (invariant 4) ---------------------------------------- */
+
+/* SHA-256 of [0, len) of the slot into out, through f->buf. */
+static int hash_slot(struct fota *f, uint32_t base, uint32_t len, uint8_t out[32])
+{
+    const struct fota_config *c = f->cfg;
+    uint32_t off, n;
+    int rc = c->sha256_start(c, f->hash.bytes);
+    for (off = 0; rc == FOTA_OK && off < len; off += n) {
+        n = len - off < FOTA_CHUNK_MAX ? len - off : FOTA_CHUNK_MAX;
+        rc = c->flash_read(c, base + off, f->buf, n);
+        if (!rc)
+            rc = c->sha256_update(c, f->hash.bytes, f->buf, n);
+    }
+    if (!rc)
+        rc = c->sha256_finish(c, f->hash.bytes, out);
+    return rc;
+}
+
+/* Whole-slot check before a boot switch: the release SHA-256 over
+ * [0, size), then the image's own structure, checksum and appended hash. */
+static int verify_slot(struct fota *f, unsigned slot, uint32_t size, const uint8_t sha[32])
+{
+    const struct fota_config *c = f->cfg;
+    uint32_t base = f->layout.slot_offset[slot], off, n, hoff = 0;
+    struct fota_img_walk w;
+    uint8_t got[32], want[32];
+    char hx[65];
+    int rc;
+
+    rc = hash_slot(f, base, size, got);
+    if (rc)
+        return rc;
+    if (fota_ct_diff(got, sha, 32)) {
+        to_hex(got, 32, hx);
+        fota_log(f, FOTA_LOG_ERROR, "verify: slot ota_%u SHA-256 is %s, not the release's",
+                 (uint32_t)slot, hx);
+        return FOTA_ERR_SHA256;
+    }
+    rc = c->flash_read(c, base, f->buf, FOTA_IMG_HEAD_LEN);
+    if (!rc)
+        rc = fota_img_check_head(f->buf, FOTA_IMG_HEAD_LEN, c->chip_id, 0);
+    fota_img_walk_init(&w, f->layout.slot_size[slot]);
+    for (off = 0; rc == FOTA_OK && off < size; off += n) {
+        n = size - off < FOTA_CHUNK_MAX ? size - off : FOTA_CHUNK_MAX;
+        rc = c->flash_read(c, base + off, f->buf, n);
+        if (!rc)
+            rc = fota_img_walk_feed(&w, f->buf, n);
+    }
+    if (!rc)
+        rc = fota_img_walk_finish(&w, &hoff);
+    if (!rc && hoff) {
+        rc = hash_slot(f, base, hoff, got);
+        if (!rc)
+            rc = c->flash_read(c, base + hoff, want, 32);
+        if (!rc && fota_ct_diff(got, want, 32))
+            rc = FOTA_ERR_IMG_HASH;
+    }
+    if (rc)
+        fota_log(f, FOTA_LOG_ERROR, "verify: slot ota_%u: %s", (uint32_t)slot, fota_strerror(rc));
+    return rc;
+}
+
+/* Write NEW for slot into the otadata sector not in force (invariant 5). */
+static int switch_to(struct fota *f, unsigned slot)
+{
+    struct fota_ota_entry e[2], n;
+    unsigned sec;
+    int rc = read_otadata(f, e);
+    if (rc)
+        return rc;
+    fota_ota_next(e, slot, f->layout.slot_count, &n, &sec);
+    rc = write_otadata(f, sec, &n);
+    if (!rc)
+        fota_log(f, FOTA_LOG_INFO, "boot: otadata[%u] seq %u selects ota_%u (NEW)",
+                 (uint32_t)sec, n.seq, (uint32_t)slot);
+    return rc;
+}
+
+/* ---- recovery at init ---------------------------------------------------- */
+
+/*
+ * What a reboot finds, as a table (journal phase x what booted x what
+ * otadata says of the target slot) -> action. "target entry" is the valid
+ * otadata entry with the highest seq, when it selects the target slot.
+ */
+enum rec_seen { SEEN_NONE, SEEN_TRIAL, SEEN_VALID, SEEN_ABORTED };
+enum rec_act { ACT_KEEP, ACT_DROP, ACT_ON_TRIAL, ACT_CONFIRMED, ACT_ROLLED_BACK, ACT_RESWITCH };
+
+static const uint8_t rec_table[2][2][4] = {
+    /* journal downloading */
+    {/* running != target */ {ACT_KEEP, ACT_KEEP, ACT_KEEP, ACT_KEEP},
+     /* running == target: we never write the running slot; stale */
+     {ACT_DROP, ACT_DROP, ACT_DROP, ACT_DROP}},
+    /* journal installed */
+    {/* running != target: the switch did not take, or it was rolled back */
+     {ACT_RESWITCH, ACT_RESWITCH, ACT_RESWITCH, ACT_ROLLED_BACK},
+     /* running == target */
+     {ACT_RESWITCH, ACT_ON_TRIAL, ACT_CONFIRMED, ACT_RESWITCH}},
+};
+
+static enum rec_seen target_seen(const struct fota_ota_entry e[2], unsigned target,
+                                 unsigned slot_count)
+{
+    int top = -1;
+    unsigned i;
+    for (i = 0; i < 2; i++)
+        if (fota_ota_valid(&e[i]) && (top < 0 || e[i].seq > e[top].seq))
+            top = (int)i;
+    if (top < 0 || fota_ota_slot(e[top].seq, slot_count) != target)
+        return SEEN_NONE;
+    switch (e[top].state) {
+    case FOTA_OTA_NEW:
+    case FOTA_OTA_PENDING_VERIFY:
+        return SEEN_TRIAL;
+    case FOTA_OTA_INVALID:
+    case FOTA_OTA_ABORTED:
+        return SEEN_ABORTED;
+    default: /* VALID, UNDEFINED: the image runs as a good one */
+        return SEEN_VALID;
+    }
+}
+
+static int recover(struct fota *f)
+{
+    struct fota_jrec r;
+    struct fota_ota_entry e[2];
+    enum rec_seen seen;
+    int rc, act;
+
+    jload(f, &r);
+    if (r.phase == FOTA_J_NONE || r.phase == FOTA_J_ROLLED_BACK)
+        return FOTA_OK;
+    if (r.target >= f->layout.slot_count || r.size > f->layout.slot_size[r.target]) {
+        fota_log(f, FOTA_LOG_WARN, "journal: target ota_%u does not fit this table; dropped",
+                 (uint32_t)r.target);
+        r.phase = FOTA_J_NONE;
+        return jsave(f, &r);
+    }
+    rc = read_otadata(f, e);
+    if (rc)
+        return rc;
+    seen = target_seen(e, r.target, f->layout.slot_count);
+    act = rec_table[r.phase == FOTA_J_INSTALLED][f->cfg->running_slot == r.target][seen];
+    f->offer.release = r.release;
+    f->offer.size = r.size;
+    f->offer.chunk_size = r.chunk_size;
+    fota_copy(f->offer.sha256, r.sha256, 32);
+    f->prog.release = r.release;
+    f->prog.bytes_total = r.size;
+    f->prog.bytes_done = r.committed;
+
+    switch (act) {
+    case ACT_KEEP:
+        return FOTA_OK;
+    case ACT_DROP:
+        r.phase = FOTA_J_NONE;
+        return jsave(f, &r);
+    case ACT_ON_TRIAL:
+        f->phase = FOTA_PHASE_INSTALLED;
+        fota_log(f, FOTA_LOG_INFO, "release %u runs on trial in ota_%u: confirm to keep it",
+                 r.release, (uint32_t)r.target);
+        return FOTA_OK;
+    case ACT_CONFIRMED:
+        r.phase = FOTA_J_NONE;
+        rc = jsave(f, &r);
+        if (!rc)
+            fota_report(f, "confirmed", FOTA_OK);
+        return rc;
+    case ACT_ROLLED_BACK:
+        fota_log(f, FOTA_LOG_WARN, "release %u never confirmed in ota_%u: rolled back",
+                 r.release, (uint32_t)r.target);
+        r.phase = FOTA_J_ROLLED_BACK;
+        rc = jsave(f, &r);
+        if (!rc)
+            fota_report(f, "rolled_back", FOTA_ERR_ROLLED_BACK);
+        return rc;
+    default: /* ACT_RESWITCH */
+        break;
+    }
+    /* The image was verified and the switch written, but otadata does not
+     * show it (a cut in an in-place otadata rewrite) or the app is running
+     * it without a trial entry. Verify again and switch again, a bounded
+     * number of times. */
+    if (r.switches >= MAX_SWITCHES) {
+        fota_log(f, FOTA_LOG_WARN, "release %u: %u boot switches did not take; giving up",
+                 r.release, (uint32_t)r.switches);
+        r.phase = FOTA_J_ROLLED_BACK;
+        rc = jsave(f, &r);
+        if (!rc)
+            fota_report(f, "rolled_back", FOTA_ERR_ROLLED_BACK);
+        return rc;
+    }
+    if (f->cfg->running_slot == r.target) {
+        /* running it already: make the next boot a trial again */
+        fota_log(f, FOTA_LOG_WARN, "ota_%u runs without a trial entry; re-arming trial",
+                 (uint32_t)r.target);
+    }
+    rc = verify_slot(f, r.target, r.size, r.sha256);
+    if (rc == FOTA_ERR_POWER_LOST || rc == FOTA_ERR_IO)
+        return rc;
+    if (rc) {
+        r.phase = FOTA_J_DOWNLOADING; /* bytes are bad: download again */
+        r.committed = 0;
+        return jsave(f, &r);
+    }
+    r.switches++;
+    rc = jsave(f, &r);
+    if (!rc)
+        rc = switch_to(f, r.target);
+    if (!rc)
+        f->phase = FOTA_PHASE_INSTALLED;
+    return rc;
+}
+
+/* ---- API ------------------------------------------------------------------ */
+
+int fota_init(struct fota *f, const struct fota_config *c)
+{
+    uint32_t i;
+    int rc, done = 0;
+    uint8_t mac[32];
+    static const char pfx[] = "token:";
+
+    if (!f || !c)
+        return FOTA_ERR_PARAM;
+    fota_fill(f, 0, sizeof *f);
+    f->cfg = c;
+    if (!c->flash_read || !c->flash_erase || !c->flash_program || !c->http_get ||
+        !c->http_post || !c->sha256_start || !c->sha256_update || !c->sha256_finish ||
+        !c->hmac_start || !c->hmac_update || !c->hmac_finish || !c->store_load ||
+        !c->store_save || !c->device_key || c->sector_size != FOTA_SECTOR_SIZE) {
+        fota_log(f, FOTA_LOG_ERROR, "init: incomplete config (a callback, key or sector size)");
+        return FOTA_ERR_PARAM;
+    }
+    if (!valid_id(c->device_id)) {
+        fota_log(f, FOTA_LOG_ERROR, "init: device id must be 1-64 of [A-Za-z0-9._-]");
+        return FOTA_ERR_PARAM;
+    }
+
+    /* partition table, one entry at a time */
+    fota_layout_init(&f->layout);
+    for (i = 0; !done && i < FOTA_PT_MAX_LEN / FOTA_PT_ENTRY_LEN; i++) {
+        rc = c->flash_read(c, FOTA_PT_OFFSET + i * FOTA_PT_ENTRY_LEN, f->buf, FOTA_PT_ENTRY_LEN);
+        if (rc)
+            return rc;
+        rc = fota_layout_add(&f->layout, f->buf, &done);
+        if (rc) {
+            fota_log(f, FOTA_LOG_ERROR, "partition table: entry %u is malformed", i);
+            return rc;
+        }
+    }
+    rc = fota_layout_finish(&f->layout, c->flash_size);
+    if (rc || f->layout.slot_count < 2) {
+        fota_log(f, FOTA_LOG_ERROR,
+                 "partition table: expected otadata and at least 2 OTA slots within %u bytes, "
+                 "found %u slots", c->flash_size, (uint32_t)f->layout.slot_count);
+        return rc ? rc : FOTA_ERR_NO_SLOT;
+    }
+    if (c->running_slot != FOTA_SLOT_FACTORY && c->running_slot >= f->layout.slot_count) {
+        fota_log(f, FOTA_LOG_ERROR, "init: running slot %u is not an OTA slot",
+                 (uint32_t)c->running_slot);
+        return FOTA_ERR_PARAM;
+    }
+
+    /* device token: hex(HMAC(key, "token:" + id)) */
+    rc = c->hmac_start(c, f->hash.bytes, c->device_key, FOTA_KEY_LEN);
+    if (!rc)
+        rc = c->hmac_update(c, f->hash.bytes, (const uint8_t *)pfx, sizeof pfx - 1);
+    if (!rc)
+        rc = c->hmac_update(c, f->hash.bytes, (const uint8_t *)c->device_id,
+                            (uint32_t)fota_strnlen(c->device_id, FOTA_ID_MAX));
+    if (!rc)
+        rc = c->hmac_finish(c, f->hash.bytes, mac);
+    if (rc)
+        return rc;
+    to_hex(mac, 32, f->token);
+
+    rc = c->store_load(c, f->journal, FOTA_JOURNAL_LEN);
+    if (rc)
+        return rc;
+    f->phase = FOTA_PHASE_IDLE;
+    return recover(f);
+}
+
+int fota_check(struct fota *f, const char *running_version, struct fota_offer *offer)
+{
+    struct fota_http_header h[2];
+    char path[48 + 3 * FOTA_VERSION_MAX];
+    uint32_t len;
+    int rc, status = 0;
+
+    if (!f || !f->cfg || !offer)
+        return FOTA_ERR_PARAM;
+    len = fota_fmt(path, sizeof path, "%s?version=", FOTA_PATH_CHECK);
+    fota_urlenc(path, sizeof path, &len, running_version ? running_version : "");
+    if (len >= sizeof path)
+        return FOTA_ERR_PARAM;
+    auth_headers(f, h);
+    fota_check_begin(f);
+    f->http_status = &status;
+    rc = f->cfg->http_get(f->cfg, path, h, 2, fota_check_body, f, &status);
+    f->http_status = 0;
+    if (rc == FOTA_OK && status != 200)
+        return http_error(f, status, "check");
+    if (rc == FOTA_OK)
+        rc = fota_check_end(f);
+    if (rc) {
+        fota_log(f, FOTA_LOG_WARN, "check: refused the answer: %s", fota_strerror(rc));
+        return rc;
+    }
+    *offer = f->offer;
+    f->have_offer = 1;
+    return FOTA_OK;
+}
+
+int fota_begin(struct fota *f, const struct fota_offer *o)
+{
+    struct fota_jrec r;
+    unsigned slot;
+    uint32_t cs;
+
+    if (!f || !f->cfg || !o)
+        return FOTA_ERR_PARAM;
+    if (f->phase == FOTA_PHASE_INSTALLED) {
+        fota_log(f, FOTA_LOG_WARN, "begin: an installed image waits for reboot or confirm");
+        return FOTA_ERR_STATE;
+    }
+    cs = o->chunk_size;
+    if (!o->update || o->size < FOTA_IMG_HEAD_LEN || cs == 0 ||
+        o->total_chunks != o->size / cs + (o->size % cs != 0)) {
+        fota_log(f, FOTA_LOG_ERROR,
+                 "offer: inconsistent (size %u, chunk_size %u, total_chunks %u)", o->size, cs,
+                 o->total_chunks);
+        return FOTA_ERR_OFFER;
+    }
+    if (cs < FOTA_CHUNK_MIN || cs > FOTA_CHUNK_MAX || sector(f) % cs) {
+        fota_log(f, FOTA_LOG_ERROR,
+                 "offer: chunk_size %u unsupported: expected %u..%u dividing %u", cs,
+                 FOTA_CHUNK_MIN, FOTA_CHUNK_MAX, sector(f));
+        return FOTA_ERR_CHUNK_SIZE;
+    }
+    slot = update_slot(f);
+    if (o->size > f->layout.slot_size[slot]) {
+        fota_log(f, FOTA_LOG_ERROR, "offer: image is %u bytes, slot ota_%u holds %u", o->size,
+                 (uint32_t)slot, f->layout.slot_size[slot]);
+        return FOTA_ERR_SLOT_SIZE;
+    }
+    jload(f, &r);
+    if (r.phase == FOTA_J_ROLLED_BACK && !fota_ct_diff(r.sha256, o->sha256, 32)) {
+        fota_log(f, FOTA_LOG_WARN, "offer: release %u was rolled back on this device; refused",
+                 o->release);
+        return FOTA_ERR_ROLLED_BACK;
+    }
+    f->offer = *o;
+    f->target_slot = (uint8_t)slot;
+    fota_fill(&f->prog, 0, sizeof f->prog);
+    f->prog.release = o->release;
+    f->prog.bytes_total = o->size;
+    f->prog.chunks_total = o->total_chunks;
+    if (r.phase == FOTA_J_DOWNLOADING && r.release == o->release && r.size == o->size &&
+        r.chunk_size == cs && r.target == slot && !fota_ct_diff(r.sha256, o->sha256, 32) &&
+        (r.committed % sector(f) == 0 || r.committed == r.size)) {
+        f->next_chunk = r.committed / cs;
+        fota_log(f, FOTA_LOG_INFO, "resume: release %u from byte %u of %u", o->release,
+                 r.committed, o->size);
+    } else {
+        fota_fill(&r, 0, sizeof r);
+        r.phase = FOTA_J_DOWNLOADING;
+        r.target = (uint8_t)slot;
+        r.release = o->release;
+        r.size = o->size;
+        r.chunk_size = cs;
+        fota_copy(r.sha256, o->sha256, 32);
+        f->next_chunk = 0;
+        if (jsave(f, &r))
+            return FOTA_ERR_STORE;
+    }
+    f->prog.resumed_from = r.committed;
+    f->prog.bytes_done = r.committed;
+    f->prog.chunks_done = f->next_chunk;
+    f->phase = r.committed == o->size ? FOTA_PHASE_VERIFYING : FOTA_PHASE_DOWNLOADING;
+    progress(f);
+    return FOTA_OK;
+}
+
+/* Program a verified chunk (invariants 1 and 3). */
+static int write_chunk(struct fota *f, uint32_t off, uint32_t len)
+{
+    const struct fota_config *c = f->cfg;
+    uint32_t base = f->layout.slot_offset[f->target_slot];
+    int rc;
+
+    /* chunk_size divides the sector: a chunk at a sector start is that
+     * sector's first write since the last committed point */
+    if (off % sector(f) == 0) {
+        rc = c->flash_erase(c, base + off);
+        if (rc)
+            return rc;
+    }
+    return c->flash_program(c, base + off, f->buf, len);
+}
+
+static int step_chunk(struct fota *f)
+{
+    const struct fota_config *c = f->cfg;
+    struct fota_http_header h[2];
+    struct fota_jrec r;
+    uint32_t n = f->next_chunk, cs = f->offer.chunk_size, off = n * cs, len, end;
+    char path[64];
+    int rc, status = 0;
+
+    len = f->offer.size - off < cs ? f->offer.size - off : cs;
+    fota_fmt(path, sizeof path, "%s?chunk=%u&release=%u", FOTA_PATH_CHUNK, n, f->offer.release);
+    auth_headers(f, h);
+    fota_chunk_begin(&f->p.chunk, len);
+    f->http_status = &status;
+    rc = c->http_get(c, path, h, 2, fota_chunk_body, f, &status);
+    f->http_status = 0;
+    if (rc == FOTA_OK && status != 200)
+        return http_error(f, status, "chunk");
+    if (rc == FOTA_OK)
+        rc = fota_chunk_end(f, n);
+    if (rc) {
+        if (rc == FOTA_ERR_CHUNK_INDEX)
+            fota_log(f, FOTA_LOG_WARN, "chunk %u: refused: chunk_number is %u", n,
+                     f->p.chunk.number);
+        else if (rc == FOTA_ERR_CHUNK_LEN)
+            fota_log(f, FOTA_LOG_WARN, "chunk %u: refused: expected %u bytes, got %u", n, len,
+                     f->p.chunk.data_len);
+        else
+            fota_log(f, FOTA_LOG_WARN, "chunk %u: refused: %s", n, fota_strerror(rc));
+        return rc;
+    }
+    /* chunk verified: from here on its bytes may reach flash */
+    if (n == 0) {
+        struct fota_app_info info;
+        rc = fota_img_check_head(f->buf, len, c->chip_id, &info);
+        if (rc) {
+            if (rc == FOTA_ERR_IMG_CHIP)
+                fota_log(f, FOTA_LOG_ERROR, "image: built for %s (chip id %u), this is %s",
+                         fota_chip_name(fota_le16(f->buf + 12)), (uint32_t)fota_le16(f->buf + 12),
+                         fota_chip_name(c->chip_id));
+            else
+                fota_log(f, FOTA_LOG_ERROR, "image: refused before erasing: %s",
+                         fota_strerror(rc));
+            return rc;
+        }
+    }
+    rc = write_chunk(f, off, len);
+    if (rc)
+        return rc;
+    end = off + len;
+    f->next_chunk = n + 1;
+    f->prog.chunks_done = n + 1;
+    f->prog.bytes_done = end;
+    f->prog.chunks_fetched++;
+    f->prog.bytes_fetched += len;
+    if (end % sector(f) == 0 || end == f->offer.size) {
+        jload(f, &r);
+        r.committed = end;
+        rc = jsave(f, &r);
+        if (rc)
+            return rc;
+    }
+    if (end == f->offer.size)
+        f->phase = FOTA_PHASE_VERIFYING;
+    progress(f);
+    return FOTA_OK;
+}
+
+static int step_verify(struct fota *f)
+{
+    struct fota_jrec r;
+    int rc = verify_slot(f, f->target_slot, f->offer.size, f->offer.sha256);
+
+    if (rc == FOTA_ERR_POWER_LOST || rc == FOTA_ERR_IO)
+        return rc;
+    if (rc) {
+        /* the slot does not hold the release: download it again */
+        jload(f, &r);
+        r.committed = 0;
+        f->next_chunk = 0;
+        f->phase = FOTA_PHASE_DOWNLOADING;
+        jsave(f, &r);
+        return rc;
+    }
+    f->phase = FOTA_PHASE_SWITCHING;
+    progress(f);
+    return FOTA_OK;
+}
+
+static int step_switch(struct fota *f)
+{
+    struct fota_jrec r;
+    int rc;
+
+    jload(f, &r);
+    r.phase = FOTA_J_INSTALLED; /* before otadata: invariant 4 */
+    r.committed = f->offer.size;
+    r.switches = 1;
+    rc = jsave(f, &r);
+    if (!rc)
+        rc = switch_to(f, f->target_slot);
+    if (rc)
+        return rc;
+    f->phase = FOTA_PHASE_INSTALLED;
+    progress(f);
+    return FOTA_OK;
+}
+
+int fota_step(struct fota *f)
+{
+    if (!f || !f->cfg)
+        return FOTA_ERR_PARAM;
+    switch (f->phase) {
+    case FOTA_PHASE_DOWNLOADING:
+        return step_chunk(f);
+    case FOTA_PHASE_VERIFYING:
+        return step_verify(f);
+    case FOTA_PHASE_SWITCHING:
+        return step_switch(f);
+    case FOTA_PHASE_INSTALLED:
+        return FOTA_OK;
+    default:
+        return FOTA_ERR_STATE;
+    }
+}
+
+/* Errors worth another attempt: the link, the server's load, and anything a
+ * corrupted transfer produces. Everything else is final. */
+static int retry_worthy(int rc)
+{
+    switch (rc) {
+    case FOTA_ERR_NET: case FOTA_ERR_HTTP_RETRY: case FOTA_ERR_JSON:
+    case FOTA_ERR_FIELD_MISSING: case FOTA_ERR_FIELD_UNKNOWN: case FOTA_ERR_FIELD_DUP:
+    case FOTA_ERR_FIELD_TYPE: case FOTA_ERR_TOO_LARGE: case FOTA_ERR_TRUNCATED:
+    case FOTA_ERR_BASE64: case FOTA_ERR_CHUNK_INDEX: case FOTA_ERR_CHUNK_LEN:
+    case FOTA_ERR_HMAC: case FOTA_ERR_SHA256:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* Exponential backoff with "equal jitter": half the delay fixed, half random,
+ * so a fleet that lost its server at once does not come back at once. */
+static void backoff(struct fota *f, uint32_t attempt)
+{
+    const struct fota_config *c = f->cfg;
+    uint32_t base = c->backoff_base_ms ? c->backoff_base_ms : 500u;
+    uint32_t cap = c->backoff_max_ms ? c->backoff_max_ms : 30000u;
+    uint32_t d = base, i, r;
+
+    for (i = 1; i < attempt && d < cap; i++)
+        d = d > cap / 2 ? cap : d * 2u;
+    if (d > cap)
+        d = cap;
+    r = c->random ? c->random(c) : 0u;
+    d = d / 2u + (d / 2u ? r % (d / 2u + 1u) : 0u);
+    if (c->sleep_ms)
+        c->sleep_ms(c, d);
+}
+
+int fota_run(struct fota *f, const struct fota_offer *o)
+{
+    uint32_t attempts = 0, max, last_report = 0;
+    int rc;
+
+    if (!f || !f->cfg || !o)
+        return FOTA_ERR_PARAM;
+    max = f->cfg->max_attempts ? f->cfg->max_attempts : 8u;
+    rc = fota_begin(f, o);
+    if (rc) {
+        fota_report(f, "failed", rc);
+        return rc;
+    }
+    fota_report(f, "downloading", FOTA_OK);
+    while (f->phase != FOTA_PHASE_INSTALLED) {
+        int before = f->phase;
+        rc = fota_step(f);
+        if (rc == FOTA_OK) {
+            attempts = 0;
+            if (f->phase == FOTA_PHASE_DOWNLOADING &&
+                f->prog.chunks_done - last_report >= STATUS_EVERY_CHUNKS) {
+                last_report = f->prog.chunks_done;
+                fota_report(f, "downloading", FOTA_OK);
+            }
+            if (before == FOTA_PHASE_DOWNLOADING && f->phase == FOTA_PHASE_VERIFYING)
+                fota_report(f, "verifying", FOTA_OK);
+            continue;
+        }
+        if (!retry_worthy(rc) || ++attempts >= max) {
+            if (retry_worthy(rc)) {
+                fota_log(f, FOTA_LOG_ERROR, "update: gave up after %u attempts: %s", attempts,
+                         fota_strerror(rc));
+                rc = FOTA_ERR_RETRIES;
+            }
+            if (rc != FOTA_ERR_POWER_LOST)
+                fota_report(f, "failed", rc);
+            return rc;
+        }
+        f->prog.retries++;
+        backoff(f, attempts);
+    }
+    fota_report(f, "installed", FOTA_OK);
+    return FOTA_OK;
+}
+
+int fota_phase(const struct fota *f)
+{
+    return f ? f->phase : FOTA_PHASE_IDLE;
+}
+
+void fota_get_progress(const struct fota *f, struct fota_progress *p)
+{
+    *p = f->prog;
+    p->phase = f->phase;
+}
+
+int fota_confirm(struct fota *f)
+{
+    struct fota_ota_entry e[2];
+    struct fota_jrec r;
+    int a, rc;
+
+    if (!f || !f->cfg)
+        return FOTA_ERR_PARAM;
+    rc = read_otadata(f, e);
+    if (rc)
+        return rc;
+    a = fota_ota_active(e);
+    if (a < 0 || fota_ota_slot(e[a].seq, f->layout.slot_count) != f->cfg->running_slot) {
+        fota_log(f, FOTA_LOG_WARN, "confirm: the running slot ota_%u is not the one otadata selects",
+                 (uint32_t)f->cfg->running_slot);
+        return FOTA_ERR_NOTHING_PENDING;
+    }
+    if (e[a].state != FOTA_OTA_VALID) {
+        /* in place, as esp_ota_mark_app_valid_cancel_rollback() does; a cut
+         * here leaves the other entry in force and recovery re-switches */
+        e[a].state = FOTA_OTA_VALID;
+        rc = write_otadata(f, (unsigned)a, &e[a]);
+        if (rc)
+            return rc;
+        fota_log(f, FOTA_LOG_INFO, "confirm: ota_%u marked VALID", (uint32_t)f->cfg->running_slot);
+    }
+    jload(f, &r);
+    if (r.phase == FOTA_J_INSTALLED && r.target == f->cfg->running_slot) {
+        f->offer.release = r.release;
+        r.phase = FOTA_J_NONE;
+        rc = jsave(f, &r);
+        if (rc)
+            return rc;
+        f->phase = FOTA_PHASE_IDLE;
+        fota_report(f, "confirmed", FOTA_OK);
+    }
+    return FOTA_OK;
+}
+
+int fota_boot_info(struct fota *f, struct fota_boot_info *bi)
+{
+    struct fota_ota_entry e[2];
+    int a, rc;
+    unsigned slot;
+
+    if (!f || !f->cfg || !bi)
+        return FOTA_ERR_PARAM;
+    rc = read_otadata(f, e);
+    if (rc)
+        return rc;
+    a = fota_ota_active(e);
+    fota_fill(bi, 0, sizeof *bi);
+    bi->running_slot = f->cfg->running_slot;
+    bi->next_slot = a < 0 ? 0u : fota_ota_slot(e[a].seq, f->layout.slot_count);
+    bi->running_state = FOTA_OTA_UNDEFINED;
+    if (a >= 0 && bi->next_slot == bi->running_slot)
+        bi->running_state = e[a].state;
+    bi->pending = bi->running_state == FOTA_OTA_PENDING_VERIFY;
+    slot = update_slot(f);
+    bi->update_slot = slot;
+    bi->update_slot_size = f->layout.slot_size[slot];
+    return FOTA_OK;
+}
+
+int fota_report(struct fota *f, const char *state, int err)
+{
+    struct fota_http_header h[3];
+    char body[160];
+    uint32_t len;
+    int rc, status = 0;
+
+    if (!f || !f->cfg || !state)
+        return FOTA_ERR_PARAM;
+    len = fota_fmt(body, sizeof body,
+                   "{\"release\": %u, \"state\": \"%s\", \"chunks_received\": %u, \"error\": \"%s\"}",
+                   f->offer.release, state, f->prog.chunks_done, err ? fota_errname(err) : "");
+    auth_headers(f, h);
+    h[2].name = "Content-Type";
+    h[2].value = "application/json";
+    rc = f->cfg->http_post(f->cfg, FOTA_PATH_STATUS, h, 3, body, len, &status);
+    if (rc == FOTA_OK && status != 204 && status != 200)
+        rc = http_error(f, status, "status");
+    if (rc)
+        fota_log(f, FOTA_LOG_WARN, "status '%s' not delivered: %s", state, fota_strerror(rc));
+    return rc;
+}

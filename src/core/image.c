@@ -1,0 +1,192 @@
+/*
+ * image.c - ESP32 app image checks (see include/fota/esp_image.h for the
+ * layout). Pure functions over bytes: no flash, no hashing, no allocation, so
+ * the device core, the simulated bootloader and the server share them.
+ */
+#include "fota/esp_image.h"
+#include "fota/error.h"
+#include "le.h"
+
+static const struct {
+    int id;
+    const char *name;
+} chips[] = {
+    {FOTA_CHIP_ESP32, "esp32"},     {FOTA_CHIP_ESP32S2, "esp32s2"},
+    {FOTA_CHIP_ESP32C3, "esp32c3"}, {FOTA_CHIP_ESP32S3, "esp32s3"},
+    {FOTA_CHIP_ESP32C2, "esp32c2"}, {FOTA_CHIP_ESP32C6, "esp32c6"},
+    {FOTA_CHIP_ESP32H2, "esp32h2"},
+};
+#define NCHIPS (sizeof chips / sizeof chips[0])
+
+const char *fota_chip_name(int chip_id)
+{
+    unsigned i;
+    for (i = 0; i < NCHIPS; i++)
+        if (chips[i].id == chip_id)
+            return chips[i].name;
+    return "unknown";
+}
+
+int fota_chip_from_name(const char *name)
+{
+    unsigned i;
+    if (!name)
+        return FOTA_ERR_PARAM;
+    for (i = 0; i < NCHIPS; i++) {
+        const char *a = chips[i].name, *b = name;
+        while (*a && *a == *b) {
+            a++;
+            b++;
+        }
+        if (!*a && !*b)
+            return chips[i].id;
+    }
+    return FOTA_ERR_PARAM;
+}
+
+static void copy_field(char *dst, const uint8_t *src, uint32_t n)
+{
+    uint32_t i;
+    for (i = 0; i < n && src[i]; i++)
+        dst[i] = (char)src[i];
+    dst[i] = '\0';
+}
+
+int fota_img_check_head(const uint8_t *buf, uint32_t len, int expected_chip,
+                        struct fota_app_info *info)
+{
+    const uint8_t *d;
+    uint16_t chip;
+
+    if (!buf)
+        return FOTA_ERR_PARAM;
+    if (len < 1)
+        return FOTA_ERR_TRUNCATED;
+    if (buf[0] != FOTA_IMG_MAGIC)
+        return FOTA_ERR_IMG_MAGIC;
+    if (len < FOTA_IMG_HEAD_LEN)
+        return FOTA_ERR_TRUNCATED;
+    if (buf[1] == 0 || buf[1] > FOTA_IMG_MAX_SEGMENTS)
+        return FOTA_ERR_IMG_FORMAT;
+    chip = fota_le16(buf + 12);
+    if (expected_chip != FOTA_CHIP_ANY && chip != (uint16_t)expected_chip)
+        return FOTA_ERR_IMG_CHIP;
+    if (buf[23] > 1)
+        return FOTA_ERR_IMG_FORMAT;
+    /* An application's first segment carries esp_app_desc_t at its start;
+     * a bootloader or any other ESP image does not. */
+    if (fota_le32(buf + FOTA_IMG_HEADER_LEN + 4) < FOTA_APP_DESC_LEN ||
+        fota_le32(buf + FOTA_APP_DESC_OFFSET) != FOTA_APP_DESC_MAGIC)
+        return FOTA_ERR_IMG_NOT_APP;
+    if (info) {
+        d = buf + FOTA_APP_DESC_OFFSET;
+        info->chip_id = chip;
+        info->segment_count = buf[1];
+        info->hash_appended = buf[23];
+        info->entry_addr = fota_le32(buf + 4);
+        info->secure_version = fota_le32(d + 4);
+        copy_field(info->version, d + 16, 32);
+        copy_field(info->project_name, d + 48, 32);
+        copy_field(info->time, d + 80, 16);
+        copy_field(info->date, d + 96, 16);
+        copy_field(info->idf_ver, d + 112, 32);
+    }
+    return FOTA_OK;
+}
+
+void fota_img_walk_init(struct fota_img_walk *w, uint32_t limit)
+{
+    fota_fill(w, 0, sizeof *w);
+    w->limit = limit;
+    w->next_hdr = FOTA_IMG_HEADER_LEN;
+    w->checksum = FOTA_IMG_CHECKSUM_SEED;
+}
+
+/* Once the end of the last segment is known, the rest of the image follows:
+ * padding up to a 16-byte boundary (its last byte the checksum), then the
+ * optional hash. */
+static void walk_set_end(struct fota_img_walk *w, uint32_t segs_end)
+{
+    uint32_t padded = (segs_end + 1u + 15u) & ~15u;
+    w->segs_end = segs_end;
+    w->hash_offset = w->hash_appended ? padded : 0;
+    w->total = padded + (w->hash_appended ? FOTA_IMG_HASH_LEN : 0);
+}
+
+int fota_img_walk_feed(struct fota_img_walk *w, const uint8_t *data, uint32_t len)
+{
+    uint32_t i;
+
+    if (w->err)
+        return w->err;
+    for (i = 0; i < len; i++, w->pos++) {
+        uint32_t p = w->pos;
+        uint8_t b = data[i];
+
+        if (p >= w->limit) {
+            w->err = FOTA_ERR_SLOT_SIZE;
+            return w->err;
+        }
+        if (w->total && p >= w->total) {
+            w->err = FOTA_ERR_TOO_LARGE;
+            return w->err;
+        }
+        if (p < FOTA_IMG_HEADER_LEN) {
+            if (p == 0 && b != FOTA_IMG_MAGIC)
+                w->err = FOTA_ERR_IMG_MAGIC;
+            else if (p == 1 && (b == 0 || b > FOTA_IMG_MAX_SEGMENTS))
+                w->err = FOTA_ERR_IMG_FORMAT;
+            else if (p == 1)
+                w->seg_count = b;
+            else if (p == 23 && b > 1)
+                w->err = FOTA_ERR_IMG_FORMAT;
+            else if (p == 23)
+                w->hash_appended = b;
+            if (w->err)
+                return w->err;
+            continue;
+        }
+        if (w->segs_end == 0 && p < w->seg_end) { /* segment data */
+            w->checksum ^= b;
+            continue;
+        }
+        if (w->segs_end == 0 && p >= w->next_hdr) { /* segment header */
+            uint32_t k = p - w->next_hdr;
+            w->hdr[k] = b;
+            if (k == FOTA_IMG_SEG_HEADER_LEN - 1) {
+                uint32_t dlen = fota_le32(w->hdr + 4);
+                uint32_t start = p + 1;
+                /* data_len is untrusted: bound it before any arithmetic */
+                if (dlen > w->limit || start + dlen > w->limit) {
+                    w->err = FOTA_ERR_SLOT_SIZE;
+                    return w->err;
+                }
+                w->seg_end = start + dlen;
+                w->next_hdr = w->seg_end;
+                w->seg_index++;
+                if (w->seg_index == w->seg_count)
+                    walk_set_end(w, w->seg_end);
+            }
+            continue;
+        }
+        /* padding, checksum byte, appended hash */
+        if (w->segs_end && w->hash_offset && p >= w->hash_offset)
+            continue;
+        if (w->segs_end && p == ((w->segs_end + 1u + 15u) & ~15u) - 1u)
+            w->stored_checksum = b;
+    }
+    return FOTA_OK;
+}
+
+int fota_img_walk_finish(const struct fota_img_walk *w, uint32_t *hash_offset)
+{
+    if (w->err)
+        return w->err;
+    if (w->pos < FOTA_IMG_HEADER_LEN || w->segs_end == 0 || w->pos < w->total)
+        return FOTA_ERR_TRUNCATED;
+    if (w->stored_checksum != w->checksum)
+        return FOTA_ERR_IMG_CHECKSUM;
+    if (hash_offset)
+        *hash_offset = w->hash_offset;
+    return FOTA_OK;
+}

@@ -1,0 +1,48 @@
+/*
+ * journal.c - codec of the resume journal record (format in journal.h). The
+ * bytes come back from flash, so everything is checked: a record that does
+ * not decode is an error, never trusted.
+ */
+#include "journal.h"
+#include "le.h"
+
+void fota_j_encode(const struct fota_jrec *r, uint8_t b[FOTA_JOURNAL_LEN])
+{
+    fota_fill(b, 0, FOTA_JOURNAL_LEN);
+    fota_put_le32(b, FOTA_J_MAGIC);
+    b[4] = FOTA_J_VERSION;
+    b[5] = r->phase;
+    b[6] = r->target;
+    b[7] = r->switches;
+    fota_put_le32(b + 8, r->release);
+    fota_put_le32(b + 12, r->size);
+    fota_put_le32(b + 16, r->chunk_size);
+    fota_put_le32(b + 20, r->committed);
+    fota_copy(b + 24, r->sha256, 32);
+    fota_put_le32(b + 60, fota_crc32(0, b, 60));
+}
+
+int fota_j_decode(const uint8_t b[FOTA_JOURNAL_LEN], struct fota_jrec *r)
+{
+    uint32_t i;
+
+    fota_fill(r, 0, sizeof *r);
+    for (i = 0; i < FOTA_JOURNAL_LEN && b[i] == 0xFF; i++)
+        ;
+    if (i == FOTA_JOURNAL_LEN)
+        return FOTA_OK; /* never written */
+    if (fota_le32(b) != FOTA_J_MAGIC || b[4] != FOTA_J_VERSION ||
+        fota_le32(b + 60) != fota_crc32(0, b, 60) || b[5] > FOTA_J_ROLLED_BACK)
+        return FOTA_ERR_JOURNAL;
+    r->phase = b[5];
+    r->target = b[6];
+    r->switches = b[7];
+    r->release = fota_le32(b + 8);
+    r->size = fota_le32(b + 12);
+    r->chunk_size = fota_le32(b + 16);
+    r->committed = fota_le32(b + 20);
+    fota_copy(r->sha256, b + 24, 32);
+    if (r->committed > r->size)
+        return FOTA_ERR_JOURNAL;
+    return FOTA_OK;
+}

@@ -1,0 +1,53 @@
+/*
+ * journal.h - the resume journal: what libfota keeps in the port's state
+ * store so that an update survives a reboot. One 64-byte record, declared
+ * here and nowhere else, read and written byte by byte:
+ *
+ *   off size field
+ *   0   4    magic "FOTJ" (0x4A544F46 LE)
+ *   4   1    format version (1)
+ *   5   1    phase: 0 none, 1 downloading, 2 installed (boot slot switched),
+ *            3 rolled back (the image never confirmed)
+ *   6   1    target slot (ota index)
+ *   7   1    boot switches done for this image (bounded)
+ *   8   4    release id
+ *   12  4    image size
+ *   16  4    chunk size
+ *   20  4    committed: bytes [0, committed) are in the slot and verified;
+ *            always a multiple of the sector size (or the image size)
+ *   24  32   image SHA-256
+ *   56  4    reserved (0)
+ *   60  4    CRC-32 of bytes 0..59
+ */
+#ifndef FOTA_JOURNAL_H
+#define FOTA_JOURNAL_H
+
+#include "fota/fota.h"
+
+#define FOTA_J_MAGIC       0x4A544F46u
+#define FOTA_J_VERSION     1u
+#define FOTA_J_NONE        0u
+#define FOTA_J_DOWNLOADING 1u
+#define FOTA_J_INSTALLED   2u
+#define FOTA_J_ROLLED_BACK 3u
+
+struct fota_jrec {
+    uint8_t  phase;
+    uint8_t  target;
+    uint8_t  switches;
+    uint32_t release;
+    uint32_t size;
+    uint32_t chunk_size;
+    uint32_t committed;
+    uint8_t  sha256[32];
+};
+
+typedef char fota_j_size_check[(FOTA_JOURNAL_LEN == 64u) ? 1 : -1];
+
+void fota_j_encode(const struct fota_jrec *r, uint8_t b[FOTA_JOURNAL_LEN]);
+
+/* FOTA_OK with *r filled; a blank record (never saved) decodes as phase
+ * NONE. FOTA_ERR_JOURNAL when magic, version, CRC or a field is wrong. */
+int fota_j_decode(const uint8_t b[FOTA_JOURNAL_LEN], struct fota_jrec *r);
+
+#endif

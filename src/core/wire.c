@@ -1,0 +1,304 @@
+/*
+ * wire.c - streaming parsers for the v1 `chunk` and `check` answers and the
+ * chunk HMAC (formats in wire.h). A chunk is decoded straight into f->buf and
+ * verified there: nothing of it can reach flash before fota_chunk_end has
+ * returned FOTA_OK (invariant 1).
+ */
+#include "wire.h"
+#include "base64.h"
+#include "json.h"
+#include "le.h"
+
+#define SEEN_NUMBER 0x01
+#define SEEN_DATA   0x02
+#define SEEN_HMAC   0x04
+
+static int key_is(const char *key, const char *lit)
+{
+    while (*lit && *key == *lit) {
+        key++;
+        lit++;
+    }
+    return *key == '\0' && *lit == '\0';
+}
+
+static int hexval(uint8_t c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* Hex digits of a streamed string into out[32]; *n counts digits. */
+static int hex_piece(const uint8_t *s, uint32_t len, uint8_t out[32], uint8_t *n)
+{
+    uint32_t i;
+    for (i = 0; i < len; i++) {
+        int v = hexval(s[i]);
+        if (v < 0 || *n >= 64)
+            return FOTA_ERR_FIELD_TYPE;
+        if ((*n & 1) == 0)
+            out[*n / 2] = (uint8_t)(v << 4);
+        else
+            out[*n / 2] |= (uint8_t)v;
+        (*n)++;
+    }
+    return FOTA_OK;
+}
+
+int fota_hex32(const char *hex, uint32_t len, uint8_t out[32])
+{
+    uint8_t n = 0;
+    int rc;
+    if (len != 64)
+        return FOTA_ERR_FIELD_TYPE;
+    rc = hex_piece((const uint8_t *)hex, len, out, &n);
+    return rc ? rc : (n == 64 ? FOTA_OK : FOTA_ERR_FIELD_TYPE);
+}
+
+/* ---- chunk ---------------------------------------------------------------- */
+
+void fota_chunk_begin(struct fota_chunk_state *s, uint32_t expect_len)
+{
+    fota_fill(s, 0, sizeof *s);
+    fota_json_init(&s->json);
+    fota_b64_init(&s->b64);
+    s->expect_len = expect_len;
+}
+
+/* One member of the chunk answer. String fields arrive in pieces; the
+ * field's bit is set on its final piece, so any piece for a field already
+ * complete is a second occurrence of it. */
+static int chunk_member(void *arg, const char *key, int ev, const uint8_t *str, uint32_t len,
+                        int final, uint32_t num)
+{
+    struct fota *f = (struct fota *)arg;
+    struct fota_chunk_state *s = &f->p.chunk;
+    int rc = FOTA_OK;
+
+    if (key_is(key, "chunk_number")) {
+        if (ev != FOTA_JSON_NUM)
+            return FOTA_ERR_FIELD_TYPE;
+        if (s->seen & SEEN_NUMBER)
+            return FOTA_ERR_FIELD_DUP;
+        s->seen |= SEEN_NUMBER;
+        s->number = num;
+        return FOTA_OK;
+    }
+    if (key_is(key, "data")) {
+        if (ev != FOTA_JSON_STR)
+            return FOTA_ERR_FIELD_TYPE;
+        if (s->seen & SEEN_DATA)
+            return FOTA_ERR_FIELD_DUP;
+        /* decoded straight into the chunk buffer, never past expect_len */
+        if (len)
+            rc = fota_b64_feed(&s->b64, str, len, f->buf, &s->data_len, s->expect_len);
+        if (rc == FOTA_OK && final) {
+            rc = fota_b64_finish(&s->b64);
+            s->seen |= SEEN_DATA;
+        }
+        return rc;
+    }
+    if (key_is(key, "hmac")) {
+        if (ev != FOTA_JSON_STR)
+            return FOTA_ERR_FIELD_TYPE;
+        if (s->seen & SEEN_HMAC)
+            return FOTA_ERR_FIELD_DUP;
+        rc = hex_piece(str, len, s->hmac, &s->hexn);
+        if (rc == FOTA_OK && final) {
+            if (s->hexn != 64)
+                rc = FOTA_ERR_FIELD_TYPE;
+            s->seen |= SEEN_HMAC;
+        }
+        return rc;
+    }
+    return FOTA_ERR_FIELD_UNKNOWN;
+}
+
+int fota_chunk_body(void *arg, const uint8_t *d, uint32_t n)
+{
+    struct fota *f = (struct fota *)arg;
+    struct fota_chunk_state *s = &f->p.chunk;
+
+    if (s->err)
+        return s->err;
+    if (f->http_status && *f->http_status != 200)
+        return FOTA_OK; /* an error body: the status decides, not its text */
+    if (n > FOTA_CHUNK_BODY_MAX - s->body_len) {
+        s->err = FOTA_ERR_TOO_LARGE;
+        return s->err;
+    }
+    s->body_len += n;
+    s->err = fota_json_feed(&s->json, d, n, chunk_member, f);
+    return s->err;
+}
+
+int fota_chunk_hmac(struct fota *f, const uint8_t sha256[32], uint32_t index,
+                    const uint8_t *data, uint32_t len, uint8_t out[32])
+{
+    const struct fota_config *c = f->cfg;
+    uint8_t be[4];
+    int rc;
+
+    fota_put_be32(be, index);
+    rc = c->hmac_start(c, f->hash.bytes, c->device_key, FOTA_KEY_LEN);
+    if (!rc)
+        rc = c->hmac_update(c, f->hash.bytes, sha256, 32);
+    if (!rc)
+        rc = c->hmac_update(c, f->hash.bytes, be, 4);
+    if (!rc)
+        rc = c->hmac_update(c, f->hash.bytes, data, len);
+    if (!rc)
+        rc = c->hmac_finish(c, f->hash.bytes, out);
+    return rc;
+}
+
+int fota_chunk_end(struct fota *f, uint32_t index)
+{
+    struct fota_chunk_state *s = &f->p.chunk;
+    uint8_t mac[32];
+    int rc;
+
+    if (s->err)
+        return s->err;
+    rc = fota_json_finish(&s->json);
+    if (rc)
+        return rc;
+    if ((s->seen & (SEEN_NUMBER | SEEN_DATA | SEEN_HMAC)) != (SEEN_NUMBER | SEEN_DATA | SEEN_HMAC))
+        return FOTA_ERR_FIELD_MISSING;
+    if (s->number != index)
+        return FOTA_ERR_CHUNK_INDEX;
+    if (s->data_len != s->expect_len)
+        return FOTA_ERR_CHUNK_LEN;
+    rc = fota_chunk_hmac(f, f->offer.sha256, index, f->buf, s->data_len, mac);
+    if (rc)
+        return rc;
+    if (fota_ct_diff(mac, s->hmac, 32))
+        return FOTA_ERR_HMAC;
+    return FOTA_OK;
+}
+
+/* ---- check ---------------------------------------------------------------- */
+
+#define C_UPDATE  0x01
+#define C_RELEASE 0x02
+#define C_VERSION 0x04
+#define C_SIZE    0x08
+#define C_CSIZE   0x10
+#define C_TOTAL   0x20
+#define C_SHA     0x40
+
+void fota_check_begin(struct fota *f)
+{
+    fota_fill(&f->p.check, 0, sizeof f->p.check);
+    fota_fill(&f->offer, 0, sizeof f->offer);
+    fota_json_init(&f->p.check.json);
+}
+
+static int num_field(struct fota *f, uint8_t bit, int ev, uint32_t num, uint32_t *dst)
+{
+    if (ev != FOTA_JSON_NUM)
+        return FOTA_ERR_FIELD_TYPE;
+    if (f->p.check.seen & bit)
+        return FOTA_ERR_FIELD_DUP;
+    f->p.check.seen |= bit;
+    *dst = num;
+    return FOTA_OK;
+}
+
+static int check_member(void *arg, const char *key, int ev, const uint8_t *str, uint32_t len,
+                        int final, uint32_t num)
+{
+    struct fota *f = (struct fota *)arg;
+    struct fota_offer *o = &f->offer;
+    uint32_t i;
+
+    if (key_is(key, "update")) {
+        if (ev != FOTA_JSON_TRUE && ev != FOTA_JSON_FALSE)
+            return FOTA_ERR_FIELD_TYPE;
+        if (f->p.check.seen & C_UPDATE)
+            return FOTA_ERR_FIELD_DUP;
+        f->p.check.seen |= C_UPDATE;
+        o->update = ev == FOTA_JSON_TRUE;
+        return FOTA_OK;
+    }
+    if (key_is(key, "release"))
+        return num_field(f, C_RELEASE, ev, num, &o->release);
+    if (key_is(key, "size"))
+        return num_field(f, C_SIZE, ev, num, &o->size);
+    if (key_is(key, "chunk_size"))
+        return num_field(f, C_CSIZE, ev, num, &o->chunk_size);
+    if (key_is(key, "total_chunks"))
+        return num_field(f, C_TOTAL, ev, num, &o->total_chunks);
+    if (key_is(key, "version")) {
+        if (ev != FOTA_JSON_STR)
+            return FOTA_ERR_FIELD_TYPE;
+        if (f->p.check.seen & C_VERSION)
+            return FOTA_ERR_FIELD_DUP;
+        for (i = 0; i < len; i++) {
+            if (f->p.check.vlen >= FOTA_VERSION_MAX)
+                return FOTA_ERR_TOO_LARGE;
+            if (str[i] < 0x20 || str[i] == 0x7F)
+                return FOTA_ERR_FIELD_TYPE;
+            o->version[f->p.check.vlen++] = (char)str[i];
+        }
+        o->version[f->p.check.vlen] = '\0';
+        if (final)
+            f->p.check.seen |= C_VERSION;
+        return FOTA_OK;
+    }
+    if (key_is(key, "sha256")) {
+        if (ev != FOTA_JSON_STR)
+            return FOTA_ERR_FIELD_TYPE;
+        if (f->p.check.seen & C_SHA)
+            return FOTA_ERR_FIELD_DUP;
+        if (hex_piece(str, len, o->sha256, &f->p.check.hexn))
+            return FOTA_ERR_FIELD_TYPE;
+        if (final) {
+            if (f->p.check.hexn != 64)
+                return FOTA_ERR_FIELD_TYPE;
+            f->p.check.seen |= C_SHA;
+        }
+        return FOTA_OK;
+    }
+    /* unknown: ignored, whatever its type (forward compatible) */
+    return FOTA_OK;
+}
+
+int fota_check_body(void *arg, const uint8_t *d, uint32_t n)
+{
+    struct fota *f = (struct fota *)arg;
+
+    if (f->p.check.err)
+        return f->p.check.err;
+    if (f->http_status && *f->http_status != 200)
+        return FOTA_OK;
+    if (n > FOTA_CHECK_BODY_MAX - f->p.check.body_len) {
+        f->p.check.err = FOTA_ERR_TOO_LARGE;
+        return f->p.check.err;
+    }
+    f->p.check.body_len += n;
+    f->p.check.err = fota_json_feed(&f->p.check.json, d, n, check_member, f);
+    return f->p.check.err;
+}
+
+int fota_check_end(struct fota *f)
+{
+    uint8_t all = C_UPDATE | C_RELEASE | C_VERSION | C_SIZE | C_CSIZE | C_TOTAL | C_SHA;
+    int rc;
+
+    if (f->p.check.err)
+        return f->p.check.err;
+    rc = fota_json_finish(&f->p.check.json);
+    if (rc)
+        return rc;
+    if (!(f->p.check.seen & C_UPDATE))
+        return FOTA_ERR_FIELD_MISSING;
+    if (f->offer.update && (f->p.check.seen & all) != all)
+        return FOTA_ERR_FIELD_MISSING;
+    return FOTA_OK;
+}
