@@ -146,7 +146,7 @@ int fota_img_walk_feed(struct fota_img_walk *w, const uint8_t *data, uint32_t le
                 return w->err;
             continue;
         }
-        if (w->segs_end == 0 && p < w->seg_end) { /* segment data */
+        if (p < w->seg_end) { /* segment data (seg_end is 0 before the first header) */
             w->checksum ^= b;
             continue;
         }

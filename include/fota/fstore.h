@@ -1,0 +1,39 @@
+/*
+ * fstore.h - an atomic record store on two raw flash sectors, for ports
+ * that have no key-value store of their own (the simulator; a bare-metal
+ * device). On ESP-IDF a port may use NVS instead.
+ *
+ * Records are appended into one sector; each slot holds
+ *   {u32 magic "FSR1", u32 seq, FOTA_JOURNAL_LEN bytes, u32 crc32}
+ * and the valid record with the highest seq wins. When the sector is full the
+ * other one is erased and the next record goes to its first slot, so the
+ * previous record stays intact until a newer one is complete: a cut at any
+ * point leaves the old or the new record in force. Written records are read
+ * back and compared. About 50 saves per sector erase.
+ */
+#ifndef FOTA_FSTORE_H
+#define FOTA_FSTORE_H
+
+#include "fota/fota.h"
+
+#define FOTA_FSTORE_SLOT 80u   /* 4 + 4 + 64 + 4, padded to 16 */
+
+struct fota_fstore {
+    const struct fota_config *cfg; /* flash callbacks */
+    uint32_t base;                 /* two sectors from here */
+    uint32_t seq;                  /* seq of the record in force (0: none) */
+    uint8_t  sector;               /* sector holding it */
+    uint16_t next;                 /* first free slot in that sector */
+};
+
+/* Open the store on [base, base + 2 sectors): scans both sectors for the
+ * newest valid record. Returns FOTA_OK or a flash error. */
+int fota_fstore_open(struct fota_fstore *s, const struct fota_config *cfg, uint32_t base);
+
+/* Newest record into buf (FOTA_JOURNAL_LEN bytes), 0xFF-filled when none. */
+int fota_fstore_load(struct fota_fstore *s, uint8_t *buf, uint32_t len);
+
+/* Append a record. FOTA_OK, FOTA_ERR_IO (read-back differs), flash errors. */
+int fota_fstore_save(struct fota_fstore *s, const uint8_t *buf, uint32_t len);
+
+#endif

@@ -1,0 +1,121 @@
+/*
+ * fstore.c - atomic record store on two flash sectors (see fstore.h).
+ */
+#include "fota/fstore.h"
+#include "le.h"
+
+#define FS_MAGIC 0x31525346u /* "FSR1" */
+#define FS_SLOTS (FOTA_SECTOR_SIZE / FOTA_FSTORE_SLOT)
+#define FS_REC   (8u + FOTA_JOURNAL_LEN + 4u)
+
+static uint32_t slot_addr(const struct fota_fstore *s, unsigned sec, unsigned i)
+{
+    return s->base + sec * FOTA_SECTOR_SIZE + i * FOTA_FSTORE_SLOT;
+}
+
+static int is_blank(const uint8_t *b, uint32_t n)
+{
+    uint32_t i;
+    for (i = 0; i < n; i++)
+        if (b[i] != 0xFF)
+            return 0;
+    return 1;
+}
+
+static int rec_ok(const uint8_t *b)
+{
+    return fota_le32(b) == FS_MAGIC && fota_le32(b + 8 + FOTA_JOURNAL_LEN) ==
+                                           fota_crc32(0, b, 8 + FOTA_JOURNAL_LEN);
+}
+
+int fota_fstore_open(struct fota_fstore *s, const struct fota_config *cfg, uint32_t base)
+{
+    uint8_t b[FS_REC];
+    unsigned sec, i;
+    uint16_t used[2] = {0, 0};
+    int rc;
+
+    s->cfg = cfg;
+    s->base = base;
+    s->seq = 0;
+    s->sector = 0;
+    s->next = 0;
+    for (sec = 0; sec < 2; sec++) {
+        for (i = 0; i < FS_SLOTS; i++) {
+            rc = cfg->flash_read(cfg, slot_addr(s, sec, i), b, FS_REC);
+            if (rc)
+                return rc;
+            if (!is_blank(b, FS_REC))
+                used[sec] = (uint16_t)(i + 1); /* garbage counts as used */
+            if (rec_ok(b) && fota_le32(b + 4) > s->seq) {
+                s->seq = fota_le32(b + 4);
+                s->sector = (uint8_t)sec;
+            }
+        }
+    }
+    s->next = used[s->sector];
+    return FOTA_OK;
+}
+
+int fota_fstore_load(struct fota_fstore *s, uint8_t *buf, uint32_t len)
+{
+    uint8_t b[FS_REC];
+    unsigned i;
+    int rc;
+
+    if (len != FOTA_JOURNAL_LEN)
+        return FOTA_ERR_PARAM;
+    fota_fill(buf, 0xFF, len);
+    if (!s->seq)
+        return FOTA_OK;
+    for (i = 0; i < FS_SLOTS; i++) {
+        rc = s->cfg->flash_read(s->cfg, slot_addr(s, s->sector, i), b, FS_REC);
+        if (rc)
+            return rc;
+        if (rec_ok(b) && fota_le32(b + 4) == s->seq) {
+            fota_copy(buf, b + 8, len);
+            return FOTA_OK;
+        }
+    }
+    return FOTA_ERR_STORE; /* the record seen at open is gone */
+}
+
+int fota_fstore_save(struct fota_fstore *s, const uint8_t *buf, uint32_t len)
+{
+    const struct fota_config *c = s->cfg;
+    uint8_t b[FS_REC], back[FS_REC];
+    unsigned sec = s->sector, i;
+    int rc;
+
+    if (len != FOTA_JOURNAL_LEN)
+        return FOTA_ERR_PARAM;
+    if (s->next >= FS_SLOTS || !s->seq) {
+        /* switch sectors: erase the other one; the record in force stays
+         * where it is until the new one is written */
+        sec = s->seq ? 1u - s->sector : 0u;
+        rc = c->flash_erase(c, slot_addr(s, sec, 0));
+        if (rc)
+            return rc;
+        i = 0;
+    } else {
+        i = s->next;
+    }
+    fota_put_le32(b, FS_MAGIC);
+    fota_put_le32(b + 4, s->seq + 1u);
+    fota_copy(b + 8, buf, len);
+    fota_put_le32(b + 8 + len, fota_crc32(0, b, 8 + len));
+    rc = c->flash_program(c, slot_addr(s, sec, i), b, FS_REC);
+    if (!rc)
+        rc = c->flash_read(c, slot_addr(s, sec, i), back, FS_REC);
+    if (rc)
+        return rc;
+    if (fota_ct_diff(b, back, FS_REC)) {
+        if (sec == s->sector)
+            s->next = (uint16_t)(i + 1); /* that slot is spoiled: skip it */
+        return FOTA_ERR_IO;
+    }
+    s->seq++;
+    s->sector = (uint8_t)sec;
+    s->next = (uint16_t)(i + 1);
+    return FOTA_OK;
+}

@@ -1,0 +1,117 @@
+/*
+ * crypto_mbedtls.c - SHA-256 and HMAC-SHA256 callbacks on mbedTLS, kept
+ * entirely in the caller's FOTA_HASH_CTX_SIZE buffer: mbedtls_md_hmac would
+ * allocate its context on the heap, so HMAC is built from two SHA-256
+ * contexts here (RFC 2104), with the outer key pad kept beside the inner
+ * state.
+ */
+#include <string.h>
+#include <mbedtls/sha256.h>
+#include <mbedtls/md.h>
+#include <mbedtls/platform_util.h>
+#include "posix_port.h"
+
+struct hmac_state {
+    mbedtls_sha256_context inner;
+    uint8_t opad[64];
+};
+
+_Static_assert(sizeof(struct hmac_state) <= FOTA_HASH_CTX_SIZE, "FOTA_HASH_CTX_SIZE too small");
+_Static_assert(sizeof(mbedtls_sha256_context) <= FOTA_HASH_CTX_SIZE, "FOTA_HASH_CTX_SIZE too small");
+
+static int sha_start(const struct fota_config *c, void *ctx)
+{
+    (void)c;
+    mbedtls_sha256_init(ctx);
+    return mbedtls_sha256_starts_ret(ctx, 0) ? FOTA_ERR_CRYPTO : FOTA_OK;
+}
+
+static int sha_update(const struct fota_config *c, void *ctx, const uint8_t *d, uint32_t n)
+{
+    (void)c;
+    return mbedtls_sha256_update_ret(ctx, d, n) ? FOTA_ERR_CRYPTO : FOTA_OK;
+}
+
+static int sha_finish(const struct fota_config *c, void *ctx, uint8_t out[32])
+{
+    int rc;
+    (void)c;
+    rc = mbedtls_sha256_finish_ret(ctx, out);
+    mbedtls_sha256_free(ctx);
+    return rc ? FOTA_ERR_CRYPTO : FOTA_OK;
+}
+
+static int hmac_start(const struct fota_config *c, void *ctx, const uint8_t *key, uint32_t n)
+{
+    struct hmac_state *h = ctx;
+    uint8_t k[64], ipad[64];
+    int i;
+    (void)c;
+    memset(k, 0, sizeof k);
+    if (n > 64) {
+        if (mbedtls_sha256_ret(key, n, k, 0))
+            return FOTA_ERR_CRYPTO;
+    } else {
+        memcpy(k, key, n);
+    }
+    for (i = 0; i < 64; i++) {
+        ipad[i] = (uint8_t)(k[i] ^ 0x36);
+        h->opad[i] = (uint8_t)(k[i] ^ 0x5c);
+    }
+    mbedtls_sha256_init(&h->inner);
+    if (mbedtls_sha256_starts_ret(&h->inner, 0) || mbedtls_sha256_update_ret(&h->inner, ipad, 64))
+        return FOTA_ERR_CRYPTO;
+    mbedtls_platform_zeroize(k, sizeof k);
+    mbedtls_platform_zeroize(ipad, sizeof ipad);
+    return FOTA_OK;
+}
+
+static int hmac_update(const struct fota_config *c, void *ctx, const uint8_t *d, uint32_t n)
+{
+    struct hmac_state *h = ctx;
+    (void)c;
+    return mbedtls_sha256_update_ret(&h->inner, d, n) ? FOTA_ERR_CRYPTO : FOTA_OK;
+}
+
+static int hmac_finish(const struct fota_config *c, void *ctx, uint8_t out[32])
+{
+    struct hmac_state *h = ctx;
+    mbedtls_sha256_context outer;
+    uint8_t ih[32];
+    int rc;
+    (void)c;
+    rc = mbedtls_sha256_finish_ret(&h->inner, ih);
+    mbedtls_sha256_free(&h->inner);
+    mbedtls_sha256_init(&outer);
+    if (!rc)
+        rc = mbedtls_sha256_starts_ret(&outer, 0);
+    if (!rc)
+        rc = mbedtls_sha256_update_ret(&outer, h->opad, 64);
+    if (!rc)
+        rc = mbedtls_sha256_update_ret(&outer, ih, 32);
+    if (!rc)
+        rc = mbedtls_sha256_finish_ret(&outer, out);
+    mbedtls_sha256_free(&outer);
+    mbedtls_platform_zeroize(h->opad, sizeof h->opad);
+    return rc ? FOTA_ERR_CRYPTO : FOTA_OK;
+}
+
+void fota_posix_crypto(struct fota_config *c)
+{
+    c->sha256_start = sha_start;
+    c->sha256_update = sha_update;
+    c->sha256_finish = sha_finish;
+    c->hmac_start = hmac_start;
+    c->hmac_update = hmac_update;
+    c->hmac_finish = hmac_finish;
+}
+
+void fota_posix_sha256(const uint8_t *d, size_t n, uint8_t out[32])
+{
+    mbedtls_sha256_ret(d, n, out, 0);
+}
+
+void fota_posix_hmac(const uint8_t *key, size_t klen, const uint8_t *d, size_t n, uint8_t out[32])
+{
+    mbedtls_md_hmac(mbedtls_md_info_from_type(MBEDTLS_MD_SHA256), key, klen, d, n, out);
+}

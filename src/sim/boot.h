@@ -1,0 +1,67 @@
+/*
+ * boot.h - a model of ESP-IDF's second-stage bootloader built with
+ * CONFIG_BOOTLOADER_APP_ROLLBACK_ENABLE, run against the simulated flash.
+ *
+ * It reads everything from the flash (nothing cached between boots), applies
+ * the same otadata rules as the real one (NEW -> PENDING_VERIFY on the trial
+ * boot, PENDING_VERIFY found at boot -> ABORTED and roll back), verifies the
+ * chosen image (header, chip, segments, checksum, appended SHA-256) and falls
+ * back to another image when it does not verify. FOTA_ERR_NO_SLOT means no
+ * image verifies: the device is bricked, which tests must be able to see.
+ */
+#ifndef SIM_BOOT_H
+#define SIM_BOOT_H
+
+#include <stdint.h>
+
+#include "fota/esp_image.h"
+#include "fota/esp_ota.h"
+#include "nor.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct sim_boot_result {
+    int slot;              /* booted ota index, or -1 for factory */
+    uint32_t offset, size; /* the booted slot's partition */
+    uint32_t image_len;
+    uint32_t ota_state;    /* state of the entry in force after this boot for the
+                            * booted slot; FOTA_OTA_UNDEFINED when booted
+                            * without an entry (blank otadata, fallback) */
+    int aborted;           /* this boot turned PENDING_VERIFY into ABORTED */
+    int fell_back;         /* the selected image failed; another one booted */
+    uint8_t image_sha256[32]; /* SHA-256 of the whole booted image */
+    struct fota_app_info info;
+    char why[160];         /* one line: what was selected and why */
+};
+
+/*
+ * Boot: returns FOTA_OK with r filled, FOTA_ERR_PTABLE (bad partition table),
+ * FOTA_ERR_NO_SLOT (no image verifies: brick), FOTA_ERR_POWER_LOST (the flash
+ * lost power during an otadata rewrite), FOTA_ERR_PARAM. chip_id is the
+ * device's chip (FOTA_CHIP_ESP32, ...).
+ */
+int sim_boot(struct nor_flash *f, int chip_id, struct sim_boot_result *r);
+
+/* Read and check the partition table at 0x8000 (MD5 entry checked when
+ * present, as ESP-IDF does); FOTA_ERR_PTABLE when missing or malformed. */
+int sim_read_layout(struct nor_flash *f, struct fota_layout *l);
+
+/* Read the two otadata entries (first 32 bytes of each sector). With no
+ * otadata partition both come back blank (all 0xFF). */
+int sim_boot_read_otadata(struct nor_flash *f, const struct fota_layout *l,
+                          struct fota_ota_entry e[2]);
+
+/* Verify the image in the partition at [offset, offset+size) for chip_id:
+ * header and app descriptor, segments and checksum, appended SHA-256.
+ * Fills info, *image_len and sha256 (of the whole image) when not NULL.
+ * Returns FOTA_OK or the image error (FOTA_ERR_IMG_*, FOTA_ERR_SLOT_SIZE,
+ * FOTA_ERR_TRUNCATED, ...) or FOTA_ERR_POWER_LOST. */
+int sim_verify_image(struct nor_flash *f, uint32_t offset, uint32_t size, int chip_id,
+                     struct fota_app_info *info, uint32_t *image_len, uint8_t sha256[32]);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

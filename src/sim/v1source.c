@@ -1,0 +1,195 @@
+/*
+ * v1source.c - in-process v1 update source (see v1source.h).
+ */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <mbedtls/base64.h>
+#include "posix_port.h"
+#include "v1source.h"
+
+void v1_source_init(struct v1_source *src, const uint8_t *image, uint32_t size,
+                    uint32_t release, const char *version, const char *device_id,
+                    const uint8_t key[32])
+{
+    memset(src, 0, sizeof *src);
+    src->image = image;
+    src->size = size;
+    src->chunk_size = 1024;
+    src->release = release;
+    snprintf(src->version, sizeof src->version, "%s", version ? version : "");
+    snprintf(src->device_id, sizeof src->device_id, "%s", device_id ? device_id : "");
+    memcpy(src->key, key, 32);
+    fota_posix_sha256(image, size, src->sha256);
+    src->offer = 1;
+    src->first_chunk = -1;
+}
+
+static void hex(const uint8_t *b, size_t n, char *out)
+{
+    size_t i;
+    for (i = 0; i < n; i++)
+        sprintf(out + 2 * i, "%02x", b[i]);
+}
+
+static const char *header(const struct fota_http_header *h, unsigned nh, const char *name)
+{
+    unsigned i;
+    for (i = 0; i < nh; i++)
+        if (!strcasecmp(h[i].name, name))
+            return h[i].value;
+    return NULL;
+}
+
+static int authorized(const struct v1_source *src, const struct fota_http_header *h, unsigned nh)
+{
+    const char *id = header(h, nh, "X-Device-Id"), *tok = header(h, nh, "X-Device-Token");
+    char msg[96], want[65];
+    uint8_t mac[32];
+    if (!id || !tok || strcmp(id, src->device_id))
+        return 0;
+    snprintf(msg, sizeof msg, "token:%s", id);
+    fota_posix_hmac(src->key, 32, (const uint8_t *)msg, strlen(msg), mac);
+    hex(mac, 32, want);
+    return strlen(tok) == 64 && !strcmp(tok, want);
+}
+
+size_t v1_chunk_body(const struct v1_source *src, uint32_t n, char *out, size_t cap)
+{
+    uint32_t off = n * src->chunk_size;
+    uint32_t len = src->size - off < src->chunk_size ? src->size - off : src->chunk_size;
+    uint8_t msg[32 + 4 + 4096], mac[32];
+    unsigned char b64[4096 * 4 / 3 + 8];
+    size_t blen = 0;
+    char mhex[65];
+
+    memcpy(msg, src->sha256, 32);
+    msg[32] = (uint8_t)(n >> 24);
+    msg[33] = (uint8_t)(n >> 16);
+    msg[34] = (uint8_t)(n >> 8);
+    msg[35] = (uint8_t)n;
+    memcpy(msg + 36, src->image + off, len);
+    fota_posix_hmac(src->key, 32, msg, 36 + len, mac);
+    hex(mac, 32, mhex);
+    mbedtls_base64_encode(b64, sizeof b64, &blen, src->image + off, len);
+    return (size_t)snprintf(out, cap, "{\"chunk_number\": %u, \"data\": \"%.*s\", \"hmac\": \"%s\"}",
+                            n, (int)blen, b64, mhex);
+}
+
+static int deliver(struct v1_source *src, long chunk, char *body, size_t len, size_t cap,
+                   int *status, fota_body_fn on_body, void *arg)
+{
+    size_t off = 0, piece;
+    int rc;
+    if (src->mutate)
+        src->mutate(src->mutate_arg, chunk, body, &len, cap, status);
+    if (*status == 0)
+        return FOTA_ERR_NET; /* the mutator dropped the connection */
+    piece = src->piece ? src->piece : len;
+    while (off < len) {
+        size_t n = len - off < piece ? len - off : piece;
+        rc = on_body(arg, (const uint8_t *)body + off, (uint32_t)n);
+        if (rc)
+            return rc;
+        off += n;
+    }
+    return FOTA_OK;
+}
+
+static int query_u32(const char *q, const char *name, uint32_t *out)
+{
+    size_t nl = strlen(name);
+    const char *p = q;
+    char *end;
+    unsigned long v;
+    while (p && *p) {
+        if (!strncmp(p, name, nl) && p[nl] == '=') {
+            v = strtoul(p + nl + 1, &end, 10);
+            if (end == p + nl + 1 || (*end && *end != '&') || v > 0xFFFFFFFFul)
+                return 0;
+            *out = (uint32_t)v;
+            return 1;
+        }
+        p = strchr(p, '&');
+        if (p)
+            p++;
+    }
+    return 0;
+}
+
+int v1_source_get(struct v1_source *src, const char *path, const struct fota_http_header *h,
+                  unsigned nh, fota_body_fn on_body, void *arg, int *status)
+{
+    static const char chk[] = "/api/inverter/fota/check", chn[] = "/api/inverter/fota/chunk";
+    char body[8192], shex[65];
+    const char *q = strchr(path, '?');
+    uint32_t n, rel;
+    size_t len;
+
+    q = q ? q + 1 : "";
+    if (!authorized(src, h, nh)) {
+        *status = 401;
+        len = (size_t)snprintf(body, sizeof body,
+                               "{\"error\": \"unauthorized\", \"message\": \"unknown device or wrong token\"}");
+        return deliver(src, -2, body, len, sizeof body, status, on_body, arg);
+    }
+    if (!strncmp(path, chk, sizeof chk - 1)) {
+        src->check_requests++;
+        *status = 200;
+        hex(src->sha256, 32, shex);
+        if (!src->offer)
+            len = (size_t)snprintf(body, sizeof body, "{\"update\": false}");
+        else
+            len = (size_t)snprintf(body, sizeof body,
+                                   "{\"update\": true, \"release\": %u, \"version\": \"%s\", "
+                                   "\"size\": %u, \"chunk_size\": %u, \"total_chunks\": %u, "
+                                   "\"sha256\": \"%s\"}",
+                                   src->release, src->version, src->size, src->chunk_size,
+                                   (src->size + src->chunk_size - 1) / src->chunk_size, shex);
+        return deliver(src, -1, body, len, sizeof body, status, on_body, arg);
+    }
+    if (!strncmp(path, chn, sizeof chn - 1)) {
+        src->chunk_requests++;
+        if (!query_u32(q, "chunk", &n)) {
+            *status = 400;
+            len = (size_t)snprintf(body, sizeof body, "{\"error\": \"bad_request\", \"message\": \"chunk\"}");
+            return deliver(src, -2, body, len, sizeof body, status, on_body, arg);
+        }
+        if ((query_u32(q, "release", &rel) && rel != src->release) ||
+            (uint64_t)n * src->chunk_size >= src->size) {
+            *status = 404;
+            len = (size_t)snprintf(body, sizeof body, "{\"error\": \"not_found\", \"message\": \"no such chunk\"}");
+            return deliver(src, (long)n, body, len, sizeof body, status, on_body, arg);
+        }
+        if (src->first_chunk < 0)
+            src->first_chunk = (long)n;
+        *status = 200;
+        len = v1_chunk_body(src, n, body, sizeof body);
+        {
+            uint32_t off = n * src->chunk_size;
+            src->chunk_bytes += src->size - off < src->chunk_size ? src->size - off : src->chunk_size;
+        }
+        return deliver(src, (long)n, body, len, sizeof body, status, on_body, arg);
+    }
+    *status = 404;
+    len = (size_t)snprintf(body, sizeof body, "{\"error\": \"not_found\", \"message\": \"no such path\"}");
+    return deliver(src, -2, body, len, sizeof body, status, on_body, arg);
+}
+
+int v1_source_post(struct v1_source *src, const char *path, const struct fota_http_header *h,
+                   unsigned nh, const char *body, uint32_t len, int *status)
+{
+    if (!authorized(src, h, nh)) {
+        *status = 401;
+        return FOTA_OK;
+    }
+    if (strcmp(path, "/api/inverter/fota/status")) {
+        *status = 404;
+        return FOTA_OK;
+    }
+    src->status_posts++;
+    snprintf(src->last_status, sizeof src->last_status, "%.*s", (int)len, body);
+    *status = 204;
+    return FOTA_OK;
+}
