@@ -190,7 +190,8 @@ struct fota_json_state {
 };
 struct fota_b64_state {
     uint8_t  quad[4];
-    uint8_t  n, pad, done, err;
+    uint8_t  n, pad, done;
+    int8_t   err;          /* sticky error (codes fit in 8 bits) */
 };
 struct fota_chunk_state {
     struct fota_json_state json;

@@ -1,0 +1,259 @@
+/*
+ * api_device.c - the device API of wire protocol v1: check, chunk, status.
+ * The caller is already authenticated (http.c put its row in r->device).
+ *
+ * chunk is the hot path: release bytes come from the mapped image cache, the
+ * answer is formatted by hand into one buffer (no JSON library objects), and
+ * the only store access is the one made by authentication (plus a deployment
+ * check when the device names a release).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <mbedtls/base64.h>
+
+#include "http.h"
+#include "keys.h"
+#include "log.h"
+#include "release.h"
+
+static const char *const states[] = {"downloading", "verifying", "installed",
+                                     "confirmed",   "failed",    "rolled_back", NULL};
+
+static int printable(const char *s, size_t max)
+{
+    size_t n = strlen(s);
+    if (n > max)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+            return 0;
+    return 1;
+}
+
+static uint32_t total_chunks(const struct store_release *rel)
+{
+    return (uint32_t)((rel->size + rel->chunk_size - 1) / rel->chunk_size);
+}
+
+enum MHD_Result api_check(struct request *r)
+{
+    static const char *const allowed[] = {"version", NULL};
+    struct server *srv = r->srv;
+    const struct image *img;
+    const char *version, *bad;
+    char buf[128];
+    int64_t rid;
+    int rc;
+
+    if ((bad = http_query_problem(r, allowed, allowed, buf, sizeof buf)))
+        return http_error(r, 400, "bad_request", "%s", bad);
+    version = http_query(r, "version");
+    if (!printable(version, STORE_VERSION_MAX))
+        return http_error(r, 400, "bad_request",
+                          "version must be at most %d printable characters", STORE_VERSION_MAX);
+
+    rc = srv->ops->deployment_for_device(srv->store, r->device_id, r->device.chip, &rid);
+    if (rc == STORE_OK) {
+        rc = images_get(srv, rid, &img);
+        if (rc != STORE_OK)
+            return http_error(r, 503, "unavailable",
+                              "release %lld is deployed but its image cannot be served",
+                              (long long)rid);
+        if (strcmp(img->rel.version, version) != 0) {
+            rc = srv->ops->device_checked(srv->store, r->device_id, version, rid,
+                                          (int64_t)time(NULL));
+            if (rc != STORE_OK)
+                return http_store_error(r, rc, "recording the offer");
+            SLOG(SLOG_DEBUG, "offering release %lld (%s) to %s running \"%s\"", (long long)rid,
+                 img->rel.version, r->device_id, version);
+            return http_json(r, 200,
+                             json_pack("{s:b, s:I, s:s, s:I, s:I, s:I, s:s}", "update", 1,
+                                       "release", (json_int_t)rid, "version", img->rel.version,
+                                       "size", (json_int_t)img->rel.size, "chunk_size",
+                                       (json_int_t)img->rel.chunk_size, "total_chunks",
+                                       (json_int_t)total_chunks(&img->rel), "sha256",
+                                       img->rel.sha256));
+        }
+    } else if (rc != STORE_NOT_FOUND) {
+        return http_store_error(r, rc, "finding a deployment");
+    }
+    rc = srv->ops->device_checked(srv->store, r->device_id, version, 0, (int64_t)time(NULL));
+    if (rc != STORE_OK)
+        return http_store_error(r, rc, "recording the check");
+    return http_json(r, 200, json_pack("{s:b}", "update", 0));
+}
+
+enum MHD_Result api_chunk(struct request *r)
+{
+    static const char *const allowed[] = {"chunk", "release", NULL};
+    static const char *const required[] = {"chunk", NULL};
+    struct server *srv = r->srv;
+    const struct image *img;
+    const char *bad, *rs;
+    char buf[128], hex[65];
+    uint8_t key[KEY_LEN], mac[32];
+    uint64_t n, rid;
+    uint32_t total, len;
+    size_t off, b64len, olen, cap;
+    char *out;
+    int rc, k;
+
+    if ((bad = http_query_problem(r, allowed, required, buf, sizeof buf)))
+        return http_error(r, 400, "bad_request", "%s", bad);
+    if (parse_u64(http_query(r, "chunk"), UINT32_MAX, 0, &n) < 0)
+        return http_error(r, 400, "bad_request",
+                          "chunk must be a decimal number 0..4294967295, got \"%.40s\"",
+                          http_query(r, "chunk"));
+    rs = http_query(r, "release");
+    if (rs) {
+        if (parse_u64(rs, INT64_MAX, 0, &rid) < 0)
+            return http_error(r, 400, "bad_request",
+                              "release must be a decimal release id, got \"%.40s\"", rs);
+    } else {
+        rid = (uint64_t)r->device.offered_release;
+        if (rid == 0)
+            return http_error(r, 404, "not_found",
+                              "no release has been offered to this device: call check first");
+    }
+    rc = images_get(srv, (int64_t)rid, &img);
+    if (rc == STORE_NOT_FOUND)
+        return http_error(r, 404, "not_found", "unknown release %llu", (unsigned long long)rid);
+    if (rc != STORE_OK)
+        return http_error(r, 503, "unavailable", "release %llu cannot be served now",
+                          (unsigned long long)rid);
+    if (rs) {
+        rc = srv->ops->release_deployed_to(srv->store, (int64_t)rid, r->device_id,
+                                           r->device.chip);
+        if (rc == STORE_NOT_FOUND)
+            return http_error(r, 404, "not_found", "release %llu is not deployed to this device",
+                              (unsigned long long)rid);
+        if (rc != STORE_OK)
+            return http_store_error(r, rc, "checking the deployment");
+    }
+    total = total_chunks(&img->rel);
+    if (n >= total)
+        return http_error(r, 404, "not_found",
+                          "chunk %llu is past the end: release %llu has %u chunks (0..%u)",
+                          (unsigned long long)n, (unsigned long long)rid, total, total - 1);
+
+    off = (size_t)n * img->rel.chunk_size;
+    len = (uint32_t)(img->size - off < img->rel.chunk_size ? img->size - off
+                                                           : img->rel.chunk_size);
+    keys_device_key(&srv->keys, r->device_id, key);
+    rc = keys_chunk_hmac(key, img->sha, (uint32_t)n, img->data + off, len, mac);
+    memset(key, 0, sizeof key);
+    if (rc < 0)
+        return http_error(r, 500, "internal_error", "HMAC computation failed");
+    keys_hex(mac, 32, hex);
+
+    b64len = 4 * ((len + 2) / 3);
+    cap = 64 + b64len + 1 + 100;
+    out = malloc(cap);
+    if (!out)
+        return MHD_NO;
+    k = snprintf(out, cap, "{\"chunk_number\":%u,\"data\":\"", (unsigned)n);
+    if (mbedtls_base64_encode((unsigned char *)out + k, cap - (size_t)k, &olen, img->data + off,
+                              len) != 0) {
+        free(out);
+        return http_error(r, 500, "internal_error", "base64 encoding failed");
+    }
+    k += (int)olen;
+    k += snprintf(out + k, cap - (size_t)k, "\",\"hmac\":\"%s\"}", hex);
+    return http_body(r, 200, out, (size_t)k, "application/json");
+}
+
+enum MHD_Result api_status(struct request *r)
+{
+    static const char *const fields[] = {"release", "state", "chunks_received", "error", NULL};
+    struct server *srv = r->srv;
+    struct store_status st;
+    const struct image *img;
+    json_error_t jerr;
+    json_t *o, *v;
+    const char *key, *bad;
+    char buf[128];
+    int rc, i;
+
+    if ((bad = http_query_problem(r, NULL, NULL, buf, sizeof buf)))
+        return http_error(r, 400, "bad_request", "%s", bad);
+    o = json_loadb(r->body ? r->body : "", r->body_len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!o)
+        return http_error(r, 400, "bad_request", "malformed JSON body: %s (line %d column %d)",
+                          jerr.text, jerr.line, jerr.column);
+    if (!json_is_object(o)) {
+        json_decref(o);
+        return http_error(r, 400, "bad_request", "body must be a JSON object");
+    }
+    json_object_foreach(o, key, v) {
+        for (i = 0; fields[i] && strcmp(fields[i], key) != 0; i++)
+            ;
+        if (!fields[i]) {
+            enum MHD_Result ret = http_error(r, 400, "bad_request",
+                                             "unknown field \"%.40s\" (expected release, state, "
+                                             "chunks_received, error)", key);
+            json_decref(o);
+            return ret;
+        }
+    }
+    for (i = 0; fields[i]; i++)
+        if (!json_object_get(o, fields[i])) {
+            json_decref(o);
+            return http_error(r, 400, "bad_request", "missing field \"%s\"", fields[i]);
+        }
+    memset(&st, 0, sizeof st);
+    v = json_object_get(o, "release");
+    if (!json_is_integer(v) || json_integer_value(v) <= 0) {
+        json_decref(o);
+        return http_error(r, 400, "bad_request", "release must be a positive integer");
+    }
+    st.release = json_integer_value(v);
+    v = json_object_get(o, "state");
+    for (i = 0; json_is_string(v) && states[i] && strcmp(states[i], json_string_value(v)); i++)
+        ;
+    if (!json_is_string(v) || !states[i]) {
+        json_decref(o);
+        return http_error(r, 400, "bad_request",
+                          "state must be one of downloading, verifying, installed, confirmed, "
+                          "failed, rolled_back");
+    }
+    snprintf(st.state, sizeof st.state, "%s", states[i]);
+    v = json_object_get(o, "chunks_received");
+    if (!json_is_integer(v) || json_integer_value(v) < 0) {
+        json_decref(o);
+        return http_error(r, 400, "bad_request", "chunks_received must be an integer >= 0");
+    }
+    st.chunks_received = json_integer_value(v);
+    v = json_object_get(o, "error");
+    if (!json_is_string(v) || !printable(json_string_value(v), STORE_ERROR_MAX)) {
+        json_decref(o);
+        return http_error(r, 400, "bad_request",
+                          "error must be a string of at most %d printable characters",
+                          STORE_ERROR_MAX);
+    }
+    snprintf(st.error, sizeof st.error, "%s", json_string_value(v));
+    json_decref(o);
+
+    rc = images_get(srv, st.release, &img);
+    if (rc == STORE_NOT_FOUND)
+        return http_error(r, 404, "not_found", "unknown release %lld", (long long)st.release);
+    if (rc != STORE_OK)
+        return http_error(r, 503, "unavailable", "release %lld cannot be read now",
+                          (long long)st.release);
+    if (st.chunks_received > (int64_t)total_chunks(&img->rel))
+        return http_error(r, 400, "bad_request",
+                          "chunks_received %lld is more than the release's %u chunks",
+                          (long long)st.chunks_received, total_chunks(&img->rel));
+    rc = srv->ops->status_add(srv->store, r->device_id, &st,
+                              strcmp(st.state, "confirmed") == 0 ? img->rel.version : NULL);
+    if (rc == STORE_NOT_FOUND)
+        return http_error(r, 404, "not_found", "unknown release %lld", (long long)st.release);
+    if (rc != STORE_OK)
+        return http_store_error(r, rc, "recording the status");
+    if (st.error[0] || strcmp(st.state, "failed") == 0 || strcmp(st.state, "rolled_back") == 0)
+        SLOG(SLOG_WARN, "device %s reports %s on release %lld: %s", r->device_id, st.state,
+             (long long)st.release, st.error[0] ? st.error : "(no error code)");
+    return http_no_content(r);
+}

@@ -1,0 +1,501 @@
+/*
+ * http.c - libmicrohttpd glue: the route table, the per-request state
+ * machine (first call: route, method, auth, early refusals; body calls:
+ * buffer JSON or stream an upload; last call: dispatch), answers in JSON,
+ * and the access log written when libmicrohttpd reports the request done.
+ *
+ * Refusals that do not need the body (unknown path, wrong method, bad
+ * credentials, a Content-Length over the limit, too many requests) are
+ * answered on the first call, before libmicrohttpd sends "100 Continue", so
+ * a refused upload is never transferred. A body that grows past its limit
+ * without announcing its length is dropped as it arrives and refused at its
+ * end; past a hard cap the connection is closed.
+ */
+#include "http.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+
+#include "log.h"
+#include "release.h"
+
+static const struct route routes[] = {
+    {"/api/inverter/fota/check", 0, AUTH_DEVICE, "GET", {{"GET", BODY_NONE, api_check}}},
+    {"/api/inverter/fota/chunk", 0, AUTH_DEVICE, "GET", {{"GET", BODY_NONE, api_chunk}}},
+    {"/api/inverter/fota/status", 0, AUTH_DEVICE, "POST", {{"POST", BODY_JSON, api_status}}},
+    {"/api/admin/releases", 1, AUTH_ADMIN, "GET, POST",
+     {{"GET", BODY_NONE, admin_releases_get}, {"POST", BODY_UPLOAD, admin_release_upload}}},
+    {"/api/admin/devices", 1, AUTH_ADMIN, "GET, POST",
+     {{"GET", BODY_NONE, admin_devices_get}, {"POST", BODY_JSON, admin_devices_post}}},
+    {"/api/admin/deployments", 0, AUTH_ADMIN, "GET, POST",
+     {{"GET", BODY_NONE, admin_deployments_get}, {"POST", BODY_JSON, admin_deployments_post}}},
+};
+#define NROUTES (sizeof routes / sizeof routes[0])
+
+/* A body that keeps coming after a refusal is read and dropped up to this,
+ * then the connection is closed. */
+#define DISCARD_CAP (16u * 1024u * 1024u)
+
+/* --- answers ------------------------------------------------------------- */
+
+enum MHD_Result http_body(struct request *r, unsigned status, char *buf, size_t len,
+                          const char *content_type)
+{
+    struct MHD_Response *resp;
+    enum MHD_Result ret;
+
+    resp = MHD_create_response_from_buffer(len, buf, buf ? MHD_RESPMEM_MUST_FREE
+                                                         : MHD_RESPMEM_PERSISTENT);
+    if (!resp) {
+        free(buf);
+        return MHD_NO;
+    }
+    if (content_type)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
+    if (status == 405 && r->allow)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->allow);
+    if (status == 401 && r->route && r->route->auth == AUTH_ADMIN)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
+    if (status == 429 || status == 503)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, "1");
+    ret = MHD_queue_response(r->conn, status, resp);
+    MHD_destroy_response(resp);
+    r->answered = 1;
+    r->status = status;
+    r->resp_bytes = len;
+    return ret;
+}
+
+enum MHD_Result http_json(struct request *r, unsigned status, json_t *obj)
+{
+    /* compact, UTF-8, '/' not escaped */
+    char *s = obj ? json_dumps(obj, JSON_COMPACT) : NULL;
+    json_decref(obj);
+    if (!s)
+        return MHD_NO;
+    return http_body(r, status, s, strlen(s), "application/json");
+}
+
+enum MHD_Result http_no_content(struct request *r)
+{
+    return http_body(r, 204, NULL, 0, NULL);
+}
+
+enum MHD_Result http_error(struct request *r, unsigned status, const char *code,
+                           const char *fmt, ...)
+{
+    char msg[600];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    SLOG(status >= 500 ? SLOG_ERROR : SLOG_WARN, "refused %s %s device=%s: %u %s: %s",
+         r->log_method, r->log_path, r->device_id[0] ? r->device_id : "-", status, code, msg);
+    return http_json(r, status, json_pack("{s:s, s:s}", "error", code, "message", msg));
+}
+
+enum MHD_Result http_store_error(struct request *r, int rc, const char *what)
+{
+    (void)rc;
+    return http_error(r, 503, "store_unavailable", "the store failed while %s; retry later",
+                      what);
+}
+
+/* --- query ----------------------------------------------------------------- */
+
+static enum MHD_Result collect_query(void *cls, enum MHD_ValueKind kind, const char *key,
+                                     const char *value)
+{
+    struct request *r = cls;
+    (void)kind;
+    if (r->nq == QUERY_MAX) {
+        r->q_overflow = 1;
+        return MHD_NO;
+    }
+    r->q[r->nq].key = key;
+    r->q[r->nq].val = value;
+    r->nq++;
+    return MHD_YES;
+}
+
+static int in_list(const char *s, const char *const *list)
+{
+    for (; list && *list; list++)
+        if (strcmp(s, *list) == 0)
+            return 1;
+    return 0;
+}
+
+const char *http_query_problem(const struct request *r, const char *const *allowed,
+                               const char *const *required, char *buf, size_t n)
+{
+    if (r->q_overflow) {
+        snprintf(buf, n, "too many query parameters (at most %d)", QUERY_MAX);
+        return buf;
+    }
+    for (int i = 0; i < r->nq; i++) {
+        if (!in_list(r->q[i].key, allowed)) {
+            snprintf(buf, n, "unknown query parameter \"%.40s\"", r->q[i].key);
+            return buf;
+        }
+        for (int j = 0; j < i; j++)
+            if (strcmp(r->q[i].key, r->q[j].key) == 0) {
+                snprintf(buf, n, "query parameter \"%.40s\" given more than once", r->q[i].key);
+                return buf;
+            }
+        if (!r->q[i].val) {
+            snprintf(buf, n, "query parameter \"%.40s\" has no value", r->q[i].key);
+            return buf;
+        }
+    }
+    for (; required && *required; required++)
+        if (!http_query(r, *required)) {
+            snprintf(buf, n, "missing query parameter \"%s\"", *required);
+            return buf;
+        }
+    return NULL;
+}
+
+const char *http_query(const struct request *r, const char *key)
+{
+    for (int i = 0; i < r->nq; i++)
+        if (strcmp(r->q[i].key, key) == 0)
+            return r->q[i].val;
+    return NULL;
+}
+
+int parse_u64(const char *s, uint64_t max, int allow_hex, uint64_t *out)
+{
+    uint64_t v = 0;
+    unsigned base = 10;
+
+    if (!s || !*s)
+        return -1;
+    if (allow_hex && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+        base = 16;
+        s += 2;
+        if (!*s)
+            return -1;
+    }
+    for (; *s; s++) {
+        unsigned d;
+        if (*s >= '0' && *s <= '9')
+            d = (unsigned)(*s - '0');
+        else if (base == 16 && *s >= 'a' && *s <= 'f')
+            d = (unsigned)(*s - 'a' + 10);
+        else if (base == 16 && *s >= 'A' && *s <= 'F')
+            d = (unsigned)(*s - 'A' + 10);
+        else
+            return -1;
+        if (v > (max - d) / base)
+            return -1;
+        v = v * base + d;
+    }
+    *out = v;
+    return 0;
+}
+
+json_t *json_time(int64_t t)
+{
+    char buf[32];
+    struct tm tm;
+    time_t tt = (time_t)t;
+    if (t == 0 || !gmtime_r(&tt, &tm))
+        return json_null();
+    strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return json_string(buf);
+}
+
+/* --- authentication ---------------------------------------------------------- */
+
+static int auth_admin(struct request *r)
+{
+    const char *h = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+                                                MHD_HTTP_HEADER_AUTHORIZATION);
+    if (!h || strncasecmp(h, "Bearer ", 7) != 0) {
+        http_error(r, 401, "unauthorized", "admin API needs \"Authorization: Bearer <token>\"");
+        return -1;
+    }
+    if (!keys_admin_ok(&r->srv->keys, h + 7)) {
+        http_error(r, 401, "unauthorized", "wrong admin token");
+        return -1;
+    }
+    return 0;
+}
+
+static int auth_device(struct request *r)
+{
+    const char *id = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "X-Device-Id");
+    const char *tok = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "X-Device-Token");
+    int rc;
+
+    /* One message to the client for every case; the log says which. */
+    if (!keys_valid_device_id(id)) {
+        SLOG(SLOG_WARN, "device auth: X-Device-Id %s", id ? "malformed" : "missing");
+        http_error(r, 401, "unauthorized", "device authentication failed");
+        return -1;
+    }
+    snprintf(r->device_id, sizeof r->device_id, "%s", id);
+    if (!keys_device_token_ok(&r->srv->keys, id, tok)) {
+        SLOG(SLOG_WARN, "device auth: %s X-Device-Token for %s", tok ? "wrong" : "missing", id);
+        http_error(r, 401, "unauthorized", "device authentication failed");
+        return -1;
+    }
+    rc = r->srv->ops->device_get(r->srv->store, id, &r->device);
+    if (rc == STORE_NOT_FOUND) {
+        SLOG(SLOG_WARN, "device auth: %s is not registered", id);
+        http_error(r, 401, "unauthorized", "device authentication failed");
+        return -1;
+    }
+    if (rc != STORE_OK) {
+        http_store_error(r, rc, "looking up the device");
+        return -1;
+    }
+    return 0;
+}
+
+/* --- request life cycle ------------------------------------------------------- */
+
+static const struct route *find_route(const char *url, const char **tail)
+{
+    for (size_t i = 0; i < NROUTES; i++) {
+        size_t n = strlen(routes[i].path);
+        if (strncmp(url, routes[i].path, n) != 0)
+            continue;
+        if (url[n] == '\0') {
+            *tail = "";
+            return &routes[i];
+        }
+        if (routes[i].has_tail && url[n] == '/' && url[n + 1] && !strchr(url + n + 1, '/')) {
+            *tail = url + n + 1;
+            return &routes[i];
+        }
+    }
+    return NULL;
+}
+
+static const struct route_method *find_method(struct request *r)
+{
+    const struct route *rt = r->route;
+    for (int i = 0; i < 3 && rt->m[i].method; i++) {
+        if (strcmp(rt->m[i].method, r->method) != 0)
+            continue;
+        /* "/<id>" paths are read-only */
+        if (r->tail[0] && strcmp(r->method, "GET") != 0)
+            break;
+        return &rt->m[i];
+    }
+    r->allow = r->tail[0] ? "GET" : rt->allow;
+    return NULL;
+}
+
+static uint64_t content_length(struct request *r, int *present)
+{
+    const char *s = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+                                                MHD_HTTP_HEADER_CONTENT_LENGTH);
+    uint64_t v = 0;
+    *present = s && parse_u64(s, UINT64_MAX, 0, &v) == 0;
+    return v;
+}
+
+/* First call: everything that can be decided from the headers. */
+static enum MHD_Result begin(struct request *r)
+{
+    struct server *srv = r->srv;
+    const struct route_method *m;
+    uint64_t clen;
+    int has_len;
+
+    if (r->counted && atomic_load(&srv->inflight) > srv->max_inflight)
+        return http_error(r, 429, "too_many_requests",
+                          "more than %u requests in progress; retry later", srv->max_inflight);
+    r->route = find_route(r->url, &r->tail);
+    if (!r->route)
+        return http_error(r, 404, "not_found", "no such path: %.100s", r->url);
+    m = find_method(r);
+    if (!m)
+        return http_error(r, 405, "method_not_allowed", "%s is not allowed on %.100s (allowed: %s)",
+                          r->log_method, r->url, r->allow);
+    MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, collect_query, r);
+    if ((r->route->auth == AUTH_ADMIN ? auth_admin(r) : auth_device(r)) < 0)
+        return MHD_YES;
+    clen = content_length(r, &has_len);
+    if (m->body == BODY_JSON && has_len && clen > JSON_BODY_MAX)
+        return http_error(r, 413, "too_large", "body is %llu bytes, at most %u accepted",
+                          (unsigned long long)clen, JSON_BODY_MAX);
+    if (m->body == BODY_UPLOAD) {
+        if (has_len && clen > srv->max_upload)
+            return http_error(r, 413, "too_large", "upload is %llu bytes, at most %llu accepted",
+                              (unsigned long long)clen, (unsigned long long)srv->max_upload);
+        if (admin_release_begin(r) < 0)
+            return MHD_YES;
+    }
+    return MHD_YES;
+}
+
+static enum MHD_Result take_body(struct request *r, const char *data, size_t len)
+{
+    const struct route_method *m = r->route ? find_method(r) : NULL;
+
+    if (r->answered || r->body_too_large || r->io_error || !m || m->body == BODY_NONE) {
+        r->discarded += len;
+        return r->discarded > DISCARD_CAP ? MHD_NO : MHD_YES;
+    }
+    if (m->body == BODY_JSON) {
+        if (r->body_len + len > JSON_BODY_MAX) {
+            r->body_too_large = 1;
+            free(r->body);
+            r->body = NULL;
+            return MHD_YES;
+        }
+        char *b = realloc(r->body, r->body_len + len + 1);
+        if (!b) {
+            r->io_error = 1;
+            return MHD_YES;
+        }
+        memcpy(b + r->body_len, data, len);
+        r->body = b;
+        r->body_len += len;
+        r->body[r->body_len] = '\0';
+        return MHD_YES;
+    }
+    /* BODY_UPLOAD */
+    if (!r->upload)
+        return MHD_NO;
+    if (upload_received(r->upload) + len > r->srv->max_upload) {
+        r->body_too_large = 1;
+        r->discarded = upload_received(r->upload) + len;
+        upload_free(r->upload); /* drop what was stored so far */
+        r->upload = NULL;
+        return MHD_YES;
+    }
+    if (upload_feed(r->upload, data, len) < 0)
+        r->io_error = 1;
+    return MHD_YES;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_data_size,
+                                  void **con_cls)
+{
+    struct server *srv = cls;
+    struct request *r = *con_cls;
+    (void)version;
+
+    if (!r) {
+        r = calloc(1, sizeof *r);
+        if (!r)
+            return MHD_NO;
+        *con_cls = r;
+        clock_gettime(CLOCK_MONOTONIC, &r->t0);
+        r->srv = srv;
+        r->conn = conn;
+        r->method = method;
+        r->url = url;
+        r->tail = "";
+        snprintf(r->log_method, sizeof r->log_method, "%s", method);
+        snprintf(r->log_path, sizeof r->log_path, "%s", url);
+        atomic_fetch_add(&srv->inflight, 1);
+        r->counted = 1;
+        return begin(r);
+    }
+    r->conn = conn;
+    if (*upload_data_size) {
+        size_t n = *upload_data_size;
+        *upload_data_size = 0;
+        return take_body(r, upload_data, n);
+    }
+    if (r->answered)
+        return MHD_YES;
+    if (r->body_too_large) {
+        if (find_method(r)->body == BODY_JSON)
+            return http_error(r, 413, "too_large", "body is over %u bytes", JSON_BODY_MAX);
+        return http_error(r, 413, "too_large", "upload is %llu bytes or more, at most %llu accepted",
+                          (unsigned long long)r->discarded,
+                          (unsigned long long)srv->max_upload);
+    }
+    if (r->io_error)
+        return http_error(r, 500, "internal_error", "could not store the request body");
+    return find_method(r)->fn(r);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    struct server *srv = cls;
+    struct request *r = *con_cls;
+    struct timespec t1;
+    long long us;
+    (void)conn;
+
+    if (!r)
+        return;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    us = (long long)(t1.tv_sec - r->t0.tv_sec) * 1000000 + (t1.tv_nsec - r->t0.tv_nsec) / 1000;
+    SLOG(SLOG_INFO, "%s %s %s %u %zu %lldus%s", r->log_method, r->log_path,
+         r->device_id[0] ? r->device_id : "-", r->status, r->resp_bytes, us,
+         toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (connection ended early)");
+    if (r->counted)
+        atomic_fetch_sub(&srv->inflight, 1);
+    upload_free(r->upload);
+    free(r->body);
+    free(r);
+    *con_cls = NULL;
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    char buf[512];
+    (void)cls;
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    SLOG(SLOG_WARN, "libmicrohttpd: %s", buf);
+}
+
+struct MHD_Daemon *http_start(struct server *srv, const char *addr, unsigned port,
+                              unsigned threads, unsigned *bound_port)
+{
+    struct sockaddr_in sin;
+    struct sockaddr_in6 sin6;
+    const struct sockaddr *sa;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+    struct MHD_Daemon *d;
+    const union MHD_DaemonInfo *info;
+
+    memset(&sin, 0, sizeof sin);
+    memset(&sin6, 0, sizeof sin6);
+    if (inet_pton(AF_INET, addr, &sin.sin_addr) == 1) {
+        sin.sin_family = AF_INET;
+        sin.sin_port = htons((uint16_t)port);
+        sa = (const struct sockaddr *)&sin;
+    } else if (inet_pton(AF_INET6, addr, &sin6.sin6_addr) == 1) {
+        sin6.sin6_family = AF_INET6;
+        sin6.sin6_port = htons((uint16_t)port);
+        sa = (const struct sockaddr *)&sin6;
+        flags |= MHD_USE_IPv6;
+    } else {
+        SLOG(SLOG_ERROR, "--listen %s is not a numeric IPv4 or IPv6 address", addr);
+        return NULL;
+    }
+    d = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, on_request, srv,
+                         MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, /* first, as MHD asks */
+                         MHD_OPTION_SOCK_ADDR, sa,
+                         MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)threads,
+                         MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+                         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)60,
+                         MHD_OPTION_END);
+    if (!d) {
+        SLOG(SLOG_ERROR, "cannot listen on %s port %u", addr, port);
+        return NULL;
+    }
+    info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+    *bound_port = info ? info->port : port;
+    return d;
+}

@@ -1,0 +1,129 @@
+/*
+ * http.h - request plumbing between libmicrohttpd and the API handlers:
+ * routing, authentication, query parameters, bodies, JSON answers, error
+ * answers and the one access-log line per request.
+ *
+ * A handler gets a struct request whose query has been collected (every
+ * occurrence, so a repeated parameter is seen), whose caller is already
+ * authenticated (device or admin), and whose body is complete: a JSON body in
+ * memory (at most JSON_BODY_MAX bytes) or an upload streamed to a temp file.
+ * It answers with exactly one of the http_* functions below.
+ */
+#ifndef FOTA_SERVER_HTTP_H
+#define FOTA_SERVER_HTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <jansson.h>
+#include <microhttpd.h>
+
+#include "server.h"
+#include "store.h"
+
+#define QUERY_MAX 16
+
+struct upload; /* release.h */
+
+struct request {
+    struct server *srv;
+    struct MHD_Connection *conn;
+    const char *method;
+    const char *url;
+    const char *tail;            /* path after the route prefix ("" or "/<id>") */
+    const struct route *route;
+    struct timespec t0;
+    unsigned status;             /* answered status, 0 until then */
+    size_t resp_bytes;
+    int answered;
+    int counted;                 /* counted in srv->inflight */
+    int io_error;                /* storing the upload failed */
+    const char *allow;           /* Allow header of a 405 */
+    char log_method[16];
+    char log_path[160];
+
+    char device_id[65];          /* authenticated device, "" for admin */
+    struct store_device device;  /* its row, for device routes */
+
+    struct { const char *key, *val; } q[QUERY_MAX];
+    int nq;
+    int q_overflow;
+
+    char *body;                  /* JSON body, NUL-terminated */
+    size_t body_len;
+    int body_too_large;
+    uint64_t discarded;          /* bytes dropped after a refusal */
+
+    struct upload *upload;       /* streamed release upload */
+};
+
+typedef enum MHD_Result (*handler_fn)(struct request *r);
+
+enum body_kind { BODY_NONE, BODY_JSON, BODY_UPLOAD };
+enum auth_kind { AUTH_DEVICE, AUTH_ADMIN };
+
+struct route_method {
+    const char *method;
+    enum body_kind body;
+    handler_fn fn;
+};
+
+struct route {
+    const char *path;     /* exact path, or prefix when has_tail */
+    int has_tail;         /* also matches path + "/<something>" */
+    enum auth_kind auth;
+    const char *allow;    /* Allow header for 405 */
+    struct route_method m[3];
+};
+
+/* Start/stop the HTTP daemon. addr: numeric IPv4 or IPv6; port 0 picks one.
+ * Returns NULL on failure (logged). *bound_port receives the port. */
+struct MHD_Daemon *http_start(struct server *srv, const char *addr, unsigned port,
+                              unsigned threads, unsigned *bound_port);
+
+/* --- answers (each returns what libmicrohttpd's handler must return) --- */
+
+/* JSON body, takes ownership of obj. */
+enum MHD_Result http_json(struct request *r, unsigned status, json_t *obj);
+/* Pre-serialized body, takes ownership of buf (malloc'd). */
+enum MHD_Result http_body(struct request *r, unsigned status, char *buf, size_t len,
+                          const char *content_type);
+enum MHD_Result http_no_content(struct request *r);
+/* {"error": code, "message": <formatted>}; also logs the refusal. */
+enum MHD_Result http_error(struct request *r, unsigned status, const char *code,
+                           const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* --- query parameters --- */
+
+/* NULL when every parameter is in allowed (NULL-terminated), none repeats
+ * and every one in required is present; else a message (in buf) for a 400. */
+const char *http_query_problem(const struct request *r, const char *const *allowed,
+                               const char *const *required, char *buf, size_t n);
+const char *http_query(const struct request *r, const char *key);
+
+/* Strict unsigned decimal (no sign, no spaces, no exponent, no overflow past
+ * max); with allow_hex also 0x... Returns 0 or -1. */
+int parse_u64(const char *s, uint64_t max, int allow_hex, uint64_t *out);
+
+/* ISO-8601 UTC string for unix seconds t (t == 0 gives JSON null). */
+json_t *json_time(int64_t t);
+
+/* handlers (api_device.c, api_admin.c) */
+enum MHD_Result api_check(struct request *r);
+enum MHD_Result api_chunk(struct request *r);
+enum MHD_Result api_status(struct request *r);
+/* Called before the body of a release upload is accepted: checks the query
+ * and opens the temp file (r->upload). 0, or -1 when it has answered. */
+int admin_release_begin(struct request *r);
+enum MHD_Result admin_release_upload(struct request *r);
+enum MHD_Result admin_releases_get(struct request *r);
+enum MHD_Result admin_devices_post(struct request *r);
+enum MHD_Result admin_devices_get(struct request *r);
+enum MHD_Result admin_deployments_post(struct request *r);
+enum MHD_Result admin_deployments_get(struct request *r);
+
+/* Answer 503 for a store failure (already logged by the store). */
+enum MHD_Result http_store_error(struct request *r, int rc, const char *what);
+
+#endif

@@ -1,0 +1,248 @@
+/*
+ * keys.c - master secret file, admin token, device key and token derivation,
+ * chunk HMAC. mbedTLS does the hashing; randomness comes from getrandom(2).
+ */
+#include "keys.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <mbedtls/md.h>
+
+#include "log.h"
+
+static const mbedtls_md_info_t *sha256_info(void)
+{
+    return mbedtls_md_info_from_type(MBEDTLS_MD_SHA256);
+}
+
+int keys_sha256(const void *msg, size_t len, uint8_t out[32])
+{
+    return mbedtls_md(sha256_info(), msg, len, out) == 0 ? 0 : -1;
+}
+
+int keys_hmac(const uint8_t *key, size_t keylen, const void *msg, size_t len, uint8_t out[32])
+{
+    return mbedtls_md_hmac(sha256_info(), key, keylen, msg, len, out) == 0 ? 0 : -1;
+}
+
+int keys_chunk_hmac(const uint8_t key[KEY_LEN], const uint8_t sha256[32], uint32_t n,
+                    const uint8_t *data, size_t len, uint8_t out[32])
+{
+    mbedtls_md_context_t c;
+    uint8_t be[4] = {(uint8_t)(n >> 24), (uint8_t)(n >> 16), (uint8_t)(n >> 8), (uint8_t)n};
+    int rc;
+
+    mbedtls_md_init(&c);
+    rc = mbedtls_md_setup(&c, sha256_info(), 1);
+    if (!rc)
+        rc = mbedtls_md_hmac_starts(&c, key, KEY_LEN);
+    if (!rc)
+        rc = mbedtls_md_hmac_update(&c, sha256, 32);
+    if (!rc)
+        rc = mbedtls_md_hmac_update(&c, be, 4);
+    if (!rc)
+        rc = mbedtls_md_hmac_update(&c, data, len);
+    if (!rc)
+        rc = mbedtls_md_hmac_finish(&c, out);
+    mbedtls_md_free(&c);
+    return rc ? -1 : 0;
+}
+
+void keys_hex(const uint8_t *in, size_t len, char *out)
+{
+    static const char d[] = "0123456789abcdef";
+    for (size_t i = 0; i < len; i++) {
+        out[2 * i] = d[in[i] >> 4];
+        out[2 * i + 1] = d[in[i] & 15];
+    }
+    out[2 * len] = '\0';
+}
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    return -1; /* lowercase only: the wire format says so */
+}
+
+int keys_unhex(const char *hex, uint8_t *out, size_t len)
+{
+    if (strlen(hex) != 2 * len)
+        return -1;
+    for (size_t i = 0; i < len; i++) {
+        int h = hexval(hex[2 * i]), l = hexval(hex[2 * i + 1]);
+        if (h < 0 || l < 0)
+            return -1;
+        out[i] = (uint8_t)(h << 4 | l);
+    }
+    return 0;
+}
+
+int keys_ct_equal(const void *a, const void *b, size_t len)
+{
+    const volatile uint8_t *x = a, *y = b;
+    uint8_t acc = 0;
+    for (size_t i = 0; i < len; i++)
+        acc |= x[i] ^ y[i];
+    return acc == 0;
+}
+
+int keys_random(void *buf, size_t len)
+{
+    uint8_t *p = buf;
+    while (len) {
+        ssize_t r = getrandom(p, len, 0);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        p += r;
+        len -= (size_t)r;
+    }
+    return 0;
+}
+
+static int read_full(int fd, uint8_t *buf, size_t len)
+{
+    size_t got = 0;
+    while (got < len) {
+        ssize_t r = read(fd, buf + got, len - got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return -1;
+        got += (size_t)r;
+    }
+    return 0;
+}
+
+int keys_load_master(struct keyring *k, const char *path, char *err, size_t errlen)
+{
+    struct stat st;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+    if (fd < 0 && errno == ENOENT) {
+        /* First start: make a new secret. O_EXCL so two servers racing on
+         * the same path cannot both write one. */
+        fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (fd < 0) {
+            snprintf(err, errlen, "cannot create master key file %s: %s", path, strerror(errno));
+            return -1;
+        }
+        if (keys_random(k->master, KEY_LEN) < 0 || write(fd, k->master, KEY_LEN) != KEY_LEN ||
+            fsync(fd) < 0) {
+            snprintf(err, errlen, "cannot write master key file %s: %s", path, strerror(errno));
+            close(fd);
+            unlink(path);
+            return -1;
+        }
+        close(fd);
+        SLOG(SLOG_INFO, "created a new master key file %s (mode 0600)", path);
+        return 0;
+    }
+    if (fd < 0) {
+        snprintf(err, errlen, "cannot open master key file %s: %s", path, strerror(errno));
+        return -1;
+    }
+    if (fstat(fd, &st) < 0 || st.st_size != KEY_LEN) {
+        snprintf(err, errlen, "master key file %s is %lld bytes, expected exactly %d", path,
+                 (long long)st.st_size, KEY_LEN);
+        close(fd);
+        return -1;
+    }
+    if (read_full(fd, k->master, KEY_LEN) < 0) {
+        snprintf(err, errlen, "cannot read master key file %s", path);
+        close(fd);
+        return -1;
+    }
+    close(fd);
+    if (st.st_mode & 077)
+        SLOG(SLOG_WARN, "master key file %s is readable by group or others (mode %03o)", path,
+             (unsigned)(st.st_mode & 0777));
+    return 0;
+}
+
+int keys_read_token_file(const char *path, char *out, size_t outlen, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "re");
+    if (!f) {
+        snprintf(err, errlen, "cannot open token file %s: %s", path, strerror(errno));
+        return -1;
+    }
+    if (!fgets(out, (int)outlen, f)) {
+        snprintf(err, errlen, "token file %s is empty", path);
+        fclose(f);
+        return -1;
+    }
+    fclose(f);
+    out[strcspn(out, "\r\n")] = '\0';
+    if (!out[0]) {
+        snprintf(err, errlen, "token file %s has an empty first line", path);
+        return -1;
+    }
+    return 0;
+}
+
+int keys_set_admin_token(struct keyring *k, const char *token)
+{
+    if (!token || !token[0])
+        return -1;
+    return keys_sha256(token, strlen(token), k->admin_sha);
+}
+
+int keys_admin_ok(const struct keyring *k, const char *presented)
+{
+    uint8_t h[32];
+    /* Hashing first makes the comparison independent of the token length. */
+    if (!presented || keys_sha256(presented, strlen(presented), h) < 0)
+        return 0;
+    return keys_ct_equal(h, k->admin_sha, 32);
+}
+
+int keys_valid_device_id(const char *id)
+{
+    size_t n = 0;
+    if (!id)
+        return 0;
+    for (; id[n]; n++) {
+        char c = id[n];
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == '-'))
+            return 0;
+        if (n >= DEVICE_ID_MAX)
+            return 0;
+    }
+    return n >= 1;
+}
+
+void keys_device_key(const struct keyring *k, const char *id, uint8_t key[KEY_LEN])
+{
+    char msg[8 + DEVICE_ID_MAX];
+    int n = snprintf(msg, sizeof msg, "device:%s", id);
+    keys_hmac(k->master, KEY_LEN, msg, (size_t)n, key);
+}
+
+int keys_device_token_ok(const struct keyring *k, const char *id, const char *hex_token)
+{
+    uint8_t key[KEY_LEN], want[32], got[32];
+    char msg[8 + DEVICE_ID_MAX];
+    int n, ok;
+
+    if (!hex_token || keys_unhex(hex_token, got, 32) < 0)
+        return 0;
+    keys_device_key(k, id, key);
+    n = snprintf(msg, sizeof msg, "token:%s", id);
+    keys_hmac(key, KEY_LEN, msg, (size_t)n, want);
+    ok = keys_ct_equal(want, got, 32);
+    memset(key, 0, sizeof key);
+    return ok;
+}

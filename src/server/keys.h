@@ -1,0 +1,55 @@
+/*
+ * keys.h - secrets of the server and the formulas derived from them.
+ *
+ * Device keys are not stored anywhere: key = HMAC-SHA256(master, "device:"+id),
+ * so a stolen database gives no device key, and the key can be shown again
+ * only by whoever holds the master secret. A device proves itself with
+ * token = hex(HMAC-SHA256(key, "token:"+id)). The admin token is kept only as
+ * its SHA-256. All comparisons of secrets are constant time.
+ */
+#ifndef FOTA_SERVER_KEYS_H
+#define FOTA_SERVER_KEYS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define KEY_LEN 32
+#define DEVICE_ID_MAX 64
+
+struct keyring {
+    uint8_t master[KEY_LEN];
+    uint8_t admin_sha[32];
+};
+
+/* Load the 32-byte master secret from path, creating it (mode 0600, random
+ * bytes) when missing. Refuses a file of another size. 0 or -1 (err set). */
+int keys_load_master(struct keyring *k, const char *path, char *err, size_t errlen);
+
+/* Remember the admin token (only its SHA-256). -1 if empty. */
+int keys_set_admin_token(struct keyring *k, const char *token);
+
+/* Read the first line of a token file into out. 0 or -1 (err set). */
+int keys_read_token_file(const char *path, char *out, size_t outlen, char *err, size_t errlen);
+
+/* 1 when the presented admin token is the configured one. */
+int keys_admin_ok(const struct keyring *k, const char *presented);
+
+/* 1 when id is 1-64 characters of [A-Za-z0-9._-]. */
+int keys_valid_device_id(const char *id);
+
+void keys_device_key(const struct keyring *k, const char *id, uint8_t key[KEY_LEN]);
+/* 1 when hex_token (lowercase hex) is the token of id. */
+int keys_device_token_ok(const struct keyring *k, const char *id, const char *hex_token);
+
+/* hmac = HMAC-SHA256(key, sha256 || be32(n) || data). */
+int keys_chunk_hmac(const uint8_t key[KEY_LEN], const uint8_t sha256[32], uint32_t n,
+                    const uint8_t *data, size_t len, uint8_t out[32]);
+
+int keys_hmac(const uint8_t *key, size_t keylen, const void *msg, size_t len, uint8_t out[32]);
+int keys_sha256(const void *msg, size_t len, uint8_t out[32]);
+void keys_hex(const uint8_t *in, size_t len, char *out); /* out: 2*len+1 */
+int keys_unhex(const char *hex, uint8_t *out, size_t len); /* 0 or -1 */
+int keys_ct_equal(const void *a, const void *b, size_t len);
+int keys_random(void *buf, size_t len);
+
+#endif

@@ -1,0 +1,432 @@
+/*
+ * release.c - release ingestion (streamed upload, image checks,
+ * content-addressed store) and the cache of mapped release images.
+ * See release.h for the crash-safety order of the steps.
+ */
+#include "release.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fota/error.h"
+#include "fota/esp_image.h"
+#include "keys.h"
+#include "log.h"
+
+struct upload {
+    struct server *srv;
+    struct upload_params p;
+    int fd;
+    char tmp[PATH_MAX];
+    uint64_t received;
+};
+
+struct upload *upload_begin(struct server *srv, const struct upload_params *p)
+{
+    struct upload *u = calloc(1, sizeof *u);
+    if (!u)
+        return NULL;
+    u->srv = srv;
+    u->p = *p;
+    snprintf(u->tmp, sizeof u->tmp, "%s/tmp/upload-XXXXXX", srv->data_dir);
+    u->fd = mkostemp(u->tmp, O_CLOEXEC);
+    if (u->fd < 0) {
+        SLOG(SLOG_ERROR, "cannot create upload temp file in %s/tmp: %s", srv->data_dir,
+             strerror(errno));
+        free(u);
+        return NULL;
+    }
+    return u;
+}
+
+int upload_feed(struct upload *u, const void *data, size_t len)
+{
+    const char *p = data;
+    while (len) {
+        ssize_t w = write(u->fd, p, len);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0) {
+            SLOG(SLOG_ERROR, "write to %s failed: %s", u->tmp, strerror(errno));
+            return -1;
+        }
+        p += w;
+        len -= (size_t)w;
+        u->received += (uint64_t)w;
+    }
+    return 0;
+}
+
+uint64_t upload_received(const struct upload *u)
+{
+    return u->received;
+}
+
+void upload_free(struct upload *u)
+{
+    if (!u)
+        return;
+    if (u->fd >= 0)
+        close(u->fd);
+    if (u->tmp[0])
+        unlink(u->tmp);
+    free(u);
+}
+
+static void refuse(struct ingest_result *res, unsigned status, const char *code,
+                   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static void refuse(struct ingest_result *res, unsigned status, const char *code,
+                   const char *fmt, ...)
+{
+    va_list ap;
+    res->status = status;
+    res->code = code;
+    va_start(ap, fmt);
+    vsnprintf(res->message, sizeof res->message, fmt, ap);
+    va_end(ap);
+}
+
+static uint32_t le32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* The checks a device would make, with messages saying what was expected and
+ * what came. Returns 0 when the image is acceptable. */
+static int check_image(const uint8_t *img, uint64_t size, const struct upload_params *p,
+                       struct fota_app_info *info, uint8_t sha[32], struct ingest_result *res)
+{
+    struct fota_img_walk w;
+    uint32_t hash_off = 0;
+    int rc;
+
+    if (size == 0) {
+        refuse(res, 400, "bad_request", "empty body: expected an ESP32 application image");
+        return -1;
+    }
+    rc = fota_img_check_head(img, size > FOTA_IMG_HEAD_LEN ? FOTA_IMG_HEAD_LEN : (uint32_t)size,
+                             FOTA_CHIP_ANY, info);
+    switch (rc) {
+    case FOTA_OK:
+        break;
+    case FOTA_ERR_IMG_MAGIC:
+        refuse(res, 422, "not_an_image",
+               "not an ESP image: byte 0 is 0x%02X, expected the image magic 0xE9", img[0]);
+        return -1;
+    case FOTA_ERR_TRUNCATED:
+        refuse(res, 422, "truncated_image",
+               "truncated image: %llu bytes, shorter than the %u-byte header and app descriptor",
+               (unsigned long long)size, FOTA_IMG_HEAD_LEN);
+        return -1;
+    case FOTA_ERR_IMG_NOT_APP:
+        refuse(res, 422, "not_an_app",
+               "not an application image: no app descriptor (expected magic 0xABCD5432 at "
+               "byte %u, found 0x%08X)",
+               FOTA_APP_DESC_OFFSET, le32(img + FOTA_APP_DESC_OFFSET));
+        return -1;
+    default:
+        refuse(res, 422, "bad_image_format",
+               "malformed image header: segment count %u (expected 1..%u), hash_appended %u "
+               "(expected 0 or 1)",
+               img[1], FOTA_IMG_MAX_SEGMENTS, img[23]);
+        return -1;
+    }
+    if (size > p->slot_size) {
+        refuse(res, 422, "image_too_large",
+               "image is %llu bytes, larger than the %llu-byte slot", (unsigned long long)size,
+               (unsigned long long)p->slot_size);
+        return -1;
+    }
+    fota_img_walk_init(&w, (uint32_t)p->slot_size);
+    fota_img_walk_feed(&w, img, (uint32_t)size);
+    rc = fota_img_walk_finish(&w, &hash_off);
+    switch (rc) {
+    case FOTA_OK:
+        break;
+    case FOTA_ERR_TRUNCATED:
+        if (w.total)
+            refuse(res, 422, "truncated_image",
+                   "truncated image: %llu bytes, its segments and hash need %u",
+                   (unsigned long long)size, w.total);
+        else
+            refuse(res, 422, "truncated_image",
+                   "truncated image: %llu bytes, it ends inside segment %u of %u",
+                   (unsigned long long)size, w.seg_index, w.seg_count);
+        return -1;
+    case FOTA_ERR_TOO_LARGE:
+        refuse(res, 422, "bad_image_format",
+               "image has %llu bytes but its segments, checksum and hash end at byte %u",
+               (unsigned long long)size, w.total);
+        return -1;
+    case FOTA_ERR_SLOT_SIZE:
+        refuse(res, 422, "bad_image_format",
+               "a segment header claims data past the %llu-byte slot (malformed or truncated "
+               "image)",
+               (unsigned long long)p->slot_size);
+        return -1;
+    case FOTA_ERR_IMG_CHECKSUM:
+        refuse(res, 422, "bad_image_checksum",
+               "image checksum mismatch: stored 0x%02X, computed 0x%02X over the segments",
+               w.stored_checksum, w.checksum);
+        return -1;
+    default:
+        refuse(res, 422, fota_errname(rc), "image refused: %s", fota_strerror(rc));
+        return -1;
+    }
+    if (hash_off) {
+        uint8_t h[32];
+        char want[65], got[65];
+        keys_sha256(img, hash_off, h);
+        if (!keys_ct_equal(h, img + hash_off, 32)) {
+            keys_hex(img + hash_off, 32, want);
+            keys_hex(h, 32, got);
+            refuse(res, 422, "bad_image_hash",
+                   "appended SHA-256 does not match: image says %s, bytes 0..%u hash to %s",
+                   want, hash_off, got);
+            return -1;
+        }
+    } else {
+        SLOG(SLOG_WARN, "release image has no appended SHA-256 (hash_appended = 0)");
+    }
+    keys_sha256(img, size, sha);
+    return 0;
+}
+
+static int valid_version(const char *v)
+{
+    size_t n = strlen(v);
+    if (n == 0 || n > STORE_VERSION_MAX)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)v[i] < 0x20 || v[i] == 0x7f)
+            return 0;
+    return 1;
+}
+
+static int fsync_dir(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int rc;
+    if (fd < 0)
+        return -1;
+    rc = fsync(fd);
+    close(fd);
+    return rc;
+}
+
+void upload_finish(struct upload *u, struct ingest_result *res)
+{
+    struct server *srv = u->srv;
+    struct fota_app_info info;
+    struct store_release *rel = &res->rel;
+    struct store_release old;
+    uint8_t sha[32];
+    char final[PATH_MAX], dir[PATH_MAX];
+    void *map = NULL;
+    int rc;
+
+    memset(res, 0, sizeof *res);
+    if (u->received > 0) {
+        map = mmap(NULL, u->received, PROT_READ, MAP_SHARED, u->fd, 0);
+        if (map == MAP_FAILED) {
+            SLOG(SLOG_ERROR, "mmap of %s failed: %s", u->tmp, strerror(errno));
+            refuse(res, 500, "internal_error", "cannot read the uploaded image back");
+            return;
+        }
+    }
+    rc = check_image(map, u->received, &u->p, &info, sha, res);
+    if (map)
+        munmap(map, u->received);
+    if (rc)
+        return;
+
+    memset(rel, 0, sizeof *rel);
+    snprintf(rel->version, sizeof rel->version, "%s", u->p.version[0] ? u->p.version : info.version);
+    if (!valid_version(rel->version)) {
+        refuse(res, 422, "missing_version",
+               "no version given and the image's app descriptor has none: pass version=...");
+        return;
+    }
+    rel->size = (int64_t)u->received;
+    rel->chip = info.chip_id;
+    snprintf(rel->project, sizeof rel->project, "%s", info.project_name);
+    snprintf(rel->idf_ver, sizeof rel->idf_ver, "%s", info.idf_ver);
+    rel->secure_version = info.secure_version;
+    keys_hex(sha, 32, rel->sha256);
+    rel->chunk_size = u->p.chunk_size;
+    rel->slot_size = (int64_t)u->p.slot_size;
+
+    /* Same bytes twice: refuse with the existing id (documented choice: a
+     * release's version and slot are fixed once made). */
+    if (srv->ops->release_by_sha256(srv->store, rel->sha256, &old) == STORE_OK) {
+        refuse(res, 409, "already_exists",
+               "this image (sha256 %s) is already release %lld, version \"%s\"", rel->sha256,
+               (long long)old.id, old.version);
+        return;
+    }
+
+    if (fsync(u->fd) < 0) {
+        SLOG(SLOG_ERROR, "fsync of %s failed: %s", u->tmp, strerror(errno));
+        refuse(res, 500, "internal_error", "cannot store the image");
+        return;
+    }
+    if (snprintf(dir, sizeof dir, "%s/images", srv->data_dir) >= (int)sizeof dir ||
+        snprintf(final, sizeof final, "%s/%s", dir, rel->sha256) >= (int)sizeof final) {
+        refuse(res, 500, "internal_error", "data folder path too long");
+        return;
+    }
+    /* Identical content may already be there (a crash after the rename);
+     * rename replaces it atomically with the same bytes. */
+    if (fchmod(u->fd, 0444) < 0 || rename(u->tmp, final) < 0 || fsync_dir(dir) < 0) {
+        SLOG(SLOG_ERROR, "cannot move %s to %s: %s", u->tmp, final, strerror(errno));
+        refuse(res, 500, "internal_error", "cannot store the image");
+        return;
+    }
+    u->tmp[0] = '\0'; /* nothing to unlink any more */
+
+    rc = srv->ops->release_insert(srv->store, rel);
+    if (rc == STORE_EXISTS) {
+        refuse(res, 409, "already_exists", "this image (sha256 %s) is already a release",
+               rel->sha256);
+        return;
+    }
+    if (rc != STORE_OK) {
+        refuse(res, 503, "store_unavailable", "cannot record the release");
+        return;
+    }
+    res->status = 201;
+    SLOG(SLOG_INFO, "release %lld: version \"%s\", %lld bytes, %s, sha256 %s", (long long)rel->id,
+         rel->version, (long long)rel->size, fota_chip_name(rel->chip), rel->sha256);
+}
+
+/* --- image cache ------------------------------------------------------------ */
+
+struct image_cache {
+    pthread_mutex_t mu;
+    struct image **v;
+    size_t n, cap;
+};
+
+struct image_cache *images_new(void)
+{
+    struct image_cache *c = calloc(1, sizeof *c);
+    if (c)
+        pthread_mutex_init(&c->mu, NULL);
+    return c;
+}
+
+void images_free(struct image_cache *c)
+{
+    if (!c)
+        return;
+    for (size_t i = 0; i < c->n; i++) {
+        if (c->v[i]->size)
+            munmap((void *)c->v[i]->data, c->v[i]->size);
+        free(c->v[i]);
+    }
+    free(c->v);
+    pthread_mutex_destroy(&c->mu);
+    free(c);
+}
+
+static struct image *cache_find(struct image_cache *c, int64_t id)
+{
+    for (size_t i = 0; i < c->n; i++)
+        if (c->v[i]->rel.id == id)
+            return c->v[i];
+    return NULL;
+}
+
+int images_get(struct server *srv, int64_t id, const struct image **out)
+{
+    struct image_cache *c = srv->images;
+    struct image *img;
+    char path[PATH_MAX];
+    struct stat st;
+    uint8_t h[32];
+    int fd, rc;
+
+    pthread_mutex_lock(&c->mu);
+    img = cache_find(c, id);
+    pthread_mutex_unlock(&c->mu);
+    if (img) {
+        *out = img;
+        return STORE_OK;
+    }
+
+    img = calloc(1, sizeof *img);
+    if (!img)
+        return STORE_ERR;
+    rc = srv->ops->release_get(srv->store, id, &img->rel);
+    if (rc != STORE_OK) {
+        free(img);
+        return rc;
+    }
+    snprintf(path, sizeof path, "%s/images/%s", srv->data_dir, img->rel.sha256);
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || fstat(fd, &st) < 0 || (uint64_t)st.st_size != (uint64_t)img->rel.size ||
+        st.st_size == 0) {
+        SLOG(SLOG_ERROR, "release %lld: image file %s is missing or not %lld bytes", (long long)id,
+             path, (long long)img->rel.size);
+        if (fd >= 0)
+            close(fd);
+        free(img);
+        return STORE_ERR;
+    }
+    img->data = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+    close(fd);
+    if (img->data == MAP_FAILED) {
+        SLOG(SLOG_ERROR, "release %lld: mmap of %s failed: %s", (long long)id, path,
+             strerror(errno));
+        free(img);
+        return STORE_ERR;
+    }
+    img->size = (size_t)st.st_size;
+    /* Bytes on disk could have rotted or been replaced: serve only what
+     * still hashes to the release's SHA-256. */
+    keys_sha256(img->data, img->size, h);
+    if (keys_unhex(img->rel.sha256, img->sha, 32) < 0 || !keys_ct_equal(h, img->sha, 32)) {
+        SLOG(SLOG_ERROR, "release %lld: %s does not hash to its sha256; not serving it",
+             (long long)id, path);
+        munmap((void *)img->data, img->size);
+        free(img);
+        return STORE_ERR;
+    }
+    pthread_mutex_lock(&c->mu);
+    struct image *other = cache_find(c, id);
+    int cached = 0;
+    if (!other) {
+        if (c->n == c->cap) {
+            size_t cap = c->cap ? 2 * c->cap : 16;
+            struct image **v = realloc(c->v, cap * sizeof *v);
+            if (v) {
+                c->v = v;
+                c->cap = cap;
+            }
+        }
+        if (c->n < c->cap) {
+            c->v[c->n++] = img;
+            cached = 1;
+        }
+    }
+    pthread_mutex_unlock(&c->mu);
+    if (!cached) {
+        /* another thread mapped it first, or no memory to cache it */
+        munmap((void *)img->data, img->size);
+        free(img);
+        if (!other)
+            return STORE_ERR;
+        img = other;
+    }
+    *out = img;
+    return STORE_OK;
+}

@@ -1,0 +1,64 @@
+/*
+ * release.h - making a release from an uploaded image, and serving its bytes.
+ *
+ * Ingestion: the body is streamed to <data>/tmp/ (never held whole in
+ * memory), then checked with the core's image functions (header, app
+ * descriptor, segments, XOR checksum, appended SHA-256) and against the slot
+ * size, then fsynced and renamed to <data>/images/<sha256hex> before the
+ * database row is inserted: a crash leaves at worst an unreferenced image
+ * file, never a row without bytes.
+ *
+ * Serving: each release's file is mapped once (and its SHA-256 re-checked
+ * then) and kept for the life of the process; releases are immutable, so a
+ * chunk request costs no open() and no read().
+ */
+#ifndef FOTA_SERVER_RELEASE_H
+#define FOTA_SERVER_RELEASE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "server.h"
+#include "store.h"
+
+struct upload;
+
+/* Params checked before the body is accepted. */
+struct upload_params {
+    char version[STORE_VERSION_MAX + 1]; /* "" = take it from the descriptor */
+    uint64_t slot_size;
+    uint32_t chunk_size;
+};
+
+struct upload *upload_begin(struct server *srv, const struct upload_params *p);
+/* -1 on an I/O error (logged). */
+int upload_feed(struct upload *u, const void *data, size_t len);
+uint64_t upload_received(const struct upload *u);
+/* Removes the temp file if it is still there. */
+void upload_free(struct upload *u);
+
+/* Result of upload_finish: on success rel is filled (and stored);
+ * otherwise status/code/message describe the refusal. */
+struct ingest_result {
+    unsigned status;    /* 201 or an error status */
+    const char *code;   /* snake_case error code */
+    char message[512];
+    struct store_release rel;
+};
+void upload_finish(struct upload *u, struct ingest_result *res);
+
+/* Mapped bytes of a release. Valid until images_free. */
+struct image {
+    struct store_release rel;
+    uint8_t sha[32];
+    const uint8_t *data;
+    size_t size;
+};
+
+struct image_cache *images_new(void);
+void images_free(struct image_cache *c);
+/* STORE_OK, STORE_NOT_FOUND (no such release) or STORE_ERR (bytes missing
+ * or corrupt: logged). */
+int images_get(struct server *srv, int64_t id, const struct image **out);
+
+#endif

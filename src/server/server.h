@@ -1,0 +1,32 @@
+/*
+ * server.h - state shared by every part of fota-server: the store (through
+ * its method table), the secrets, the data folder and the limits. One
+ * instance, built by server_main.c and handed to every request.
+ */
+#ifndef FOTA_SERVER_SERVER_H
+#define FOTA_SERVER_SERVER_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "keys.h"
+#include "store.h"
+
+struct image_cache;
+
+struct server {
+    const struct store_ops *ops;
+    struct store *store;
+    struct keyring keys;
+    const char *data_dir;       /* holds images/ and tmp/ */
+    uint64_t max_upload;        /* bytes, largest accepted release upload */
+    unsigned max_inflight;      /* requests at once before answering 429 */
+    atomic_uint inflight;
+    struct image_cache *images; /* release bytes mapped once, see release.h */
+};
+
+#define DEFAULT_SLOT_SIZE 1310720u /* Arduino-ESP32 default.csv app slot */
+#define DEFAULT_CHUNK_SIZE 1024u
+#define JSON_BODY_MAX (64u * 1024u)
+
+#endif

@@ -1,0 +1,790 @@
+/*
+ * store_sqlite.c - the SQLite implementation of struct store_ops, the
+ * embedded default store (one file, no server to run).
+ *
+ * Durability: WAL journal with synchronous=FULL, so a write acknowledged to a
+ * device (204) survives a power cut or a SIGKILL. Concurrency: a small pool
+ * of connections, one taken per call, so reads from many HTTP threads run in
+ * parallel (WAL readers never block) and writers queue on busy_timeout.
+ * Schema: versioned migrations tracked in PRAGMA user_version, applied in
+ * one transaction at open, so a half-migrated database cannot exist.
+ */
+#include "store.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sqlite3.h>
+
+#include "log.h"
+
+#define POOL_MAX 64
+#define BUSY_TIMEOUT_MS 10000
+
+struct store {
+    char *path;
+    pthread_mutex_t mu;
+    sqlite3 *pool[POOL_MAX];
+    int npool;
+};
+
+/* Migration i brings the schema from version i to i+1. Append only: never
+ * edit a migration that has shipped. */
+static const char *const migrations[] = {
+    /* 1: initial schema */
+    "CREATE TABLE releases ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  version TEXT NOT NULL,"
+    "  size INTEGER NOT NULL,"
+    "  chip INTEGER NOT NULL,"
+    "  project TEXT NOT NULL,"
+    "  idf_ver TEXT NOT NULL,"
+    "  secure_version INTEGER NOT NULL,"
+    "  sha256 TEXT NOT NULL UNIQUE,"
+    "  chunk_size INTEGER NOT NULL,"
+    "  slot_size INTEGER NOT NULL,"
+    "  created_at INTEGER NOT NULL);"
+    "CREATE TABLE devices ("
+    "  id TEXT PRIMARY KEY,"
+    "  chip INTEGER NOT NULL,"
+    "  current_version TEXT NOT NULL DEFAULT '',"
+    "  reported_version TEXT NOT NULL DEFAULT '',"
+    "  offered_release INTEGER REFERENCES releases(id),"
+    "  state TEXT NOT NULL DEFAULT '',"
+    "  status_release INTEGER REFERENCES releases(id),"
+    "  chunks_received INTEGER NOT NULL DEFAULT 0,"
+    "  last_error TEXT NOT NULL DEFAULT '',"
+    "  last_seen INTEGER NOT NULL DEFAULT 0,"
+    "  created_at INTEGER NOT NULL);"
+    "CREATE TABLE status_history ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  device_id TEXT NOT NULL REFERENCES devices(id),"
+    "  release_id INTEGER NOT NULL REFERENCES releases(id),"
+    "  state TEXT NOT NULL,"
+    "  chunks_received INTEGER NOT NULL,"
+    "  error TEXT NOT NULL,"
+    "  at INTEGER NOT NULL);"
+    "CREATE INDEX status_history_device ON status_history(device_id, id);"
+    "CREATE TABLE deployments ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  release_id INTEGER NOT NULL REFERENCES releases(id),"
+    "  chip INTEGER,"
+    "  created_at INTEGER NOT NULL);"
+    "CREATE INDEX deployments_chip ON deployments(chip, id);"
+    "CREATE TABLE deployment_devices ("
+    "  deployment_id INTEGER NOT NULL REFERENCES deployments(id),"
+    "  device_id TEXT NOT NULL REFERENCES devices(id),"
+    "  PRIMARY KEY (deployment_id, device_id));"
+    "CREATE INDEX deployment_devices_device ON deployment_devices(device_id);",
+};
+#define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
+
+static int exec(sqlite3 *db, const char *sql)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        SLOG(SLOG_ERROR, "sqlite: %s: %s", sql, msg ? msg : sqlite3_errmsg(db));
+        sqlite3_free(msg);
+        return -1;
+    }
+    return 0;
+}
+
+static sqlite3 *conn_open(const char *path)
+{
+    sqlite3 *db = NULL;
+    int rc = sqlite3_open_v2(path, &db,
+                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                             NULL);
+    if (rc != SQLITE_OK) {
+        SLOG(SLOG_ERROR, "sqlite: cannot open %s: %s", path,
+             db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+        sqlite3_close(db);
+        return NULL;
+    }
+    sqlite3_busy_timeout(db, BUSY_TIMEOUT_MS);
+    /* synchronous=FULL: with WAL, NORMAL may lose the last commits on power
+     * loss; a status answered with 204 must not be lost. */
+    if (exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;")) {
+        sqlite3_close(db);
+        return NULL;
+    }
+    return db;
+}
+
+static sqlite3 *acquire(struct store *s)
+{
+    sqlite3 *db = NULL;
+    pthread_mutex_lock(&s->mu);
+    if (s->npool > 0)
+        db = s->pool[--s->npool];
+    pthread_mutex_unlock(&s->mu);
+    return db ? db : conn_open(s->path);
+}
+
+static void release_conn(struct store *s, sqlite3 *db)
+{
+    if (!db)
+        return;
+    pthread_mutex_lock(&s->mu);
+    if (s->npool < POOL_MAX) {
+        s->pool[s->npool++] = db;
+        db = NULL;
+    }
+    pthread_mutex_unlock(&s->mu);
+    if (db)
+        sqlite3_close(db);
+}
+
+static int migrate(sqlite3 *db)
+{
+    sqlite3_stmt *st;
+    int version = -1;
+
+    if (exec(db, "BEGIN IMMEDIATE"))
+        return -1;
+    if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK) {
+        if (sqlite3_step(st) == SQLITE_ROW)
+            version = sqlite3_column_int(st, 0);
+        sqlite3_finalize(st);
+    }
+    if (version < 0 || version > NMIGRATIONS) {
+        SLOG(SLOG_ERROR, "sqlite: schema version %d is not one this server knows (0..%d)",
+             version, NMIGRATIONS);
+        exec(db, "ROLLBACK");
+        return -1;
+    }
+    for (int v = version; v < NMIGRATIONS; v++) {
+        char sql[64];
+        if (exec(db, migrations[v])) {
+            exec(db, "ROLLBACK");
+            return -1;
+        }
+        snprintf(sql, sizeof sql, "PRAGMA user_version=%d", v + 1);
+        if (exec(db, sql)) {
+            exec(db, "ROLLBACK");
+            return -1;
+        }
+        SLOG(SLOG_INFO, "sqlite: migrated schema to version %d", v + 1);
+    }
+    return exec(db, "COMMIT");
+}
+
+static int sq_open(const char *target, struct store **out)
+{
+    struct store *s = calloc(1, sizeof *s);
+    sqlite3 *db;
+
+    if (!s)
+        return STORE_ERR;
+    s->path = strdup(target);
+    pthread_mutex_init(&s->mu, NULL);
+    db = s->path ? conn_open(s->path) : NULL;
+    if (!db || migrate(db)) {
+        sqlite3_close(db);
+        free(s->path);
+        pthread_mutex_destroy(&s->mu);
+        free(s);
+        return STORE_ERR;
+    }
+    release_conn(s, db);
+    *out = s;
+    return STORE_OK;
+}
+
+static void sq_close(struct store *s)
+{
+    if (!s)
+        return;
+    for (int i = 0; i < s->npool; i++)
+        sqlite3_close(s->pool[i]);
+    pthread_mutex_destroy(&s->mu);
+    free(s->path);
+    free(s);
+}
+
+/* --- small helpers ------------------------------------------------------ */
+
+static sqlite3_stmt *prep(sqlite3 *db, const char *sql)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+        SLOG(SLOG_ERROR, "sqlite: prepare failed: %s (%s)", sqlite3_errmsg(db), sql);
+        return NULL;
+    }
+    return st;
+}
+
+static void col_text(sqlite3_stmt *st, int i, char *dst, size_t n)
+{
+    const unsigned char *t = sqlite3_column_text(st, i);
+    snprintf(dst, n, "%s", t ? (const char *)t : "");
+}
+
+static int step_err(sqlite3 *db, int rc, const char *what)
+{
+    if (rc == SQLITE_CONSTRAINT)
+        return STORE_EXISTS;
+    SLOG(SLOG_ERROR, "sqlite: %s: %s", what, sqlite3_errmsg(db));
+    return STORE_ERR;
+}
+
+#define RELEASE_COLS                                                                       \
+    "id, version, size, chip, project, idf_ver, secure_version, sha256, chunk_size, "     \
+    "slot_size, created_at"
+
+static void read_release(sqlite3_stmt *st, struct store_release *r)
+{
+    memset(r, 0, sizeof *r);
+    r->id = sqlite3_column_int64(st, 0);
+    col_text(st, 1, r->version, sizeof r->version);
+    r->size = sqlite3_column_int64(st, 2);
+    r->chip = sqlite3_column_int(st, 3);
+    col_text(st, 4, r->project, sizeof r->project);
+    col_text(st, 5, r->idf_ver, sizeof r->idf_ver);
+    r->secure_version = (uint32_t)sqlite3_column_int64(st, 6);
+    col_text(st, 7, r->sha256, sizeof r->sha256);
+    r->chunk_size = (uint32_t)sqlite3_column_int64(st, 8);
+    r->slot_size = sqlite3_column_int64(st, 9);
+    r->created_at = sqlite3_column_int64(st, 10);
+}
+
+/* --- releases ----------------------------------------------------------- */
+
+static int sq_release_insert(struct store *s, struct store_release *r)
+{
+    sqlite3 *db = acquire(s);
+    sqlite3_stmt *st;
+    int rc;
+
+    if (!db)
+        return STORE_ERR;
+    st = prep(db, "INSERT INTO releases (version, size, chip, project, idf_ver, secure_version,"
+                  " sha256, chunk_size, slot_size, created_at) VALUES (?,?,?,?,?,?,?,?,?,?)");
+    if (!st) {
+        release_conn(s, db);
+        return STORE_ERR;
+    }
+    r->created_at = (int64_t)time(NULL);
+    sqlite3_bind_text(st, 1, r->version, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, r->size);
+    sqlite3_bind_int(st, 3, r->chip);
+    sqlite3_bind_text(st, 4, r->project, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, r->idf_ver, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 6, r->secure_version);
+    sqlite3_bind_text(st, 7, r->sha256, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 8, r->chunk_size);
+    sqlite3_bind_int64(st, 9, r->slot_size);
+    sqlite3_bind_int64(st, 10, r->created_at);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_DONE) {
+        r->id = sqlite3_last_insert_rowid(db);
+        rc = STORE_OK;
+    } else {
+        rc = step_err(db, rc, "insert release");
+    }
+    sqlite3_finalize(st);
+    release_conn(s, db);
+    return rc;
+}
+
+static int release_one(struct store *s, const char *sql, int64_t id, const char *text,
+                       struct store_release *out)
+{
+    sqlite3 *db = acquire(s);
+    sqlite3_stmt *st;
+    int rc;
+
+    if (!db)
+        return STORE_ERR;
+    st = prep(db, sql);
+    if (!st) {
+        release_conn(s, db);
+        return STORE_ERR;
+    }
+    if (text)
+        sqlite3_bind_text(st, 1, text, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_int64(st, 1, id);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        read_release(st, out);
+        rc = STORE_OK;
+    } else if (rc == SQLITE_DONE) {
+        rc = STORE_NOT_FOUND;
+    } else {
+        rc = step_err(db, rc, "get release");
+    }
+    sqlite3_finalize(st);
+    release_conn(s, db);
+    return rc;
+}
+
+static int sq_release_get(struct store *s, int64_t id, struct store_release *out)
+{
+    return release_one(s, "SELECT " RELEASE_COLS " FROM releases WHERE id = ?", id, NULL, out);
+}
+
+static int sq_release_by_sha256(struct store *s, const char *sha, struct store_release *out)
+{
+    return release_one(s, "SELECT " RELEASE_COLS " FROM releases WHERE sha256 = ?", 0, sha, out);
+}
+
+static int sq_release_list(struct store *s, store_release_cb cb, void *ctx)
+{
+    sqlite3 *db = acquire(s);
+    sqlite3_stmt *st;
+    struct store_release r;
+    int rc;
+
+    if (!db)
+        return STORE_ERR;
+    st = prep(db, "SELECT " RELEASE_COLS " FROM releases ORDER BY id");
+    if (!st) {
+        release_conn(s, db);
+        return STORE_ERR;
+    }
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        read_release(st, &r);
+        if (cb(ctx, &r))
+            break;
+    }
+    rc = (rc == SQLITE_ROW || rc == SQLITE_DONE) ? STORE_OK : step_err(db, rc, "list releases");
+    sqlite3_finalize(st);
+    release_conn(s, db);
+    return rc;
+}
+
+/* --- devices ------------------------------------------------------------ */
+
+#define DEVICE_COLS                                                                        \
+    "id, chip, current_version, reported_version, IFNULL(offered_release, 0), state, "    \
+    "IFNULL(status_release, 0), chunks_received, last_error, last_seen, created_at"
+
+static void read_device(sqlite3_stmt *st, struct store_device *d)
+{
+    memset(d, 0, sizeof *d);
+    col_text(st, 0, d->id, sizeof d->id);
+    d->chip = sqlite3_column_int(st, 1);
+    col_text(st, 2, d->current_version, sizeof d->current_version);
+    col_text(st, 3, d->reported_version, sizeof d->reported_version);
+    d->offered_release = sqlite3_column_int64(st, 4);
+    col_text(st, 5, d->state, sizeof d->state);
+    d->status_release = sqlite3_column_int64(st, 6);
+    d->chunks_received = sqlite3_column_int64(st, 7);
+    col_text(st, 8, d->last_error, sizeof d->last_error);
+    d->last_seen = sqlite3_column_int64(st, 9);
+    d->created_at = sqlite3_column_int64(st, 10);
+}
+
+static int sq_device_insert(struct store *s, const char *id, int chip)
+{
+    sqlite3 *db = acquire(s);
+    sqlite3_stmt *st;
+    int rc;
+
+    if (!db)
+        return STORE_ERR;
+    st = prep(db, "INSERT INTO devices (id, chip, created_at) VALUES (?,?,?)");
+    if (!st) {
+        release_conn(s, db);
+        return STORE_ERR;
+    }
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 2, chip);
+    sqlite3_bind_int64(st, 3, (int64_t)time(NULL));
+    rc = sqlite3_step(st);
+    rc = rc == SQLITE_DONE ? STORE_OK : step_err(db, rc, "insert device");
+    sqlite3_finalize(st);
+    release_conn(s, db);
+    return rc;
+}
+
+static int sq_device_get(struct store *s, const char *id, struct store_device *out)
+{
+    sqlite3 *db = acquire(s);
+    sqlite3_stmt *st;
+    int rc;
+
+    if (!db)
+        return STORE_ERR;
+    st = prep(db, "SELECT " DEVICE_COLS " FROM devices WHERE id = ?");
+    if (!st) {
+        release_conn(s, db);
+        return STORE_ERR;
+    }
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        read_device(st, out);
+        rc = STORE_OK;
+    } else if (rc == SQLITE_DONE) {
+        rc = STORE_NOT_FOUND;
+    } else {
+        rc = step_err(db, rc, "get device");
+    }
+    sqlite3_finalize(st);
+    release_conn(s, db);
+    return rc;
+}
+
+static int sq_device_list(struct store *s, store_device_cb cb, void *ctx)
+{
+    sqlite3 *db = acquire(s);
+    sqlite3_stmt *st;
+    struct store_device d;
+    int rc;
+
+    if (!db)
+        return STORE_ERR;
+    st = prep(db, "SELECT " DEVICE_COLS " FROM devices ORDER BY id");
+    if (!st) {
+        release_conn(s, db);
+        return STORE_ERR;
+    }
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        read_device(st, &d);
+        if (cb(ctx, &d))
+            break;
+    }
+    rc = (rc == SQLITE_ROW || rc == SQLITE_DONE) ? STORE_OK : step_err(db, rc, "list devices");
+    sqlite3_finalize(st);
+    release_conn(s, db);
+    return rc;
+}
+
+static int sq_device_checked(struct store *s, const char *id, const char *running,
+                             int64_t offered, int64_t now)
+{
+    sqlite3 *db = acquire(s);
+    sqlite3_stmt *st;
+    int rc;
+
+    if (!db)
+        return STORE_ERR;
+    /* An offer of nothing keeps the last offered release: a device that is
+     * already up to date may still resume or re-read its old release. */
+    st = prep(db, "UPDATE devices SET reported_version = ?, last_seen = ?,"
+                  " offered_release = CASE WHEN ? > 0 THEN ? ELSE offered_release END"
+                  " WHERE id = ?");
+    if (!st) {
+        release_conn(s, db);
+        return STORE_ERR;
+    }
+    sqlite3_bind_text(st, 1, running, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, now);
+    sqlite3_bind_int64(st, 3, offered);
+    sqlite3_bind_int64(st, 4, offered);
+    sqlite3_bind_text(st, 5, id, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_DONE)
+        rc = sqlite3_changes(db) ? STORE_OK : STORE_NOT_FOUND;
+    else
+        rc = step_err(db, rc, "update device on check");
+    sqlite3_finalize(st);
+    release_conn(s, db);
+    return rc;
+}
+
+static int sq_status_add(struct store *s, const char *id, const struct store_status *stt,
+                         const char *confirmed_version)
+{
+    sqlite3 *db = acquire(s);
+    sqlite3_stmt *st = NULL;
+    int rc = STORE_ERR;
+    int64_t now = (int64_t)time(NULL);
+
+    if (!db)
+        return STORE_ERR;
+    if (exec(db, "BEGIN IMMEDIATE")) {
+        release_conn(s, db);
+        return STORE_ERR;
+    }
+    st = prep(db, "INSERT INTO status_history (device_id, release_id, state, chunks_received,"
+                  " error, at) VALUES (?,?,?,?,?,?)");
+    if (!st)
+        goto fail;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, stt->release);
+    sqlite3_bind_text(st, 3, stt->state, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 4, stt->chunks_received);
+    sqlite3_bind_text(st, 5, stt->error, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 6, now);
+    rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        rc = step_err(db, rc, "insert status");
+        goto fail;
+    }
+    st = prep(db, "UPDATE devices SET state = ?, status_release = ?, chunks_received = ?,"
+                  " last_error = ?, last_seen = ?,"
+                  " current_version = IFNULL(?, current_version) WHERE id = ?");
+    if (!st) {
+        rc = STORE_ERR;
+        goto fail;
+    }
+    sqlite3_bind_text(st, 1, stt->state, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, stt->release);
+    sqlite3_bind_int64(st, 3, stt->chunks_received);
+    sqlite3_bind_text(st, 4, stt->error, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 5, now);
+    if (confirmed_version)
+        sqlite3_bind_text(st, 6, confirmed_version, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, 6);
+    sqlite3_bind_text(st, 7, id, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        rc = step_err(db, rc, "update device status");
+        goto fail;
+    }
+    if (exec(db, "COMMIT")) {
+        rc = STORE_ERR;
+        goto fail;
+    }
+    release_conn(s, db);
+    return STORE_OK;
+fail:
+    exec(db, "ROLLBACK");
+    release_conn(s, db);
+    return rc == STORE_EXISTS ? STORE_NOT_FOUND : STORE_ERR; /* FK: unknown release */
+}
+
+static int sq_status_history(struct store *s, const char *id, int limit, store_status_cb cb,
+                             void *ctx)
+{
+    sqlite3 *db = acquire(s);
+    sqlite3_stmt *st;
+    struct store_status h;
+    int rc;
+
+    if (!db)
+        return STORE_ERR;
+    st = prep(db, "SELECT id, release_id, state, chunks_received, error, at FROM status_history"
+                  " WHERE device_id = ? ORDER BY id DESC LIMIT ?");
+    if (!st) {
+        release_conn(s, db);
+        return STORE_ERR;
+    }
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 2, limit);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        memset(&h, 0, sizeof h);
+        h.id = sqlite3_column_int64(st, 0);
+        h.release = sqlite3_column_int64(st, 1);
+        col_text(st, 2, h.state, sizeof h.state);
+        h.chunks_received = sqlite3_column_int64(st, 3);
+        col_text(st, 4, h.error, sizeof h.error);
+        h.at = sqlite3_column_int64(st, 5);
+        if (cb(ctx, &h))
+            break;
+    }
+    rc = (rc == SQLITE_ROW || rc == SQLITE_DONE) ? STORE_OK : step_err(db, rc, "status history");
+    sqlite3_finalize(st);
+    release_conn(s, db);
+    return rc;
+}
+
+/* --- deployments -------------------------------------------------------- */
+
+static int sq_deployment_create(struct store *s, int64_t release, int chip,
+                                const char *const *devices, size_t n,
+                                struct store_deployment *out)
+{
+    sqlite3 *db = acquire(s);
+    sqlite3_stmt *st = NULL;
+    int rc;
+
+    if (!db)
+        return STORE_ERR;
+    if (exec(db, "BEGIN IMMEDIATE")) {
+        release_conn(s, db);
+        return STORE_ERR;
+    }
+    memset(out, 0, sizeof *out);
+    out->release = release;
+    out->chip = chip;
+    out->created_at = (int64_t)time(NULL);
+    out->ndevices = n;
+    st = prep(db, "INSERT INTO deployments (release_id, chip, created_at) VALUES (?,?,?)");
+    if (!st)
+        goto fail;
+    sqlite3_bind_int64(st, 1, release);
+    if (chip >= 0)
+        sqlite3_bind_int(st, 2, chip);
+    else
+        sqlite3_bind_null(st, 2);
+    sqlite3_bind_int64(st, 3, out->created_at);
+    rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        step_err(db, rc, "insert deployment");
+        goto fail_fk;
+    }
+    out->id = sqlite3_last_insert_rowid(db);
+    st = prep(db, "INSERT OR IGNORE INTO deployment_devices (deployment_id, device_id)"
+                  " VALUES (?,?)");
+    if (!st)
+        goto fail;
+    for (size_t i = 0; i < n; i++) {
+        sqlite3_reset(st);
+        sqlite3_bind_int64(st, 1, out->id);
+        sqlite3_bind_text(st, 2, devices[i], -1, SQLITE_STATIC);
+        rc = sqlite3_step(st);
+        if (rc != SQLITE_DONE) {
+            sqlite3_finalize(st);
+            step_err(db, rc, "insert deployment device");
+            goto fail_fk;
+        }
+    }
+    sqlite3_finalize(st);
+    if (exec(db, "COMMIT"))
+        goto fail;
+    release_conn(s, db);
+    return STORE_OK;
+fail_fk:
+    exec(db, "ROLLBACK");
+    release_conn(s, db);
+    return STORE_NOT_FOUND; /* a foreign key: the handler checked first */
+fail:
+    exec(db, "ROLLBACK");
+    release_conn(s, db);
+    return STORE_ERR;
+}
+
+static int sq_deployment_list(struct store *s, store_deployment_cb cb, void *ctx)
+{
+    sqlite3 *db = acquire(s);
+    sqlite3_stmt *st, *dv;
+    struct store_deployment d;
+    int rc;
+
+    if (!db)
+        return STORE_ERR;
+    st = prep(db, "SELECT id, release_id, IFNULL(chip, -1), created_at FROM deployments"
+                  " ORDER BY id");
+    dv = prep(db, "SELECT device_id FROM deployment_devices WHERE deployment_id = ?"
+                  " ORDER BY device_id");
+    if (!st || !dv) {
+        sqlite3_finalize(st);
+        sqlite3_finalize(dv);
+        release_conn(s, db);
+        return STORE_ERR;
+    }
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        char **ids = NULL;
+        size_t n = 0, cap = 0;
+        int stop;
+        memset(&d, 0, sizeof d);
+        d.id = sqlite3_column_int64(st, 0);
+        d.release = sqlite3_column_int64(st, 1);
+        d.chip = sqlite3_column_int(st, 2);
+        d.created_at = sqlite3_column_int64(st, 3);
+        sqlite3_reset(dv);
+        sqlite3_bind_int64(dv, 1, d.id);
+        while (sqlite3_step(dv) == SQLITE_ROW) {
+            if (n == cap) {
+                cap = cap ? 2 * cap : 8;
+                char **p = realloc(ids, cap * sizeof *ids);
+                if (!p)
+                    break;
+                ids = p;
+            }
+            ids[n++] = strdup((const char *)sqlite3_column_text(dv, 0));
+        }
+        d.ndevices = n;
+        stop = cb(ctx, &d, (const char *const *)ids, n);
+        for (size_t i = 0; i < n; i++)
+            free(ids[i]);
+        free(ids);
+        if (stop)
+            break;
+    }
+    rc = (rc == SQLITE_ROW || rc == SQLITE_DONE) ? STORE_OK : step_err(db, rc, "deployments");
+    sqlite3_finalize(st);
+    sqlite3_finalize(dv);
+    release_conn(s, db);
+    return rc;
+}
+
+static int sq_deployment_for_device(struct store *s, const char *id, int chip, int64_t *release)
+{
+    sqlite3 *db = acquire(s);
+    sqlite3_stmt *st;
+    int rc;
+
+    if (!db)
+        return STORE_ERR;
+    st = prep(db, "SELECT release_id FROM deployments d WHERE d.chip = ?1 OR EXISTS"
+                  " (SELECT 1 FROM deployment_devices x WHERE x.deployment_id = d.id"
+                  "  AND x.device_id = ?2) ORDER BY d.id DESC LIMIT 1");
+    if (!st) {
+        release_conn(s, db);
+        return STORE_ERR;
+    }
+    sqlite3_bind_int(st, 1, chip);
+    sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *release = sqlite3_column_int64(st, 0);
+        rc = STORE_OK;
+    } else if (rc == SQLITE_DONE) {
+        rc = STORE_NOT_FOUND;
+    } else {
+        rc = step_err(db, rc, "deployment for device");
+    }
+    sqlite3_finalize(st);
+    release_conn(s, db);
+    return rc;
+}
+
+static int sq_release_deployed_to(struct store *s, int64_t release, const char *id, int chip)
+{
+    sqlite3 *db = acquire(s);
+    sqlite3_stmt *st;
+    int rc;
+
+    if (!db)
+        return STORE_ERR;
+    st = prep(db, "SELECT 1 FROM deployments d WHERE d.release_id = ?1 AND (d.chip = ?2 OR"
+                  " EXISTS (SELECT 1 FROM deployment_devices x WHERE x.deployment_id = d.id"
+                  " AND x.device_id = ?3)) LIMIT 1");
+    if (!st) {
+        release_conn(s, db);
+        return STORE_ERR;
+    }
+    sqlite3_bind_int64(st, 1, release);
+    sqlite3_bind_int(st, 2, chip);
+    sqlite3_bind_text(st, 3, id, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    rc = rc == SQLITE_ROW    ? STORE_OK
+         : rc == SQLITE_DONE ? STORE_NOT_FOUND
+                             : step_err(db, rc, "release deployed to");
+    sqlite3_finalize(st);
+    release_conn(s, db);
+    return rc;
+}
+
+const struct store_ops store_sqlite_ops = {
+    .name = "sqlite",
+    .open = sq_open,
+    .close = sq_close,
+    .release_insert = sq_release_insert,
+    .release_get = sq_release_get,
+    .release_by_sha256 = sq_release_by_sha256,
+    .release_list = sq_release_list,
+    .device_insert = sq_device_insert,
+    .device_get = sq_device_get,
+    .device_list = sq_device_list,
+    .device_checked = sq_device_checked,
+    .status_add = sq_status_add,
+    .status_history = sq_status_history,
+    .deployment_create = sq_deployment_create,
+    .deployment_list = sq_deployment_list,
+    .deployment_for_device = sq_deployment_for_device,
+    .release_deployed_to = sq_release_deployed_to,
+};

@@ -1,0 +1,291 @@
+/*
+ * test_update.c - libfota end to end on the simulated ESP32 with the real
+ * images of ../shared/firmware: which images are accepted and refused (and
+ * that refusals happen before anything is erased), a full update a -> b
+ * with the trial boot, confirm and rollback, and resume after a power cut.
+ * Each test names the DESIGN.md invariant it checks.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include "testdev.h"
+
+static const char *fw; /* ../shared/firmware */
+static uint8_t *img_a, *img_b, *img_large, *img_s2, *img_s3, *img_boot, *img_pt;
+static uint32_t len_a, len_b, len_large, len_s2, len_s3, len_boot, len_pt;
+
+static const char min_spiffs_csv[] =
+    "# Name,   Type, SubType, Offset,  Size, Flags\n"
+    "nvs,      data, nvs,     0x9000,  0x5000,\n"
+    "otadata,  data, ota,     0xe000,  0x2000,\n"
+    "app0,     app,  ota_0,   0x10000, 0x1E0000,\n"
+    "app1,     app,  ota_1,   0x1F0000,0x1E0000,\n"
+    "spiffs,   data, spiffs,  0x3D0000,0x20000,\n"
+    "coredump, data, coredump,0x3F0000,0x10000,\n";
+
+static int setup_all(void **state)
+{
+    (void)state;
+    fota_posix_log_level = -1;
+    img_a = load_file(fw, "esp32-arduino-a.bin", &len_a);
+    img_b = load_file(fw, "esp32-arduino-b.bin", &len_b);
+    img_large = load_file(fw, "esp32-arduino-large.bin", &len_large);
+    img_s2 = load_file(fw, "esp32s2-idf-blink.bin", &len_s2);
+    img_s3 = load_file(fw, "esp32s3-arduino.bin", &len_s3);
+    img_boot = load_file(fw, "not-an-app-bootloader.bin", &len_boot);
+    img_pt = load_file(fw, "not-an-app-partitions.bin", &len_pt);
+    return 0;
+}
+
+/* ---- which images a device accepts -------------------------------------- */
+
+static void test_real_images_accepted_and_refused(void **state)
+{
+    struct testdev t;
+    (void)state;
+    assert_int_equal(td_provision(&t, NULL, img_a, len_a, FOTA_CHIP_ESP32), FOTA_OK);
+    td_free(&t);
+    assert_int_equal(td_provision(&t, NULL, img_b, len_b, FOTA_CHIP_ESP32), FOTA_OK);
+    td_free(&t);
+    assert_int_equal(td_provision(&t, NULL, img_s2, len_s2, FOTA_CHIP_ESP32), FOTA_ERR_IMG_CHIP);
+    td_free(&t);
+    assert_int_equal(td_provision(&t, NULL, img_s3, len_s3, FOTA_CHIP_ESP32), FOTA_ERR_IMG_CHIP);
+    td_free(&t);
+    /* an S3 device takes the S3 image */
+    assert_int_equal(td_provision(&t, NULL, img_s3, len_s3, FOTA_CHIP_ESP32S3), FOTA_OK);
+    td_free(&t);
+    assert_int_equal(td_provision(&t, NULL, img_boot, len_boot, FOTA_CHIP_ESP32), FOTA_ERR_IMG_NOT_APP);
+    td_free(&t);
+    assert_int_equal(td_provision(&t, NULL, img_pt, len_pt, FOTA_CHIP_ESP32), FOTA_ERR_IMG_MAGIC);
+    td_free(&t);
+    assert_int_equal(td_provision(&t, NULL, img_large, len_large, FOTA_CHIP_ESP32), FOTA_ERR_SLOT_SIZE);
+    td_free(&t);
+    assert_int_equal(td_provision(&t, min_spiffs_csv, img_large, len_large, FOTA_CHIP_ESP32), FOTA_OK);
+    td_free(&t);
+}
+
+static void test_refusal_names_expected_and_got(void **state)
+{
+    struct nor_flash fl;
+    uint8_t *mem = malloc(FLASH_4MB);
+    char err[256];
+    (void)state;
+    memset(mem, 0xFF, FLASH_4MB);
+    nor_open_mem(&fl, mem, FLASH_4MB);
+    assert_int_equal(sim_provision(&fl, NULL, img_s3, len_s3, FOTA_CHIP_ESP32, err, sizeof err),
+                     FOTA_ERR_IMG_CHIP);
+    assert_non_null(strstr(err, "esp32s3"));
+    assert_non_null(strstr(err, "esp32"));
+    assert_int_equal(sim_provision(&fl, NULL, img_large, len_large, FOTA_CHIP_ESP32, err, sizeof err),
+                     FOTA_ERR_SLOT_SIZE);
+    assert_non_null(strstr(err, "1689952"));
+    assert_non_null(strstr(err, "1310720"));
+    nor_close(&fl);
+    free(mem);
+}
+
+/* Offer an image over the wire and expect a refusal before any erase of the
+ * update slot (invariant 6; ESP-IDF's esp_https_ota does the same). */
+static void offer_refused(const uint8_t *img, uint32_t len, int expect, const char *csv)
+{
+    struct testdev t;
+    struct fota_offer o;
+    uint64_t ops;
+    int rc;
+
+    assert_int_equal(td_provision(&t, csv, img_a, len_a, FOTA_CHIP_ESP32), FOTA_OK);
+    td_offer(&t, img, len);
+    assert_int_equal(td_power_on(&t, FOTA_CHIP_ESP32), FOTA_OK);
+    assert_int_equal(fota_check(&t.d.fota, "1.0.0", &o), FOTA_OK);
+    assert_true(o.update);
+    rc = fota_begin(&t.d.fota, &o);
+    if (rc == FOTA_OK) {
+        ops = t.fl.ops; /* begin may write the journal; nothing after that */
+        rc = fota_step(&t.d.fota);
+        assert_int_equal(t.fl.ops, ops);
+    }
+    assert_int_equal(rc, expect);
+    assert_true(all_ff(t.mem + OTA1, SLOT));
+    /* the old image still boots */
+    assert_int_equal(td_power_on(&t, FOTA_CHIP_ESP32), FOTA_OK);
+    assert_int_equal(t.d.boot.slot, 0);
+    td_free(&t);
+}
+
+static void test_offered_wrong_images_refused_before_erase(void **state)
+{
+    (void)state;
+    offer_refused(img_s3, len_s3, FOTA_ERR_IMG_CHIP, NULL);
+    offer_refused(img_s2, len_s2, FOTA_ERR_IMG_CHIP, NULL);
+    offer_refused(img_boot, len_boot, FOTA_ERR_IMG_NOT_APP, NULL);
+    offer_refused(img_large, len_large, FOTA_ERR_SLOT_SIZE, NULL);
+}
+
+static void test_large_image_updates_with_min_spiffs(void **state)
+{
+    struct testdev t;
+    struct fota_offer o;
+    (void)state;
+    assert_int_equal(td_provision(&t, min_spiffs_csv, img_a, len_a, FOTA_CHIP_ESP32), FOTA_OK);
+    td_offer(&t, img_large, len_large);
+    assert_int_equal(td_power_on(&t, FOTA_CHIP_ESP32), FOTA_OK);
+    assert_int_equal(fota_check(&t.d.fota, "1.0.0", &o), FOTA_OK);
+    assert_int_equal(fota_run(&t.d.fota, &o), FOTA_OK);
+    assert_memory_equal(t.mem + 0x1F0000, img_large, len_large);
+    td_free(&t);
+}
+
+/* ---- a -> b, trial boot, confirm, rollback (invariants 4 and 5) --------- */
+
+static void read_otadata(struct testdev *t, struct fota_ota_entry e[2])
+{
+    fota_ota_decode(t->mem + 0xE000, &e[0]);
+    fota_ota_decode(t->mem + 0xF000, &e[1]);
+}
+
+static void install_b(struct testdev *t)
+{
+    struct fota_offer o;
+    struct fota_ota_entry e[2];
+    int a;
+
+    assert_int_equal(td_provision(t, NULL, img_a, len_a, FOTA_CHIP_ESP32), FOTA_OK);
+    td_offer(t, img_b, len_b);
+    assert_int_equal(td_power_on(t, FOTA_CHIP_ESP32), FOTA_OK);
+    assert_int_equal(t->d.boot.slot, 0);
+    assert_int_equal(fota_check(&t->d.fota, t->d.boot.info.version, &o), FOTA_OK);
+    assert_true(o.update);
+    assert_int_equal(o.size, len_b);
+    assert_int_equal(o.total_chunks, (len_b + 1023) / 1024);
+    assert_int_equal(fota_run(&t->d.fota, &o), FOTA_OK);
+    assert_int_equal(fota_phase(&t->d.fota), FOTA_PHASE_INSTALLED);
+    /* ota_1 holds exactly the new bytes; the running slot is untouched */
+    assert_memory_equal(t->mem + OTA1, img_b, len_b);
+    assert_memory_equal(t->mem + OTA0, img_a, len_a);
+    /* otadata selects ota_1 with state NEW */
+    read_otadata(t, e);
+    a = fota_ota_active(e);
+    assert_true(a >= 0);
+    assert_int_equal(fota_ota_slot(e[a].seq, 2), 1);
+    assert_int_equal(e[a].state, FOTA_OTA_NEW);
+    assert_non_null(strstr(t->src.last_status, "\"installed\""));
+}
+
+static void test_update_a_to_b_confirm(void **state)
+{
+    struct testdev t;
+    struct fota_ota_entry e[2];
+    int a;
+    (void)state;
+    install_b(&t);
+    /* boot: NEW -> PENDING_VERIFY, ota_1 runs */
+    assert_int_equal(td_power_on(&t, FOTA_CHIP_ESP32), FOTA_OK);
+    assert_int_equal(t.d.boot.slot, 1);
+    read_otadata(&t, e);
+    a = fota_ota_active(e);
+    assert_int_equal(e[a].state, FOTA_OTA_PENDING_VERIFY);
+    assert_int_equal(fota_phase(&t.d.fota), FOTA_PHASE_INSTALLED);
+    /* confirm: VALID */
+    assert_int_equal(fota_confirm(&t.d.fota), FOTA_OK);
+    read_otadata(&t, e);
+    a = fota_ota_active(e);
+    assert_int_equal(e[a].state, FOTA_OTA_VALID);
+    assert_non_null(strstr(t.src.last_status, "\"confirmed\""));
+    /* and it stays: the next boots run ota_1, VALID */
+    assert_int_equal(td_power_on(&t, FOTA_CHIP_ESP32), FOTA_OK);
+    assert_int_equal(t.d.boot.slot, 1);
+    assert_int_equal(t.d.boot.ota_state, FOTA_OTA_VALID);
+    assert_int_equal(fota_confirm(&t.d.fota), FOTA_OK); /* idempotent */
+    td_free(&t);
+}
+
+static void test_update_without_confirm_rolls_back(void **state)
+{
+    struct testdev t;
+    struct fota_ota_entry e[2];
+    struct fota_offer o;
+    (void)state;
+    install_b(&t);
+    assert_int_equal(td_power_on(&t, FOTA_CHIP_ESP32), FOTA_OK); /* trial */
+    assert_int_equal(t.d.boot.slot, 1);
+    /* reboot without confirm: ABORTED, ota_0 boots again */
+    assert_int_equal(td_power_on(&t, FOTA_CHIP_ESP32), FOTA_OK);
+    assert_int_equal(t.d.boot.slot, 0);
+    assert_int_equal(t.d.boot.aborted, 1);
+    read_otadata(&t, e);
+    assert_true(e[0].state == FOTA_OTA_ABORTED || e[1].state == FOTA_OTA_ABORTED);
+    assert_memory_equal(t.mem + OTA0, img_a, len_a);
+    assert_non_null(strstr(t.src.last_status, "\"rolled_back\""));
+    /* the same release is not installed again by itself */
+    assert_int_equal(fota_check(&t.d.fota, "1.0.0", &o), FOTA_OK);
+    assert_int_equal(fota_run(&t.d.fota, &o), FOTA_ERR_ROLLED_BACK);
+    /* confirm has nothing to confirm on the old image either way */
+    assert_int_equal(td_power_on(&t, FOTA_CHIP_ESP32), FOTA_OK);
+    assert_int_equal(t.d.boot.slot, 0);
+    td_free(&t);
+}
+
+/* ---- resume after a power cut (invariant 3) ------------------------------ */
+
+static void test_resume_after_power_cut(void **state)
+{
+    struct testdev t;
+    struct fota_offer o;
+    struct fota_progress p;
+    uint64_t served_before;
+    uint32_t committed;
+    (void)state;
+
+    assert_int_equal(td_provision(&t, NULL, img_a, len_a, FOTA_CHIP_ESP32), FOTA_OK);
+    td_offer(&t, img_b, len_b);
+    assert_int_equal(td_power_on(&t, FOTA_CHIP_ESP32), FOTA_OK);
+    assert_int_equal(fota_check(&t.d.fota, "1.0.0", &o), FOTA_OK);
+    /* cut power after 700 more flash operations: mid-download */
+    t.fl.cut_after = t.fl.ops + 700;
+    assert_int_equal(fota_run(&t.d.fota, &o), FOTA_ERR_POWER_LOST);
+    fota_get_progress(&t.d.fota, &p);
+    committed = p.bytes_done - p.bytes_done % 4096;
+    assert_true(p.bytes_done > 100000 && p.bytes_done < len_b);
+
+    /* reboot: the old image still boots */
+    assert_int_equal(td_power_on(&t, FOTA_CHIP_ESP32), FOTA_OK);
+    assert_int_equal(t.d.boot.slot, 0);
+    {
+        uint8_t sha_a[32];
+        fota_posix_sha256(img_a, len_a, sha_a);
+        assert_memory_equal(t.d.boot.image_sha256, sha_a, 32);
+    }
+    served_before = t.src.chunk_bytes;
+    assert_int_equal(fota_check(&t.d.fota, "1.0.0", &o), FOTA_OK);
+    assert_int_equal(fota_run(&t.d.fota, &o), FOTA_OK);
+    fota_get_progress(&t.d.fota, &p);
+    /* resumed from the last committed sector, not from zero */
+    assert_true(p.resumed_from > 0);
+    assert_true(p.resumed_from % 4096 == 0);
+    assert_true(p.resumed_from + 4096 >= committed);
+    /* bytes fetched again: what was after the last commit, at most a sector */
+    assert_int_equal(t.src.chunk_bytes - served_before, len_b - p.resumed_from);
+    assert_true(p.bytes_done - p.resumed_from == len_b - p.resumed_from);
+    assert_true((uint64_t)committed + 4096 - p.resumed_from <= 4096 + 4096);
+    assert_memory_equal(t.mem + OTA1, img_b, len_b);
+    /* and it boots */
+    assert_int_equal(td_power_on(&t, FOTA_CHIP_ESP32), FOTA_OK);
+    assert_int_equal(t.d.boot.slot, 1);
+    td_free(&t);
+}
+
+int main(int argc, char **argv)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_real_images_accepted_and_refused),
+        cmocka_unit_test(test_refusal_names_expected_and_got),
+        cmocka_unit_test(test_offered_wrong_images_refused_before_erase),
+        cmocka_unit_test(test_large_image_updates_with_min_spiffs),
+        cmocka_unit_test(test_update_a_to_b_confirm),
+        cmocka_unit_test(test_update_without_confirm_rolls_back),
+        cmocka_unit_test(test_resume_after_power_cut),
+    };
+    fw = argc > 1 ? argv[1] : "../shared/firmware";
+    return cmocka_run_group_tests(tests, setup_all, NULL);
+}
