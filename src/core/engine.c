@@ -325,6 +325,10 @@ static int recover(struct fota *f)
     f->prog.release = r.release;
     f->prog.bytes_total = r.size;
     f->prog.bytes_done = r.committed;
+    if (r.chunk_size) {
+        f->prog.chunks_total = r.size / r.chunk_size + (r.size % r.chunk_size != 0);
+        f->prog.chunks_done = r.committed / r.chunk_size + (r.committed % r.chunk_size != 0);
+    }
 
     switch (act) {
     case ACT_KEEP:
@@ -823,6 +827,8 @@ int fota_confirm(struct fota *f)
     jload(f, &r);
     if (r.phase == FOTA_J_INSTALLED && r.target == f->cfg->running_slot) {
         f->offer.release = r.release;
+        if (r.chunk_size)
+            f->prog.chunks_done = r.size / r.chunk_size + (r.size % r.chunk_size != 0);
         r.phase = FOTA_J_NONE;
         rc = jsave(f, &r);
         if (rc)
