@@ -5,7 +5,7 @@ BUILD ?= build
 ASAN_BUILD ?= build-asan
 JOBS ?= $(shell nproc)
 
-.PHONY: all bootstrap build demo test test-asan bench footprint fuzz soak clean
+.PHONY: all bootstrap build build-asan demo test test-plain test-asan bench footprint fuzz soak clean
 
 all: build
 
@@ -19,8 +19,21 @@ build: bootstrap
 demo: build
 	@scripts/demo $(BUILD)
 
-test: build
-	@cd $(BUILD) && ctest --output-on-failure -j$(JOBS) --timeout 600
+# The whole suite twice: a normal build, then one with AddressSanitizer and
+# UBSan (any report fails the test that triggered it).
+test: test-plain test-asan
+
+test-plain: build
+	@cd $(BUILD) && ctest --output-on-failure -j$(JOBS) --timeout 900
+
+build-asan: bootstrap
+	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DFOTA_SANITIZE=ON >/dev/null
+	@cmake --build $(ASAN_BUILD) -j$(JOBS)
+
+test-asan: build-asan
+	@cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  ctest --output-on-failure -j$(JOBS) --timeout 900
 
 footprint: bootstrap
 	@scripts/footprint

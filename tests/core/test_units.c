@@ -65,7 +65,8 @@ static int on_member(void *arg, const char *key, int ev, const uint8_t *s, uint3
         e = &evs[nev - 1];
     }
     if (ev == FOTA_JSON_STR) {
-        strncat(e->str, (const char *)s, len);
+        if (len)
+            strncat(e->str, (const char *)s, len);
         if (final)
             e->num = 1; /* string complete */
     }
