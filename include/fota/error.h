@@ -64,7 +64,14 @@ enum fota_err {
     FOTA_ERR_OTADATA = -50,      /* otadata partition malformed */
     FOTA_ERR_JOURNAL = -51,      /* resume journal corrupt */
     FOTA_ERR_ROLLED_BACK = -52,  /* the new image did not confirm */
-    FOTA_ERR_NOTHING_PENDING = -53 /* confirm with no image on trial */
+    FOTA_ERR_NOTHING_PENDING = -53, /* confirm with no image on trial */
+
+    /* signed releases and anti-rollback */
+    FOTA_ERR_UNSIGNED = -60,     /* device requires a signed manifest; none came */
+    FOTA_ERR_SIGNATURE = -61,    /* manifest signature does not verify */
+    FOTA_ERR_MANIFEST = -62,     /* manifest malformed or not matching the offer/image */
+    FOTA_ERR_SECURE_VERSION = -63, /* secure_version below the device's minimum */
+    FOTA_ERR_DOWNGRADE = -64     /* older version, downgrade not allowed */
 };
 
 /* Short English description of code; never NULL (unknown codes included). */

@@ -26,6 +26,7 @@
 #include "fota/error.h"
 #include "fota/esp_image.h"
 #include "fota/esp_ota.h"
+#include "fota/manifest.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -115,6 +116,11 @@ struct fota_config {
     int (*hmac_start)(const struct fota_config *c, void *ctx, const uint8_t *key, uint32_t n);
     int (*hmac_update)(const struct fota_config *c, void *ctx, const uint8_t *d, uint32_t n);
     int (*hmac_finish)(const struct fota_config *c, void *ctx, uint8_t out[32]);
+    /* ECDSA P-256 verification of sig (raw r || s) over hash with pubkey
+     * (raw X || Y): FOTA_OK or FOTA_ERR_SIGNATURE. Needed only when
+     * sign_pubkey is set. */
+    int (*ecdsa_p256_verify)(const struct fota_config *c, const uint8_t pubkey[64],
+                             const uint8_t hash[32], const uint8_t sig[64]);
 
     /* State store for the resume journal: FOTA_JOURNAL_LEN bytes. save must
      * be atomic (after a power cut, load returns the old or the new bytes,
@@ -142,6 +148,13 @@ struct fota_config {
     uint32_t max_attempts;            /* per step before FOTA_ERR_RETRIES; 0 = 8 */
     uint32_t backoff_base_ms;         /* first retry delay; 0 = 500 */
     uint32_t backoff_max_ms;          /* cap; 0 = 30000 */
+    /* Security. With sign_pubkey set, only releases whose manifest is signed
+     * by that key are installed (checked before anything is erased). The
+     * device never installs a release whose secure_version is below the
+     * larger of secure_version_floor (e.g. from eFuse) and the highest
+     * secure_version it has confirmed. */
+    const uint8_t *sign_pubkey;       /* FOTA_PUBKEY_LEN bytes, or NULL */
+    uint32_t secure_version_floor;
 };
 
 #define FOTA_LOG_ERROR 0
@@ -166,6 +179,12 @@ struct fota_offer {
     uint32_t total_chunks;
     uint8_t  sha256[FOTA_SHA256_LEN];
     char     version[FOTA_VERSION_MAX + 1];
+    /* additions after v1 (absent from old servers' answers) */
+    uint32_t secure_version;               /* as the server states it */
+    uint8_t  allow_downgrade;              /* the deployment allows an older version */
+    uint8_t  has_manifest, has_signature;
+    uint8_t  manifest[FOTA_MANIFEST_LEN];  /* signed release manifest */
+    uint8_t  signature[FOTA_SIGNATURE_LEN];
 };
 
 /* What the device booted and what it will boot next. */
@@ -217,13 +236,17 @@ struct fota {
     uint8_t  phase;
     uint8_t  have_offer;
     uint32_t next_chunk;
+    uint32_t min_secure;                  /* highest secure_version confirmed */
+    char     running_version[FOTA_VERSION_MAX + 1];
     int     *http_status;                 /* status of the request in flight */
     union {                               /* one parse in flight at a time */
         struct fota_chunk_state chunk;
         struct {
             struct fota_json_state json;
+            struct fota_b64_state  b64;
             uint32_t body_len;
-            uint8_t  seen;
+            uint32_t b64_len;
+            uint16_t seen;
             uint8_t  hexn;
             int      err;
             uint32_t vlen;

@@ -101,8 +101,10 @@ static int jload(struct fota *f, struct fota_jrec *r)
 
 static int jsave(struct fota *f, const struct fota_jrec *r)
 {
+    struct fota_jrec k = *r;
     int rc;
-    fota_j_encode(r, f->journal);
+    k.min_secure = f->min_secure; /* the anti-rollback floor rides along */
+    fota_j_encode(&k, f->journal);
     rc = f->cfg->store_save(f->cfg, f->journal, FOTA_JOURNAL_LEN);
     if (rc)
         fota_log(f, FOTA_LOG_ERROR, "journal: save failed: %s", fota_strerror(rc));
@@ -459,6 +461,12 @@ int fota_init(struct fota *f, const struct fota_config *c)
     rc = c->store_load(c, f->journal, FOTA_JOURNAL_LEN);
     if (rc)
         return rc;
+    {
+        struct fota_jrec r;
+        jload(f, &r);
+        f->min_secure = r.min_secure > c->secure_version_floor ? r.min_secure
+                                                                : c->secure_version_floor;
+    }
     f->phase = FOTA_PHASE_IDLE;
     return recover(f);
 }
@@ -474,8 +482,15 @@ int fota_check(struct fota *f, const char *running_version, struct fota_offer *o
         return FOTA_ERR_PARAM;
     len = fota_fmt(path, sizeof path, "%s?version=", FOTA_PATH_CHECK);
     fota_urlenc(path, sizeof path, &len, running_version ? running_version : "");
+    /* the anti-rollback floor, so the server offers nothing below it; old
+     * servers never see the parameter from a device without a floor */
+    if (f->min_secure && len < sizeof path)
+        len += fota_fmt(path + len, sizeof path - len, "&secure_version=%u", f->min_secure);
     if (len >= sizeof path)
         return FOTA_ERR_PARAM;
+    fota_fill(f->running_version, 0, sizeof f->running_version);
+    fota_copy(f->running_version, running_version ? running_version : "",
+              fota_strnlen(running_version ? running_version : "", FOTA_VERSION_MAX));
     auth_headers(f, h);
     fota_check_begin(f);
     f->http_status = &status;
@@ -494,11 +509,79 @@ int fota_check(struct fota *f, const char *running_version, struct fota_offer *o
     return FOTA_OK;
 }
 
+/*
+ * Security checks of an offer, before anything is erased: the signed
+ * manifest (when this device holds a public key), the anti-rollback floor,
+ * and the version order (no downgrade unless the deployment allows it).
+ */
+static int check_release(struct fota *f, const struct fota_offer *o)
+{
+    const struct fota_config *c = f->cfg;
+    struct fota_manifest m;
+    uint8_t h[32];
+    int rc, cmp;
+
+    if (c->sign_pubkey) {
+        if (!o->has_manifest || !o->has_signature) {
+            fota_log(f, FOTA_LOG_ERROR, "offer: release %u is not signed; this device requires "
+                     "a manifest signed by its release key", o->release);
+            return FOTA_ERR_UNSIGNED;
+        }
+        if (!c->ecdsa_p256_verify)
+            return FOTA_ERR_PARAM;
+        rc = c->sha256_start(c, f->hash.bytes);
+        if (!rc)
+            rc = c->sha256_update(c, f->hash.bytes, o->manifest, FOTA_MANIFEST_LEN);
+        if (!rc)
+            rc = c->sha256_finish(c, f->hash.bytes, h);
+        if (!rc)
+            rc = c->ecdsa_p256_verify(c, c->sign_pubkey, h, o->signature);
+        if (rc) {
+            fota_log(f, FOTA_LOG_ERROR, "offer: release %u: manifest signature does not verify "
+                     "with this device's release key", o->release);
+            return rc == FOTA_ERR_CRYPTO ? rc : FOTA_ERR_SIGNATURE;
+        }
+        rc = fota_manifest_decode(o->manifest, &m);
+        if (!rc && (fota_ct_diff(m.sha256, o->sha256, 32) || m.size != o->size ||
+                    m.chunk_size != o->chunk_size))
+            rc = FOTA_ERR_MANIFEST;
+        if (rc) {
+            fota_log(f, FOTA_LOG_ERROR, "offer: release %u: signed manifest (size %u, chunk %u) "
+                     "does not match the offer (size %u, chunk %u) or its SHA-256",
+                     o->release, m.size, m.chunk_size, o->size, o->chunk_size);
+            return FOTA_ERR_MANIFEST;
+        }
+        if (m.chip_id != (uint16_t)c->chip_id) {
+            fota_log(f, FOTA_LOG_ERROR, "offer: signed for %s, this is %s",
+                     fota_chip_name(m.chip_id), fota_chip_name(c->chip_id));
+            return FOTA_ERR_IMG_CHIP;
+        }
+        if (m.secure_version < f->min_secure) {
+            fota_log(f, FOTA_LOG_ERROR, "offer: secure_version %u below this device's %u",
+                     m.secure_version, f->min_secure);
+            return FOTA_ERR_SECURE_VERSION;
+        }
+    }
+    if (o->secure_version < f->min_secure) {
+        fota_log(f, FOTA_LOG_ERROR, "offer: secure_version %u below this device's %u",
+                 o->secure_version, f->min_secure);
+        return FOTA_ERR_SECURE_VERSION;
+    }
+    if (!o->allow_downgrade && f->running_version[0] &&
+        fota_version_cmp(o->version, f->running_version, &cmp) == FOTA_OK && cmp < 0) {
+        fota_log(f, FOTA_LOG_ERROR, "offer: version %s is older than the running %s and the "
+                 "deployment does not allow a downgrade", o->version, f->running_version);
+        return FOTA_ERR_DOWNGRADE;
+    }
+    return FOTA_OK;
+}
+
 int fota_begin(struct fota *f, const struct fota_offer *o)
 {
     struct fota_jrec r;
     unsigned slot;
     uint32_t cs;
+    int rc;
 
     if (!f || !f->cfg || !o)
         return FOTA_ERR_PARAM;
@@ -520,6 +603,9 @@ int fota_begin(struct fota *f, const struct fota_offer *o)
                  FOTA_CHUNK_MIN, FOTA_CHUNK_MAX, sector(f));
         return FOTA_ERR_CHUNK_SIZE;
     }
+    rc = check_release(f, o);
+    if (rc)
+        return rc;
     slot = update_slot(f);
     if (o->size > f->layout.slot_size[slot]) {
         fota_log(f, FOTA_LOG_ERROR, "offer: image is %u bytes, slot ota_%u holds %u", o->size,
@@ -561,6 +647,32 @@ int fota_begin(struct fota *f, const struct fota_offer *o)
     f->prog.chunks_done = f->next_chunk;
     f->phase = r.committed == o->size ? FOTA_PHASE_VERIFYING : FOTA_PHASE_DOWNLOADING;
     progress(f);
+    return FOTA_OK;
+}
+
+/* The image's own app descriptor against the floor and the signed
+ * manifest: the manifest binds the bytes by SHA-256 anyway, but an early,
+ * named refusal beats a late SHA mismatch. */
+static int check_app_desc(struct fota *f, const struct fota_app_info *info)
+{
+    struct fota_manifest m;
+    uint32_t i;
+
+    if (info->secure_version < f->min_secure) {
+        fota_log(f, FOTA_LOG_ERROR, "image: secure_version %u below this device's %u",
+                 info->secure_version, f->min_secure);
+        return FOTA_ERR_SECURE_VERSION;
+    }
+    if (!f->cfg->sign_pubkey || fota_manifest_decode(f->offer.manifest, &m))
+        return FOTA_OK;
+    for (i = 0; m.project[i] && m.project[i] == info->project_name[i]; i++)
+        ;
+    if (m.secure_version != info->secure_version || m.project[i] != info->project_name[i]) {
+        fota_log(f, FOTA_LOG_ERROR, "image: app descriptor (secure_version %u, project %s) "
+                 "differs from the signed manifest (%u, %s)", info->secure_version,
+                 info->project_name, m.secure_version, m.project);
+        return FOTA_ERR_MANIFEST;
+    }
     return FOTA_OK;
 }
 
@@ -626,6 +738,9 @@ static int step_chunk(struct fota *f)
                          fota_strerror(rc));
             return rc;
         }
+        rc = check_app_desc(f, &info);
+        if (rc)
+            return rc;
     }
     rc = write_chunk(f, off, len);
     if (rc)
@@ -752,7 +867,10 @@ int fota_run(struct fota *f, const struct fota_offer *o)
     max = f->cfg->max_attempts ? f->cfg->max_attempts : 8u;
     rc = fota_begin(f, o);
     if (rc) {
-        fota_report(f, "failed", rc);
+        /* a rolled-back release is reported as such again: the report at
+         * the rollback itself may not have reached the server */
+        f->offer.release = o->release; /* the report names the refused release */
+        fota_report(f, rc == FOTA_ERR_ROLLED_BACK ? "rolled_back" : "failed", rc);
         return rc;
     }
     fota_report(f, "downloading", FOTA_OK);
@@ -823,6 +941,23 @@ int fota_confirm(struct fota *f)
         if (rc)
             return rc;
         fota_log(f, FOTA_LOG_INFO, "confirm: ota_%u marked VALID", (uint32_t)f->cfg->running_slot);
+    }
+    /* anti-rollback: a confirmed image raises the floor to its
+     * secure_version, as ESP-IDF burns it into eFuse on confirm */
+    if (f->cfg->running_slot < f->layout.slot_count) {
+        uint8_t sv[4];
+        rc = f->cfg->flash_read(f->cfg, f->layout.slot_offset[f->cfg->running_slot] +
+                                            FOTA_APP_DESC_OFFSET + 4, sv, 4);
+        if (rc)
+            return rc;
+        if (fota_le32(sv) > f->min_secure && fota_le32(sv) != 0xFFFFFFFFu) {
+            f->min_secure = fota_le32(sv);
+            jload(f, &r);
+            rc = jsave(f, &r);
+            if (rc)
+                return rc;
+            fota_log(f, FOTA_LOG_INFO, "confirm: secure_version floor is now %u", f->min_secure);
+        }
     }
     jload(f, &r);
     if (r.phase == FOTA_J_INSTALLED && r.target == f->cfg->running_slot) {

@@ -19,6 +19,7 @@ void fota_j_encode(const struct fota_jrec *r, uint8_t b[FOTA_JOURNAL_LEN])
     fota_put_le32(b + 16, r->chunk_size);
     fota_put_le32(b + 20, r->committed);
     fota_copy(b + 24, r->sha256, 32);
+    fota_put_le32(b + 56, r->min_secure);
     fota_put_le32(b + 60, fota_crc32(0, b, 60));
 }
 
@@ -42,6 +43,7 @@ int fota_j_decode(const uint8_t b[FOTA_JOURNAL_LEN], struct fota_jrec *r)
     r->chunk_size = fota_le32(b + 16);
     r->committed = fota_le32(b + 20);
     fota_copy(r->sha256, b + 24, 32);
+    r->min_secure = fota_le32(b + 56);
     if (r->committed > r->size)
         return FOTA_ERR_JOURNAL;
     return FOTA_OK;

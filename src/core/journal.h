@@ -16,7 +16,8 @@
  *   20  4    committed: bytes [0, committed) are in the slot and verified;
  *            always a multiple of the sector size (or the image size)
  *   24  32   image SHA-256
- *   56  4    reserved (0)
+ *   56  4    highest secure_version confirmed on this device (kept in
+ *            every record: the anti-rollback floor)
  *   60  4    CRC-32 of bytes 0..59
  */
 #ifndef FOTA_JOURNAL_H
@@ -40,6 +41,7 @@ struct fota_jrec {
     uint32_t chunk_size;
     uint32_t committed;
     uint8_t  sha256[32];
+    uint32_t min_secure;
 };
 
 typedef char fota_j_size_check[(FOTA_JOURNAL_LEN == 64u) ? 1 : -1];

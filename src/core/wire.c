@@ -191,6 +191,10 @@ int fota_chunk_end(struct fota *f, uint32_t index)
 #define C_CSIZE   0x10
 #define C_TOTAL   0x20
 #define C_SHA     0x40
+#define C_MANIF   0x80
+#define C_SIG     0x100
+#define C_SECVER  0x200
+#define C_DOWNGR  0x400
 
 void fota_check_begin(struct fota *f)
 {
@@ -199,7 +203,7 @@ void fota_check_begin(struct fota *f)
     fota_json_init(&f->p.check.json);
 }
 
-static int num_field(struct fota *f, uint8_t bit, int ev, uint32_t num, uint32_t *dst)
+static int num_field(struct fota *f, uint16_t bit, int ev, uint32_t num, uint32_t *dst)
 {
     if (ev != FOTA_JSON_NUM)
         return FOTA_ERR_FIELD_TYPE;
@@ -208,6 +212,33 @@ static int num_field(struct fota *f, uint8_t bit, int ev, uint32_t num, uint32_t
     f->p.check.seen |= bit;
     *dst = num;
     return FOTA_OK;
+}
+
+/* A base64 string field of fixed decoded length (manifest, signature),
+ * decoded as it streams into dst. */
+static int b64_field(struct fota *f, uint16_t bit, int ev, const uint8_t *str, uint32_t len,
+                     int final, uint8_t *dst, uint32_t want, uint8_t *have)
+{
+    int rc = FOTA_OK;
+    if (ev != FOTA_JSON_STR)
+        return FOTA_ERR_FIELD_TYPE;
+    if (f->p.check.seen & bit)
+        return FOTA_ERR_FIELD_DUP;
+    if (!f->p.check.b64_len && !(f->p.check.seen & 0x8000)) {
+        fota_b64_init(&f->p.check.b64);
+        f->p.check.seen |= 0x8000; /* a base64 field is in progress */
+    }
+    if (len)
+        rc = fota_b64_feed(&f->p.check.b64, str, len, dst, &f->p.check.b64_len, want);
+    if (rc == FOTA_OK && final) {
+        rc = fota_b64_finish(&f->p.check.b64);
+        if (rc == FOTA_OK && f->p.check.b64_len != want)
+            rc = FOTA_ERR_FIELD_TYPE;
+        f->p.check.seen = (uint16_t)((f->p.check.seen | bit) & ~0x8000);
+        f->p.check.b64_len = 0;
+        *have = rc == FOTA_OK;
+    }
+    return rc == FOTA_ERR_CHUNK_LEN || rc == FOTA_ERR_BASE64 ? FOTA_ERR_FIELD_TYPE : rc;
 }
 
 static int check_member(void *arg, const char *key, int ev, const uint8_t *str, uint32_t len,
@@ -265,6 +296,23 @@ static int check_member(void *arg, const char *key, int ev, const uint8_t *str, 
         }
         return FOTA_OK;
     }
+    if (key_is(key, "secure_version"))
+        return num_field(f, C_SECVER, ev, num, &o->secure_version);
+    if (key_is(key, "allow_downgrade")) {
+        if (ev != FOTA_JSON_TRUE && ev != FOTA_JSON_FALSE)
+            return FOTA_ERR_FIELD_TYPE;
+        if (f->p.check.seen & C_DOWNGR)
+            return FOTA_ERR_FIELD_DUP;
+        f->p.check.seen |= C_DOWNGR;
+        o->allow_downgrade = ev == FOTA_JSON_TRUE;
+        return FOTA_OK;
+    }
+    if (key_is(key, "manifest"))
+        return b64_field(f, C_MANIF, ev, str, len, final, o->manifest, FOTA_MANIFEST_LEN,
+                         &o->has_manifest);
+    if (key_is(key, "signature"))
+        return b64_field(f, C_SIG, ev, str, len, final, o->signature, FOTA_SIGNATURE_LEN,
+                         &o->has_signature);
     /* unknown: ignored, whatever its type (forward compatible) */
     return FOTA_OK;
 }
@@ -288,7 +336,7 @@ int fota_check_body(void *arg, const uint8_t *d, uint32_t n)
 
 int fota_check_end(struct fota *f)
 {
-    uint8_t all = C_UPDATE | C_RELEASE | C_VERSION | C_SIZE | C_CSIZE | C_TOTAL | C_SHA;
+    uint16_t all = C_UPDATE | C_RELEASE | C_VERSION | C_SIZE | C_CSIZE | C_TOTAL | C_SHA;
     int rc;
 
     if (f->p.check.err)

@@ -181,7 +181,7 @@ static void test_partition_table_checks(void **state)
 
 static void test_journal_codec(void **state)
 {
-    struct fota_jrec r = {FOTA_J_DOWNLOADING, 1, 0, 7, 100000, 1024, 8192, {1, 2, 3}}, q;
+    struct fota_jrec r = {FOTA_J_DOWNLOADING, 1, 0, 7, 100000, 1024, 8192, {1, 2, 3}, 5}, q;
     uint8_t b[64];
     (void)state;
     fota_j_encode(&r, b);
