@@ -87,6 +87,7 @@ int sim_device_setup(struct sim_device *d, struct nor_flash *fl, int chip, const
     d->cfg.store_load = s_load;
     d->cfg.store_save = s_save;
     fota_posix_crypto(&d->cfg);
+    fota_posix_ecdsa(&d->cfg);
     fota_posix_clock(&d->cfg);
     fota_posix_log(&d->cfg);
     d->cfg.device_id = d->id;

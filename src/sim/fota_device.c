@@ -44,6 +44,10 @@ static const char usage[] =
     "  --source-version V  version the in-process source offers (default 2.0.0)\n"
     "  --running-version V version this device reports to check\n"
     "                      (default: the app descriptor's version)\n"
+    "  --sign-pubkey HEX   release public key, 128 hex digits (fota-admin key\n"
+    "                      generate): only releases signed with it are installed\n"
+    "  --secure-version-floor N  anti-rollback floor (as burnt in eFuse)\n"
+    "  --ca-file PEM       verify an https server against this CA\n"
     "  --max-attempts N    attempts per step before giving up (default 8)\n"
     "  --backoff-ms MS     first retry delay (default 500; doubles, jittered)\n"
     "  --timeout-ms MS     idle timeout of a transfer (default 15000)\n"
@@ -55,7 +59,8 @@ static const char usage[] =
 
 struct opts {
     const char *flash, *chip, *partitions, *server, *id, *key, *source_image;
-    const char *source_version, *running_version;
+    const char *source_version, *running_version, *sign_pubkey, *ca_file;
+    uint32_t secure_floor;
     uint32_t flash_size, max_attempts, backoff_ms, timeout_ms, seed;
     uint64_t cut_after, cut_inside;
     int progress, quiet;
@@ -84,12 +89,12 @@ static int parse_u32(const char *s, uint32_t *out)
     return 0;
 }
 
-static int parse_key(const char *hex, uint8_t key[32])
+static int parse_hex(const char *hex, uint8_t *key, unsigned n)
 {
     unsigned i;
-    if (!hex || strlen(hex) != 64)
+    if (!hex || strlen(hex) != 2 * n)
         return -1;
-    for (i = 0; i < 32; i++) {
+    for (i = 0; i < n; i++) {
         unsigned v;
         if (sscanf(hex + 2 * i, "%2x", &v) != 1 || !strchr("0123456789abcdefABCDEF", hex[2 * i]) ||
             !strchr("0123456789abcdefABCDEF", hex[2 * i + 1]))
@@ -97,6 +102,11 @@ static int parse_key(const char *hex, uint8_t key[32])
         key[i] = (uint8_t)v;
     }
     return 0;
+}
+
+static int parse_key(const char *hex, uint8_t key[32])
+{
+    return parse_hex(hex, key, 32);
 }
 
 static uint8_t *read_file(const char *path, uint32_t *len, char *err, size_t errlen)
@@ -302,7 +312,8 @@ int main(int argc, char **argv)
         {"running-version", 1, 0, 'r'}, {"max-attempts", 1, 0, 'm'},
         {"backoff-ms", 1, 0, 'b'}, {"timeout-ms", 1, 0, 't'}, {"cut-after", 1, 0, 'A'},
         {"cut-inside", 1, 0, 'N'}, {"seed", 1, 0, 'e'}, {"progress", 0, 0, 'P'},
-        {"quiet", 0, 0, 'q'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+        {"quiet", 0, 0, 'q'}, {"help", 0, 0, 'h'}, {"sign-pubkey", 1, 0, 'K'},
+        {"secure-version-floor", 1, 0, 'F'}, {"ca-file", 1, 0, 'C'}, {0, 0, 0, 0}};
     struct opts o = {.flash = "fota-flash.bin", .chip = "esp32", .flash_size = 4u << 20,
                      .source_version = "2.0.0"};
     static struct sim_device d;
@@ -335,6 +346,9 @@ int main(int argc, char **argv)
         case 'N': bad = parse_u64(optarg, &o.cut_inside); break;
         case 'e': bad = parse_u32(optarg, &o.seed); break;
         case 'P': o.progress = 1; break;
+        case 'K': o.sign_pubkey = optarg; break;
+        case 'F': bad = parse_u32(optarg, &o.secure_floor); break;
+        case 'C': o.ca_file = optarg; break;
         case 'q': o.quiet = 1; break;
         case 'h': fputs(usage, stdout); return 0;
         default: fputs(usage, stderr); return EXIT_USAGE;
@@ -425,6 +439,8 @@ int main(int argc, char **argv)
             }
             if (o.timeout_ms)
                 curl.idle_timeout_ms = o.timeout_ms;
+            if (o.ca_file)
+                snprintf(curl.ca_file, sizeof curl.ca_file, "%s", o.ca_file);
             d.curl = &curl;
         } else if (o.source_image) {
             if (!(img = read_file(o.source_image, &img_len, err, sizeof err))) {
@@ -442,6 +458,15 @@ int main(int argc, char **argv)
     }
     sim_device_setup(&d, &fl, chip, o.id ? o.id : "device", key);
     d.cfg.max_attempts = o.max_attempts;
+    d.cfg.secure_version_floor = o.secure_floor;
+    if (o.sign_pubkey) {
+        static uint8_t pub[FOTA_PUBKEY_LEN];
+        if (parse_hex(o.sign_pubkey, pub, sizeof pub)) {
+            fprintf(stderr, "fota-device: --sign-pubkey: expected 128 hex digits (X || Y)\n");
+            return EXIT_USAGE;
+        }
+        d.cfg.sign_pubkey = pub;
+    }
     d.cfg.backoff_base_ms = o.backoff_ms;
     if (o.progress)
         d.cfg.progress = draw_progress;

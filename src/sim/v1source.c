@@ -140,13 +140,28 @@ int v1_source_get(struct v1_source *src, const char *path, const struct fota_htt
         hex(src->sha256, 32, shex);
         if (!src->offer)
             len = (size_t)snprintf(body, sizeof body, "{\"update\": false}");
-        else
+        else {
+            unsigned char m64[256] = "", s64[128] = "";
+            size_t ml = 0, sl = 0;
+            if (src->has_manifest)
+                mbedtls_base64_encode(m64, sizeof m64, &ml, src->manifest, FOTA_MANIFEST_LEN);
+            if (src->has_signature)
+                mbedtls_base64_encode(s64, sizeof s64, &sl, src->signature, FOTA_SIGNATURE_LEN);
             len = (size_t)snprintf(body, sizeof body,
                                    "{\"update\": true, \"release\": %u, \"version\": \"%s\", "
                                    "\"size\": %u, \"chunk_size\": %u, \"total_chunks\": %u, "
-                                   "\"sha256\": \"%s\"}",
+                                   "\"sha256\": \"%s\", \"secure_version\": %u",
                                    src->release, src->version, src->size, src->chunk_size,
-                                   (src->size + src->chunk_size - 1) / src->chunk_size, shex);
+                                   (src->size + src->chunk_size - 1) / src->chunk_size, shex,
+                                   src->secure_version);
+            if (src->allow_downgrade)
+                len += (size_t)snprintf(body + len, sizeof body - len, ", \"allow_downgrade\": true");
+            if (ml)
+                len += (size_t)snprintf(body + len, sizeof body - len, ", \"manifest\": \"%s\"", m64);
+            if (sl)
+                len += (size_t)snprintf(body + len, sizeof body - len, ", \"signature\": \"%s\"", s64);
+            len += (size_t)snprintf(body + len, sizeof body - len, "}");
+        }
         return deliver(src, -1, body, len, sizeof body, status, on_body, arg);
     }
     if (!strncmp(path, chn, sizeof chn - 1)) {

@@ -25,6 +25,12 @@ struct v1_source {
     char device_id[FOTA_ID_MAX + 1];
     uint8_t key[32];
     int offer;                    /* 0: check says {"update": false} */
+    /* additions after v1: served in check when set */
+    uint32_t secure_version;
+    int allow_downgrade;
+    int has_manifest, has_signature;
+    uint8_t manifest[FOTA_MANIFEST_LEN];
+    uint8_t signature[FOTA_SIGNATURE_LEN];
     /* delivery: body handed in pieces of at most piece bytes (0: whole) */
     uint32_t piece;
     /* fault injection: may rewrite body (capacity cap) and status for a

@@ -12,6 +12,8 @@
 /* Fill the crypto, clock and log callbacks of c. Log lines go to stderr
  * when their level is <= max_level. */
 void fota_posix_crypto(struct fota_config *c);
+/* ECDSA P-256 verification for signed releases (mbedTLS). */
+void fota_posix_ecdsa(struct fota_config *c);
 void fota_posix_clock(struct fota_config *c);
 void fota_posix_log(struct fota_config *c);
 extern int fota_posix_log_level;
