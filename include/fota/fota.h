@@ -51,6 +51,12 @@ extern "C" {
 #define FOTA_KEY_LEN 32u
 #define FOTA_SHA256_LEN 32u
 #define FOTA_SLOT_FACTORY 255u    /* running_slot value for a factory app */
+#define FOTA_BLOCK_SIZE 65536u    /* NOR block erase unit */
+#define FOTA_PAGE_SIZE 256u       /* NOR program page */
+
+/* Protocols (config `protocols`, offer `protocols`): bit mask. */
+#define FOTA_PROTO_V1 0x1u        /* one JSON chunk per request */
+#define FOTA_PROTO_V2 0x2u        /* one binary stream of HMAC'd chunks */
 
 /* ---- port contract ------------------------------------------------------ */
 
@@ -92,6 +98,10 @@ struct fota_config {
     int (*flash_erase)(const struct fota_config *c, uint32_t addr);
     int (*flash_program)(const struct fota_config *c, uint32_t addr, const void *buf,
                          uint32_t len);
+    /* Optional: erase the FOTA_BLOCK_SIZE block at addr (block aligned) in
+     * one operation, as NOR chips do in a fraction of 16 sector erases.
+     * NULL: sector erases only. */
+    int (*flash_erase_block)(const struct fota_config *c, uint32_t addr);
     uint32_t flash_size;
     uint32_t sector_size;    /* must be 4096, as on every ESP32 */
 
@@ -155,6 +165,9 @@ struct fota_config {
      * secure_version it has confirmed. */
     const uint8_t *sign_pubkey;       /* FOTA_PUBKEY_LEN bytes, or NULL */
     uint32_t secure_version_floor;
+    /* Protocols this device may use (FOTA_PROTO_*); 0 = all. v2 is used when
+     * the server offers it, with v1 as the fallback. */
+    uint32_t protocols;
 };
 
 #define FOTA_LOG_ERROR 0
@@ -181,6 +194,7 @@ struct fota_offer {
     char     version[FOTA_VERSION_MAX + 1];
     /* additions after v1 (absent from old servers' answers) */
     uint32_t secure_version;               /* as the server states it */
+    uint32_t protocols;                    /* FOTA_PROTO_* the server offers */
     uint8_t  allow_downgrade;              /* the deployment allows an older version */
     uint8_t  has_manifest, has_signature;
     uint8_t  manifest[FOTA_MANIFEST_LEN];  /* signed release manifest */
@@ -237,10 +251,22 @@ struct fota {
     uint8_t  have_offer;
     uint32_t next_chunk;
     uint32_t min_secure;                  /* highest secure_version confirmed */
+    uint32_t erased_until;                /* slot bytes erased in this run */
+    uint8_t  use_v2;                      /* stream with v2 while it works */
     char     running_version[FOTA_VERSION_MAX + 1];
     int     *http_status;                 /* status of the request in flight */
     union {                               /* one parse in flight at a time */
         struct fota_chunk_state chunk;
+        struct fota_v2_state {
+            uint8_t  hdr[8];       /* stream header, then each frame header */
+            uint8_t  stage;        /* 0 stream header, 1 frame header, 2 data, 3 hmac */
+            uint8_t  pos8;
+            uint16_t pad;
+            uint32_t pos;          /* bytes of the current element */
+            uint32_t index, len;   /* current frame */
+            uint8_t  hmac[32];
+            int      err;
+        } v2;
         struct {
             struct fota_json_state json;
             struct fota_b64_state  b64;
@@ -248,6 +274,7 @@ struct fota {
             uint32_t b64_len;
             uint16_t seen;
             uint8_t  hexn;
+            uint8_t  vlen2;        /* protocols: previous char was 'v' */
             int      err;
             uint32_t vlen;
         } check;

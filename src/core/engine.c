@@ -63,6 +63,15 @@ static uint32_t sector(const struct fota *f)
     return f->cfg->sector_size;
 }
 
+static int all_ff(const uint8_t *p, uint32_t n)
+{
+    uint32_t i;
+    for (i = 0; i < n; i++)
+        if (p[i] != 0xFF)
+            return 0;
+    return 1;
+}
+
 static int valid_id(const char *id)
 {
     uint32_t n;
@@ -643,6 +652,15 @@ int fota_begin(struct fota *f, const struct fota_offer *o)
             return FOTA_ERR_STORE;
     }
     f->prog.resumed_from = r.committed;
+    f->erased_until = r.committed;
+    {
+        uint32_t mine = f->cfg->protocols ? f->cfg->protocols : FOTA_PROTO_V1 | FOTA_PROTO_V2;
+        f->use_v2 = (mine & o->protocols & FOTA_PROTO_V2) != 0;
+        if (!(mine & FOTA_PROTO_V1) && !f->use_v2) {
+            fota_log(f, FOTA_LOG_ERROR, "offer: no protocol in common with the server");
+            return FOTA_ERR_OFFER;
+        }
+    }
     f->prog.bytes_done = r.committed;
     f->prog.chunks_done = f->next_chunk;
     f->phase = r.committed == o->size ? FOTA_PHASE_VERIFYING : FOTA_PHASE_DOWNLOADING;
@@ -676,33 +694,127 @@ static int check_app_desc(struct fota *f, const struct fota_app_info *info)
     return FOTA_OK;
 }
 
-/* Program a verified chunk (invariants 1 and 3). */
+/*
+ * Program a verified chunk (invariants 1 and 3). Erasing runs ahead of the
+ * write position in bounded steps: the first write at or past erased_until
+ * erases a whole 64 KB block when the write is block aligned and at least
+ * four more sectors of the image will land in it (one block erase costs
+ * about as much as 3-4 sector erases on NOR), else one sector. Every sector
+ * erased was at or past the journal's committed point, so nothing verified
+ * is ever erased. Pages of the chunk that are all 0xFF are not programmed:
+ * erased flash already reads 0xFF.
+ */
 static int write_chunk(struct fota *f, uint32_t off, uint32_t len)
 {
     const struct fota_config *c = f->cfg;
     uint32_t base = f->layout.slot_offset[f->target_slot];
+    uint32_t slot_end = f->layout.slot_size[f->target_slot];
+    uint32_t p, q, k;
     int rc;
 
-    /* chunk_size divides the sector: a chunk at a sector start is that
-     * sector's first write since the last committed point */
-    if (off % sector(f) == 0) {
-        rc = c->flash_erase(c, base + off);
+    if (off + len > f->erased_until) {
+        uint32_t at = off > f->erased_until ? off : f->erased_until;
+        at -= at % sector(f);
+        if (c->flash_erase_block && (base + at) % FOTA_BLOCK_SIZE == 0 &&
+            at + FOTA_BLOCK_SIZE <= slot_end && f->offer.size > at + 3u * sector(f)) {
+            rc = c->flash_erase_block(c, base + at);
+            f->erased_until = at + FOTA_BLOCK_SIZE;
+        } else {
+            rc = c->flash_erase(c, base + at);
+            f->erased_until = at + sector(f);
+        }
         if (rc)
             return rc;
     }
-    return c->flash_program(c, base + off, f->buf, len);
+    /* program runs of pages that hold something other than 0xFF */
+    for (p = 0; p < len; p = q) {
+        for (; p < len; p += k) {
+            k = FOTA_PAGE_SIZE - (off + p) % FOTA_PAGE_SIZE;
+            k = k < len - p ? k : len - p;
+            if (!all_ff(f->buf + p, k))
+                break;
+        }
+        for (q = p; q < len; q += k) {
+            k = FOTA_PAGE_SIZE - (off + q) % FOTA_PAGE_SIZE;
+            k = k < len - q ? k : len - q;
+            if (all_ff(f->buf + q, k))
+                break;
+        }
+        if (q > p) {
+            rc = c->flash_program(c, base + off + p, f->buf + p, q - p);
+            if (rc)
+                return rc;
+        }
+    }
+    return FOTA_OK;
 }
 
+/*
+ * Chunk n (len bytes in f->buf) has verified: check the image head (chunk
+ * 0), write it, commit at sector ends, report progress. The only way bytes
+ * reach the update slot; callers call it only after the chunk's HMAC
+ * verified (invariant 1).
+ */
+static int accept_chunk(struct fota *f, uint32_t n, uint32_t len)
+{
+    const struct fota_config *c = f->cfg;
+    uint32_t off = n * f->offer.chunk_size, end = off + len;
+    struct fota_jrec r;
+    int rc;
+
+    if (n == 0) {
+        struct fota_app_info info;
+        rc = fota_img_check_head(f->buf, len, c->chip_id, &info);
+        if (rc) {
+            if (rc == FOTA_ERR_IMG_CHIP)
+                fota_log(f, FOTA_LOG_ERROR, "image: built for %s (chip id %u), this is %s",
+                         fota_chip_name(fota_le16(f->buf + 12)), (uint32_t)fota_le16(f->buf + 12),
+                         fota_chip_name(c->chip_id));
+            else
+                fota_log(f, FOTA_LOG_ERROR, "image: refused before erasing: %s",
+                         fota_strerror(rc));
+            return rc;
+        }
+        rc = check_app_desc(f, &info);
+        if (rc)
+            return rc;
+    }
+    rc = write_chunk(f, off, len);
+    if (rc)
+        return rc;
+    f->next_chunk = n + 1;
+    f->prog.chunks_done = n + 1;
+    f->prog.bytes_done = end;
+    f->prog.chunks_fetched++;
+    f->prog.bytes_fetched += len;
+    if (end % sector(f) == 0 || end == f->offer.size) {
+        jload(f, &r);
+        r.committed = end;
+        rc = jsave(f, &r);
+        if (rc)
+            return rc;
+    }
+    if (end == f->offer.size)
+        f->phase = FOTA_PHASE_VERIFYING;
+    progress(f);
+    return FOTA_OK;
+}
+
+static uint32_t chunk_len(const struct fota *f, uint32_t n)
+{
+    uint32_t off = n * f->offer.chunk_size;
+    return f->offer.size - off < f->offer.chunk_size ? f->offer.size - off : f->offer.chunk_size;
+}
+
+/* v1: one request per chunk. */
 static int step_chunk(struct fota *f)
 {
     const struct fota_config *c = f->cfg;
     struct fota_http_header h[2];
-    struct fota_jrec r;
-    uint32_t n = f->next_chunk, cs = f->offer.chunk_size, off = n * cs, len, end;
+    uint32_t n = f->next_chunk, len = chunk_len(f, n);
     char path[64];
     int rc, status = 0;
 
-    len = f->offer.size - off < cs ? f->offer.size - off : cs;
     fota_fmt(path, sizeof path, "%s?chunk=%u&release=%u", FOTA_PATH_CHUNK, n, f->offer.release);
     auth_headers(f, h);
     fota_chunk_begin(&f->p.chunk, len);
@@ -724,44 +836,66 @@ static int step_chunk(struct fota *f)
             fota_log(f, FOTA_LOG_WARN, "chunk %u: refused: %s", n, fota_strerror(rc));
         return rc;
     }
-    /* chunk verified: from here on its bytes may reach flash */
-    if (n == 0) {
-        struct fota_app_info info;
-        rc = fota_img_check_head(f->buf, len, c->chip_id, &info);
-        if (rc) {
-            if (rc == FOTA_ERR_IMG_CHIP)
-                fota_log(f, FOTA_LOG_ERROR, "image: built for %s (chip id %u), this is %s",
-                         fota_chip_name(fota_le16(f->buf + 12)), (uint32_t)fota_le16(f->buf + 12),
-                         fota_chip_name(c->chip_id));
-            else
-                fota_log(f, FOTA_LOG_ERROR, "image: refused before erasing: %s",
-                         fota_strerror(rc));
-            return rc;
-        }
-        rc = check_app_desc(f, &info);
-        if (rc)
-            return rc;
+    return accept_chunk(f, n, len); /* verified: may reach flash */
+}
+
+/* v2: a frame of the stream is complete in f->buf. */
+int fota_v2_frame(struct fota *f, uint32_t index, uint32_t len, const uint8_t hmac[32])
+{
+    uint8_t mac[32];
+    int rc;
+
+    if (index != f->next_chunk) {
+        fota_log(f, FOTA_LOG_WARN, "stream: expected chunk %u, got %u", f->next_chunk, index);
+        return FOTA_ERR_CHUNK_INDEX;
     }
-    rc = write_chunk(f, off, len);
+    if (f->next_chunk >= f->offer.total_chunks || len != chunk_len(f, index)) {
+        fota_log(f, FOTA_LOG_WARN, "stream: chunk %u: expected %u bytes, got %u", index,
+                 f->next_chunk < f->offer.total_chunks ? chunk_len(f, index) : 0u, len);
+        return FOTA_ERR_CHUNK_LEN;
+    }
+    rc = fota_chunk_hmac(f, f->offer.sha256, index, f->buf, len, mac);
     if (rc)
         return rc;
-    end = off + len;
-    f->next_chunk = n + 1;
-    f->prog.chunks_done = n + 1;
-    f->prog.bytes_done = end;
-    f->prog.chunks_fetched++;
-    f->prog.bytes_fetched += len;
-    if (end % sector(f) == 0 || end == f->offer.size) {
-        jload(f, &r);
-        r.committed = end;
-        rc = jsave(f, &r);
-        if (rc)
-            return rc;
+    if (fota_ct_diff(mac, hmac, 32)) {
+        fota_log(f, FOTA_LOG_WARN, "stream: chunk %u: HMAC does not verify", index);
+        return FOTA_ERR_HMAC;
     }
-    if (end == f->offer.size)
-        f->phase = FOTA_PHASE_VERIFYING;
-    progress(f);
-    return FOTA_OK;
+    return accept_chunk(f, index, len); /* verified: may reach flash */
+}
+
+/* v2: one request streams the rest of the image from next_chunk. */
+static int step_stream(struct fota *f)
+{
+    const struct fota_config *c = f->cfg;
+    struct fota_http_header h[2];
+    char path[80];
+    int rc, status = 0;
+
+    fota_fmt(path, sizeof path, "%s?release=%u&from=%u", FOTA_PATH_STREAM, f->offer.release,
+             f->next_chunk);
+    auth_headers(f, h);
+    fota_v2_begin(&f->p.v2);
+    f->http_status = &status;
+    rc = c->http_get(c, path, h, 2, fota_v2_body, f, &status);
+    f->http_status = 0;
+    if (rc == FOTA_OK && (status == 404 || status == 400 || status == 405 || status == 501)) {
+        /* a server without v2 at this path: v1 from here on, no attempt lost */
+        fota_log(f, FOTA_LOG_INFO, "stream: HTTP %d; falling back to protocol v1", status);
+        f->use_v2 = 0;
+        return FOTA_OK;
+    }
+    if (rc == FOTA_OK && status != 200)
+        return http_error(f, status, "stream");
+    if (rc == FOTA_OK && f->phase == FOTA_PHASE_DOWNLOADING) {
+        fota_log(f, FOTA_LOG_WARN, "stream: ended at chunk %u of %u", f->next_chunk,
+                 f->offer.total_chunks);
+        return FOTA_ERR_TRUNCATED;
+    }
+    if (rc && rc != FOTA_ERR_POWER_LOST && rc != FOTA_ERR_NET)
+        fota_log(f, FOTA_LOG_WARN, "stream: stopped at chunk %u: %s", f->next_chunk,
+                 fota_strerror(rc));
+    return rc;
 }
 
 static int step_verify(struct fota *f)
@@ -776,6 +910,7 @@ static int step_verify(struct fota *f)
         jload(f, &r);
         r.committed = 0;
         f->next_chunk = 0;
+        f->erased_until = 0;
         f->phase = FOTA_PHASE_DOWNLOADING;
         jsave(f, &r);
         return rc;
@@ -810,7 +945,7 @@ int fota_step(struct fota *f)
         return FOTA_ERR_PARAM;
     switch (f->phase) {
     case FOTA_PHASE_DOWNLOADING:
-        return step_chunk(f);
+        return f->use_v2 ? step_stream(f) : step_chunk(f);
     case FOTA_PHASE_VERIFYING:
         return step_verify(f);
     case FOTA_PHASE_SWITCHING:
@@ -876,7 +1011,10 @@ int fota_run(struct fota *f, const struct fota_offer *o)
     fota_report(f, "downloading", FOTA_OK);
     while (f->phase != FOTA_PHASE_INSTALLED) {
         int before = f->phase;
+        uint32_t done_before = f->prog.chunks_done;
         rc = fota_step(f);
+        if (rc && f->prog.chunks_done > done_before)
+            attempts = 0; /* a v2 stream that broke after progress: not a failed attempt */
         if (rc == FOTA_OK) {
             attempts = 0;
             if (f->phase == FOTA_PHASE_DOWNLOADING &&

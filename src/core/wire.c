@@ -182,6 +182,81 @@ int fota_chunk_end(struct fota *f, uint32_t index)
     return FOTA_OK;
 }
 
+/* ---- v2 stream ------------------------------------------------------------ */
+
+void fota_v2_begin(struct fota_v2_state *s)
+{
+    fota_fill(s, 0, sizeof *s);
+}
+
+int fota_v2_body(void *arg, const uint8_t *d, uint32_t n)
+{
+    struct fota *f = (struct fota *)arg;
+    struct fota_v2_state *s = &f->p.v2;
+    uint32_t i = 0, k;
+
+    if (s->err)
+        return s->err;
+    if (f->http_status && *f->http_status != 200)
+        return FOTA_OK;
+    while (i < n) {
+        switch (s->stage) {
+        case 0: /* stream header */
+        case 1: /* frame header */
+            k = (s->stage ? FOTA_V2_FRAME_HDR : FOTA_V2_STREAM_HDR) - s->pos;
+            k = k < n - i ? k : n - i;
+            fota_copy(s->hdr + s->pos, d + i, k);
+            s->pos += k;
+            i += k;
+            if (s->stage == 0 && s->pos == FOTA_V2_STREAM_HDR) {
+                if (fota_le32(s->hdr) != fota_le32((const uint8_t *)FOTA_V2_MAGIC) ||
+                    ((uint32_t)s->hdr[4] << 24 | (uint32_t)s->hdr[5] << 16 |
+                     (uint32_t)s->hdr[6] << 8 | s->hdr[7]) != f->offer.chunk_size) {
+                    s->err = FOTA_ERR_JSON; /* not a v2 stream of this release */
+                    return s->err;
+                }
+                s->stage = 1;
+                s->pos = 0;
+            } else if (s->stage == 1 && s->pos == FOTA_V2_FRAME_HDR) {
+                s->index = (uint32_t)s->hdr[0] << 24 | (uint32_t)s->hdr[1] << 16 |
+                           (uint32_t)s->hdr[2] << 8 | s->hdr[3];
+                s->len = (uint32_t)s->hdr[4] << 8 | s->hdr[5];
+                if (s->len > FOTA_CHUNK_MAX || s->len > f->offer.chunk_size) {
+                    s->err = FOTA_ERR_CHUNK_LEN;
+                    return s->err;
+                }
+                s->stage = 2;
+                s->pos = 0;
+            }
+            break;
+        case 2: /* data, straight into the chunk buffer */
+            k = s->len - s->pos < n - i ? s->len - s->pos : n - i;
+            fota_copy(f->buf + s->pos, d + i, k);
+            s->pos += k;
+            i += k;
+            if (s->pos == s->len) {
+                s->stage = 3;
+                s->pos = 0;
+            }
+            break;
+        default: /* hmac */
+            k = 32 - s->pos < n - i ? 32 - s->pos : n - i;
+            fota_copy(s->hmac + s->pos, d + i, k);
+            s->pos += k;
+            i += k;
+            if (s->pos == 32) {
+                s->err = fota_v2_frame(f, s->index, s->len, s->hmac);
+                if (s->err)
+                    return s->err;
+                s->stage = 1;
+                s->pos = 0;
+            }
+            break;
+        }
+    }
+    return FOTA_OK;
+}
+
 /* ---- check ---------------------------------------------------------------- */
 
 #define C_UPDATE  0x01
@@ -195,6 +270,7 @@ int fota_chunk_end(struct fota *f, uint32_t index)
 #define C_SIG     0x100
 #define C_SECVER  0x200
 #define C_DOWNGR  0x400
+#define C_PROTO   0x800
 
 void fota_check_begin(struct fota *f)
 {
@@ -305,6 +381,20 @@ static int check_member(void *arg, const char *key, int ev, const uint8_t *str, 
             return FOTA_ERR_FIELD_DUP;
         f->p.check.seen |= C_DOWNGR;
         o->allow_downgrade = ev == FOTA_JSON_TRUE;
+        return FOTA_OK;
+    }
+    if (key_is(key, "protocols")) {
+        /* "v1,v2": a string, so a device needs no array parsing */
+        if (ev != FOTA_JSON_STR)
+            return FOTA_ERR_FIELD_TYPE;
+        for (i = 0; i < len; i++) {
+            uint8_t ch = str[i];
+            if (f->p.check.vlen2 == 1 && (ch == '1' || ch == '2'))
+                o->protocols |= ch == '1' ? FOTA_PROTO_V1 : FOTA_PROTO_V2;
+            f->p.check.vlen2 = (uint8_t)(ch == 'v' ? 1 : 0);
+        }
+        if (final)
+            f->p.check.seen |= C_PROTO;
         return FOTA_OK;
     }
     if (key_is(key, "manifest"))

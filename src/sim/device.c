@@ -28,6 +28,11 @@ static int f_program(const struct fota_config *c, uint32_t a, const void *b, uin
     return nor_program(dev(c)->flash, a, b, n);
 }
 
+static int f_erase_block(const struct fota_config *c, uint32_t a)
+{
+    return nor_erase_block(dev(c)->flash, a);
+}
+
 static int s_load(const struct fota_config *c, uint8_t *b, uint32_t n)
 {
     return fota_fstore_load(&dev(c)->store, b, n);
@@ -82,6 +87,7 @@ int sim_device_setup(struct sim_device *d, struct nor_flash *fl, int chip, const
     d->cfg.flash_read = f_read;
     d->cfg.flash_erase = f_erase;
     d->cfg.flash_program = f_program;
+    d->cfg.flash_erase_block = f_erase_block;
     d->cfg.flash_size = fl->size;
     d->cfg.sector_size = FOTA_SECTOR_SIZE;
     d->cfg.store_load = s_load;

@@ -42,12 +42,14 @@ static const char usage[] =
     "  --key HEX           device key, 64 hex digits (printed by fota-admin device add)\n"
     "  --source-image FILE in-process v1 source serving FILE (no server)\n"
     "  --source-version V  version the in-process source offers (default 2.0.0)\n"
+    "  --source-v2         the in-process source offers protocol v2 too\n"
     "  --running-version V version this device reports to check\n"
     "                      (default: the app descriptor's version)\n"
     "  --sign-pubkey HEX   release public key, 128 hex digits (fota-admin key\n"
     "                      generate): only releases signed with it are installed\n"
     "  --secure-version-floor N  anti-rollback floor (as burnt in eFuse)\n"
     "  --ca-file PEM       verify an https server against this CA\n"
+    "  --protocol P        v1, v2 or auto (default: v2 when the server offers it)\n"
     "  --max-attempts N    attempts per step before giving up (default 8)\n"
     "  --backoff-ms MS     first retry delay (default 500; doubles, jittered)\n"
     "  --timeout-ms MS     idle timeout of a transfer (default 15000)\n"
@@ -60,10 +62,10 @@ static const char usage[] =
 struct opts {
     const char *flash, *chip, *partitions, *server, *id, *key, *source_image;
     const char *source_version, *running_version, *sign_pubkey, *ca_file;
-    uint32_t secure_floor;
+    uint32_t secure_floor, protocols;
     uint32_t flash_size, max_attempts, backoff_ms, timeout_ms, seed;
     uint64_t cut_after, cut_inside;
-    int progress, quiet;
+    int progress, quiet, source_v2;
 };
 
 static int parse_u64(const char *s, uint64_t *out)
@@ -313,7 +315,8 @@ int main(int argc, char **argv)
         {"backoff-ms", 1, 0, 'b'}, {"timeout-ms", 1, 0, 't'}, {"cut-after", 1, 0, 'A'},
         {"cut-inside", 1, 0, 'N'}, {"seed", 1, 0, 'e'}, {"progress", 0, 0, 'P'},
         {"quiet", 0, 0, 'q'}, {"help", 0, 0, 'h'}, {"sign-pubkey", 1, 0, 'K'},
-        {"secure-version-floor", 1, 0, 'F'}, {"ca-file", 1, 0, 'C'}, {0, 0, 0, 0}};
+        {"secure-version-floor", 1, 0, 'F'}, {"ca-file", 1, 0, 'C'}, {"protocol", 1, 0, 'R'},
+        {"source-v2", 0, 0, '2'}, {0, 0, 0, 0}};
     struct opts o = {.flash = "fota-flash.bin", .chip = "esp32", .flash_size = 4u << 20,
                      .source_version = "2.0.0"};
     static struct sim_device d;
@@ -349,6 +352,17 @@ int main(int argc, char **argv)
         case 'K': o.sign_pubkey = optarg; break;
         case 'F': bad = parse_u32(optarg, &o.secure_floor); break;
         case 'C': o.ca_file = optarg; break;
+        case '2': o.source_v2 = 1; break;
+        case 'R':
+            if (!strcmp(optarg, "v1"))
+                o.protocols = FOTA_PROTO_V1;
+            else if (!strcmp(optarg, "v2"))
+                o.protocols = FOTA_PROTO_V2;
+            else if (!strcmp(optarg, "auto"))
+                o.protocols = 0;
+            else
+                bad = 1;
+            break;
         case 'q': o.quiet = 1; break;
         case 'h': fputs(usage, stdout); return 0;
         default: fputs(usage, stderr); return EXIT_USAGE;
@@ -448,6 +462,7 @@ int main(int argc, char **argv)
                 return EXIT_FAILED;
             }
             v1_source_init(&src, img, img_len, 1, o.source_version, o.id, key);
+            src.v2 = o.source_v2;
             d.src = &src;
         } else {
             fprintf(stderr, "fota-device: update needs --server URL or --source-image FILE\n");
@@ -459,6 +474,7 @@ int main(int argc, char **argv)
     sim_device_setup(&d, &fl, chip, o.id ? o.id : "device", key);
     d.cfg.max_attempts = o.max_attempts;
     d.cfg.secure_version_floor = o.secure_floor;
+    d.cfg.protocols = o.protocols;
     if (o.sign_pubkey) {
         static uint8_t pub[FOTA_PUBKEY_LEN];
         if (parse_hex(o.sign_pubkey, pub, sizeof pub)) {

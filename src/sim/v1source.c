@@ -118,6 +118,54 @@ static int query_u32(const char *q, const char *name, uint32_t *out)
     return 0;
 }
 
+/* Protocol v2: the rest of the image from chunk `from` as binary frames
+ * (docs/protocol.md). The mutate hook sees each frame as chunk n. */
+static int v1_stream(struct v1_source *src, const char *q, fota_body_fn on_body, void *arg,
+                     int *status)
+{
+    uint8_t frame[6 + 4096 + 32], msg[36 + 4096];
+    uint32_t from, rel, n, total = (src->size + src->chunk_size - 1) / src->chunk_size;
+    int rc;
+
+    src->stream_requests++;
+    if (!query_u32(q, "from", &from) || !query_u32(q, "release", &rel) || rel != src->release ||
+        from >= total) {
+        *status = 404;
+        return FOTA_OK;
+    }
+    *status = 200;
+    memcpy(frame, "FOT2", 4);
+    frame[4] = (uint8_t)(src->chunk_size >> 24), frame[5] = (uint8_t)(src->chunk_size >> 16);
+    frame[6] = (uint8_t)(src->chunk_size >> 8), frame[7] = (uint8_t)src->chunk_size;
+    if ((rc = on_body(arg, frame, 8)))
+        return rc;
+    for (n = from; n < total; n++) {
+        uint32_t off = n * src->chunk_size;
+        uint32_t len = src->size - off < src->chunk_size ? src->size - off : src->chunk_size;
+        size_t flen = 6 + len + 32;
+        int st = 200;
+        frame[0] = (uint8_t)(n >> 24), frame[1] = (uint8_t)(n >> 16);
+        frame[2] = (uint8_t)(n >> 8), frame[3] = (uint8_t)n;
+        frame[4] = (uint8_t)(len >> 8), frame[5] = (uint8_t)len;
+        memcpy(frame + 6, src->image + off, len);
+        memcpy(msg, src->sha256, 32);
+        memcpy(msg + 32, frame, 4);
+        memcpy(msg + 36, src->image + off, len);
+        fota_posix_hmac(src->key, 32, msg, 36 + len, frame + 6 + len);
+        if (src->first_chunk < 0)
+            src->first_chunk = (long)n;
+        src->chunk_bytes += len;
+        if (src->mutate) {
+            src->mutate(src->mutate_arg, (long)n, (char *)frame, &flen, sizeof frame, &st);
+            if (st != 200)
+                return st == 0 ? FOTA_ERR_NET : FOTA_OK; /* the connection breaks here */
+        }
+        if ((rc = on_body(arg, frame, (uint32_t)flen)))
+            return rc;
+    }
+    return FOTA_OK;
+}
+
 int v1_source_get(struct v1_source *src, const char *path, const struct fota_http_header *h,
                   unsigned nh, fota_body_fn on_body, void *arg, int *status)
 {
@@ -154,6 +202,8 @@ int v1_source_get(struct v1_source *src, const char *path, const struct fota_htt
                                    src->release, src->version, src->size, src->chunk_size,
                                    (src->size + src->chunk_size - 1) / src->chunk_size, shex,
                                    src->secure_version);
+            if (src->v2)
+                len += (size_t)snprintf(body + len, sizeof body - len, ", \"protocols\": \"v1,v2\"");
             if (src->allow_downgrade)
                 len += (size_t)snprintf(body + len, sizeof body - len, ", \"allow_downgrade\": true");
             if (ml)
@@ -187,6 +237,8 @@ int v1_source_get(struct v1_source *src, const char *path, const struct fota_htt
         }
         return deliver(src, (long)n, body, len, sizeof body, status, on_body, arg);
     }
+    if (!strncmp(path, "/api/inverter/fota/stream", 25) && src->v2)
+        return v1_stream(src, q, on_body, arg, status);
     *status = 404;
     len = (size_t)snprintf(body, sizeof body, "{\"error\": \"not_found\", \"message\": \"no such path\"}");
     return deliver(src, -2, body, len, sizeof body, status, on_body, arg);

@@ -28,6 +28,8 @@ struct v1_source {
     /* additions after v1: served in check when set */
     uint32_t secure_version;
     int allow_downgrade;
+    int v2;                       /* offer protocol v2 (stream) too */
+    uint32_t stream_requests;
     int has_manifest, has_signature;
     uint8_t manifest[FOTA_MANIFEST_LEN];
     uint8_t signature[FOTA_SIGNATURE_LEN];
