@@ -108,12 +108,11 @@ static int jload(struct fota *f, struct fota_jrec *r)
     return FOTA_OK;
 }
 
-static int jsave(struct fota *f, const struct fota_jrec *r)
+static int jsave(struct fota *f, struct fota_jrec *r)
 {
-    struct fota_jrec k = *r;
     int rc;
-    k.min_secure = f->min_secure; /* the anti-rollback floor rides along */
-    fota_j_encode(&k, f->journal);
+    r->min_secure = f->min_secure; /* the anti-rollback floor rides along */
+    fota_j_encode(r, f->journal);
     rc = f->cfg->store_save(f->cfg, f->journal, FOTA_JOURNAL_LEN);
     if (rc)
         fota_log(f, FOTA_LOG_ERROR, "journal: save failed: %s", fota_strerror(rc));
@@ -668,27 +667,29 @@ int fota_begin(struct fota *f, const struct fota_offer *o)
     return FOTA_OK;
 }
 
-/* The image's own app descriptor against the floor and the signed
- * manifest: the manifest binds the bytes by SHA-256 anyway, but an early,
- * named refusal beats a late SHA mismatch. */
-static int check_app_desc(struct fota *f, const struct fota_app_info *info)
+/* The image's own app descriptor (in chunk 0, in f->buf) against the floor
+ * and the signed manifest: the manifest binds the bytes by SHA-256 anyway,
+ * but an early, named refusal beats a late SHA mismatch. Fields are read in
+ * place, not copied to the stack: this is on the deepest call chain. */
+static int check_app_desc(struct fota *f)
 {
-    struct fota_manifest m;
-    uint32_t i;
+    const uint8_t *d = f->buf + FOTA_APP_DESC_OFFSET;
+    uint32_t sv = fota_le32(d + 4), i;
+    const uint8_t *m = f->offer.manifest;
 
-    if (info->secure_version < f->min_secure) {
-        fota_log(f, FOTA_LOG_ERROR, "image: secure_version %u below this device's %u",
-                 info->secure_version, f->min_secure);
+    if (sv < f->min_secure) {
+        fota_log(f, FOTA_LOG_ERROR, "image: secure_version %u below this device's %u", sv,
+                 f->min_secure);
         return FOTA_ERR_SECURE_VERSION;
     }
-    if (!f->cfg->sign_pubkey || fota_manifest_decode(f->offer.manifest, &m))
+    if (!f->cfg->sign_pubkey)
         return FOTA_OK;
-    for (i = 0; m.project[i] && m.project[i] == info->project_name[i]; i++)
+    /* manifest (decoded in check_release): secure_version @16, project @88 */
+    for (i = 0; i < 32 && m[88 + i] == d[48 + i] && d[48 + i]; i++)
         ;
-    if (m.secure_version != info->secure_version || m.project[i] != info->project_name[i]) {
-        fota_log(f, FOTA_LOG_ERROR, "image: app descriptor (secure_version %u, project %s) "
-                 "differs from the signed manifest (%u, %s)", info->secure_version,
-                 info->project_name, m.secure_version, m.project);
+    if (fota_le32(m + 16) != sv || (i < 32 && m[88 + i] != d[48 + i])) {
+        fota_log(f, FOTA_LOG_ERROR, "image: app descriptor (secure_version %u) differs from "
+                 "the signed manifest (%u) or its project", sv, fota_le32(m + 16));
         return FOTA_ERR_MANIFEST;
     }
     return FOTA_OK;
@@ -763,8 +764,7 @@ static int accept_chunk(struct fota *f, uint32_t n, uint32_t len)
     int rc;
 
     if (n == 0) {
-        struct fota_app_info info;
-        rc = fota_img_check_head(f->buf, len, c->chip_id, &info);
+        rc = fota_img_check_head(f->buf, len, c->chip_id, 0);
         if (rc) {
             if (rc == FOTA_ERR_IMG_CHIP)
                 fota_log(f, FOTA_LOG_ERROR, "image: built for %s (chip id %u), this is %s",
@@ -775,7 +775,7 @@ static int accept_chunk(struct fota *f, uint32_t n, uint32_t len)
                          fota_strerror(rc));
             return rc;
         }
-        rc = check_app_desc(f, &info);
+        rc = check_app_desc(f);
         if (rc)
             return rc;
     }

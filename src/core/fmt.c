@@ -102,7 +102,7 @@ void fota_urlenc(char *buf, uint32_t cap, uint32_t *len, const char *s)
 
 void fota_log(const struct fota *f, int level, const char *fmt, ...)
 {
-    char line[160];
+    char line[128];
     va_list ap;
 
     if (!f->cfg || !f->cfg->log)

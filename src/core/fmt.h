@@ -17,7 +17,7 @@ uint32_t fota_fmt(char *buf, uint32_t cap, const char *fmt, ...);
  * outside [A-Za-z0-9._~-], for a URL query value. */
 void fota_urlenc(char *buf, uint32_t cap, uint32_t *len, const char *s);
 
-/* Log through cfg->log when set; a line of at most 160 bytes. */
+/* Log through cfg->log when set; a line of at most 127 bytes. */
 void fota_log(const struct fota *f, int level, const char *fmt, ...);
 
 #endif
