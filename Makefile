@@ -38,5 +38,10 @@ test-asan: build-asan
 footprint: bootstrap
 	@scripts/footprint
 
+# Long fuzzing: every harness for 300 s (make fuzz FUZZ_SECONDS=60 for less).
+FUZZ_SECONDS ?= 300
+fuzz: bootstrap
+	@fuzz/run $(FUZZ_SECONDS)
+
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)

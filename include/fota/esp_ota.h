@@ -147,9 +147,11 @@ unsigned fota_ota_slot(uint32_t seq, unsigned slot_count);
  * active seq), state NEW (rollback enabled), blank label; and the sector
  * (0 or 1) to write it to: the one that is not active, so a cut while it is
  * written leaves the active entry in force.
+ * Returns FOTA_OK, FOTA_ERR_PARAM (slot out of range), or FOTA_ERR_OTADATA
+ * when a valid entry's seq leaves no larger seq for slot below 0xFFFFFFFF.
  */
-void fota_ota_next(const struct fota_ota_entry cur[2], unsigned slot, unsigned slot_count,
-                   struct fota_ota_entry *out, unsigned *sector);
+int fota_ota_next(const struct fota_ota_entry cur[2], unsigned slot, unsigned slot_count,
+                  struct fota_ota_entry *out, unsigned *sector);
 
 #ifdef __cplusplus
 }

@@ -255,7 +255,12 @@ static int switch_to(struct fota *f, unsigned slot)
     int rc = read_otadata(f, e);
     if (rc)
         return rc;
-    fota_ota_next(e, slot, f->layout.slot_count, &n, &sec);
+    rc = fota_ota_next(e, slot, f->layout.slot_count, &n, &sec);
+    if (rc) {
+        fota_log(f, FOTA_LOG_ERROR, "boot: otadata seq %u/%u leaves no room for a new entry",
+                 e[0].seq, e[1].seq);
+        return rc;
+    }
     rc = write_otadata(f, sec, &n);
     if (!rc)
         fota_log(f, FOTA_LOG_INFO, "boot: otadata[%u] seq %u selects ota_%u (NEW)",

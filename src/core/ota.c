@@ -213,13 +213,15 @@ unsigned fota_ota_slot(uint32_t seq, unsigned slot_count)
     return slot_count ? (unsigned)((seq - 1u) % slot_count) : 0u;
 }
 
-void fota_ota_next(const struct fota_ota_entry cur[2], unsigned slot, unsigned slot_count,
-                   struct fota_ota_entry *out, unsigned *sector)
+int fota_ota_next(const struct fota_ota_entry cur[2], unsigned slot, unsigned slot_count,
+                  struct fota_ota_entry *out, unsigned *sector)
 {
-    uint32_t max = 0, seq;
+    uint32_t max = 0, seq, steps;
     int active = fota_ota_active(cur);
     unsigned i;
 
+    if (slot_count == 0 || slot >= slot_count)
+        return FOTA_ERR_PARAM;
     /* The new seq must beat every valid entry, aborted ones included, so the
      * new entry is the one in force; ESP-IDF computes the same but allows a
      * tie with the active entry, which we avoid (a tie goes to sector 0). */
@@ -227,8 +229,14 @@ void fota_ota_next(const struct fota_ota_entry cur[2], unsigned slot, unsigned s
         if (fota_ota_valid(&cur[i]) && cur[i].seq > max)
             max = cur[i].seq;
     seq = slot + 1u;
-    if (seq <= max)
-        seq += ((max - seq) / slot_count + 1u) * slot_count;
+    if (seq <= max) {
+        /* seq comes from flash: an entry near 2^32 leaves no room above it
+         * (0xFFFFFFFF reads as blank); refuse rather than wrap */
+        steps = (max - seq) / slot_count + 1u;
+        if (steps > (FOTA_OTA_SEQ_BLANK - 1u - seq) / slot_count)
+            return FOTA_ERR_OTADATA;
+        seq += steps * slot_count;
+    }
     fota_fill(out, 0xFF, sizeof *out);
     fota_fill(out->label, 0xFF, sizeof out->label);
     out->seq = seq;
@@ -236,4 +244,5 @@ void fota_ota_next(const struct fota_ota_entry cur[2], unsigned slot, unsigned s
     out->crc = fota_ota_seq_crc(seq);
     /* Write where the entry in force is not, so a cut leaves it intact. */
     *sector = active < 0 ? 0u : (unsigned)(1 - active);
+    return FOTA_OK;
 }

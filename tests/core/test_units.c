@@ -143,6 +143,14 @@ static void test_otadata_rules(void **state)
     fota_ota_next(e, 0, 2, &n, &sec);
     assert_int_equal(n.seq, 5);
     assert_int_equal(sec, 1);
+    /* a seq near 2^32 (from flash: only a CRC guards it) leaves no room:
+     * refused, not wrapped or made blank (found by fuzz_otadata) */
+    e[0].seq = 0xFFFFFFFEu;
+    e[0].state = FOTA_OTA_VALID;
+    e[0].crc = fota_ota_seq_crc(e[0].seq);
+    assert_int_equal(fota_ota_next(e, 0, 1, &n, &sec), FOTA_ERR_OTADATA);
+    assert_int_equal(fota_ota_next(e, 15, 16, &n, &sec), FOTA_ERR_OTADATA);
+    assert_int_equal(fota_ota_next(e, 2, 2, &n, &sec), FOTA_ERR_PARAM);
     /* a corrupt crc makes an entry invalid */
     e[0].crc ^= 1;
     assert_false(fota_ota_valid(&e[0]));
