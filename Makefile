@@ -35,6 +35,12 @@ test-asan: build-asan
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ctest --output-on-failure -j$(JOBS) --timeout 900
 
+# Benchmarks: figures with the reference measured in the same run
+# (docs/performance.md). Needs wrk and nginx: bootstrap --bench.
+bench: build
+	@scripts/bootstrap --bench
+	@bench/run $(BUILD) ../shared/firmware
+
 footprint: bootstrap
 	@scripts/footprint
 
