@@ -312,6 +312,18 @@ static enum rec_seen target_seen(const struct fota_ota_entry e[2], unsigned targ
     }
 }
 
+/* Remember the release as rolled back (it is not installed again by
+ * itself) and tell the server. */
+static int mark_rolled_back(struct fota *f, struct fota_jrec *r)
+{
+    int rc;
+    r->phase = FOTA_J_ROLLED_BACK;
+    rc = jsave(f, r);
+    if (!rc)
+        fota_report(f, "rolled_back", FOTA_ERR_ROLLED_BACK);
+    return rc;
+}
+
 static int recover(struct fota *f)
 {
     struct fota_jrec r;
@@ -365,11 +377,7 @@ static int recover(struct fota *f)
     case ACT_ROLLED_BACK:
         fota_log(f, FOTA_LOG_WARN, "release %u never confirmed in ota_%u: rolled back",
                  r.release, (uint32_t)r.target);
-        r.phase = FOTA_J_ROLLED_BACK;
-        rc = jsave(f, &r);
-        if (!rc)
-            fota_report(f, "rolled_back", FOTA_ERR_ROLLED_BACK);
-        return rc;
+        return mark_rolled_back(f, &r);
     default: /* ACT_RESWITCH */
         break;
     }
@@ -380,11 +388,7 @@ static int recover(struct fota *f)
     if (r.switches >= MAX_SWITCHES) {
         fota_log(f, FOTA_LOG_WARN, "release %u: %u boot switches did not take; giving up",
                  r.release, (uint32_t)r.switches);
-        r.phase = FOTA_J_ROLLED_BACK;
-        rc = jsave(f, &r);
-        if (!rc)
-            fota_report(f, "rolled_back", FOTA_ERR_ROLLED_BACK);
-        return rc;
+        return mark_rolled_back(f, &r);
     }
     if (f->cfg->running_slot == r.target) {
         /* running it already: make the next boot a trial again */

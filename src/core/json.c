@@ -37,17 +37,6 @@ static int is_ws(uint8_t c)
     return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
-static int hexval(uint8_t c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 void fota_json_init(struct fota_json_state *j)
 {
     fota_fill(j, 0, sizeof *j);
@@ -98,7 +87,7 @@ static int str_char(struct fota_json_state *j, uint8_t c, uint8_t out[3], uint32
         return 0;
     }
     if (j->esc >= 2) {
-        int h = hexval(c);
+        int h = fota_hexval(c);
         if (h < 0)
             return FOTA_ERR_JSON;
         j->ucode = (j->ucode << 4) | (uint32_t)h;

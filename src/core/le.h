@@ -70,6 +70,18 @@ static inline int fota_ct_diff(const uint8_t *a, const uint8_t *b, size_t n)
     return acc != 0;
 }
 
+/* Value of a hex digit, or -1. */
+static inline int fota_hexval(uint8_t c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
 static inline size_t fota_strnlen(const char *s, size_t max)
 {
     size_t n = 0;

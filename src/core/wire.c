@@ -22,23 +22,12 @@ static int key_is(const char *key, const char *lit)
     return *key == '\0' && *lit == '\0';
 }
 
-static int hexval(uint8_t c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Hex digits of a streamed string into out[32]; *n counts digits. */
 static int hex_piece(const uint8_t *s, uint32_t len, uint8_t out[32], uint8_t *n)
 {
     uint32_t i;
     for (i = 0; i < len; i++) {
-        int v = hexval(s[i]);
+        int v = fota_hexval(s[i]);
         if (v < 0 || *n >= 64)
             return FOTA_ERR_FIELD_TYPE;
         if ((*n & 1) == 0)
