@@ -16,33 +16,52 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <fcntl.h>
+
 #include <curl/curl.h>
 #include <jansson.h>
+#include <mbedtls/base64.h>
+#include <mbedtls/bignum.h>
+#include <mbedtls/ctr_drbg.h>
+#include <mbedtls/ecdsa.h>
+#include <mbedtls/ecp.h>
+#include <mbedtls/entropy.h>
+#include <mbedtls/pk.h>
+#include <mbedtls/sha256.h>
+
+#include "fota/esp_image.h"
+#include "fota/manifest.h"
 
 enum { EX_OK = 0, EX_USAGE = 1, EX_REFUSED = 2, EX_SERVER = 3, EX_LOCAL = 4 };
 
 static const char *server_url;
+static const char *ca_file;
 static char token[512];
 static int opt_json, opt_progress;
+static struct curl_slist *extra_headers; /* added to every request (signed upload) */
 
 static int usage(const char *why)
 {
     if (why)
         fprintf(stderr, "fota-admin: %s\n", why);
     fprintf(why ? stderr : stdout,
-            "usage: fota-admin [--server URL] [--token T | --token-file F] [--json] [--progress]\n"
-            "                  COMMAND\n"
+            "usage: fota-admin [--server URL] [--token T | --token-file F] [--ca-file PEM]\n"
+            "                  [--json] [--progress] COMMAND\n"
             "commands:\n"
-            "  release add FILE [--version V] [--slot-size N] [--chunk-size N]\n"
+            "  key generate --out NAME      (offline: NAME.key private, NAME.pub public;\n"
+            "                               prints the 128-hex public key for the devices)\n"
+            "  key show FILE                (hex public key of NAME.key or NAME.pub)\n"
+            "  release add FILE [--version V] [--slot-size N] [--chunk-size N] [--sign NAME.key]\n"
             "  release list\n"
             "  release show ID\n"
             "  device add ID [--chip esp32]\n"
             "  device list\n"
             "  device show ID\n"
-            "  deploy RELEASE (--device ID ... | --chip CHIP)\n"
+            "  deploy RELEASE (--device ID ... | --chip CHIP) [--allow-downgrade]\n"
             "  deployment list\n"
             "  status [DEVICE]\n"
-            "environment: FOTA_SERVER (default http://127.0.0.1:8080), FOTA_ADMIN_TOKEN\n"
+            "environment: FOTA_SERVER (default http://127.0.0.1:8080), FOTA_ADMIN_TOKEN,\n"
+            "             FOTA_CA_FILE (CA certificate(s) that must have signed an https server)\n"
             "exit codes: 0 ok, 1 usage, 2 refused by the server (4xx), 3 server or network\n"
             "            failure (5xx, connect), 4 local error (file unreadable)\n");
     return why ? EX_USAGE : EX_OK;
@@ -109,6 +128,10 @@ static int call(const char *method, const char *path, const char *json, FILE *up
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
+    if (ca_file)
+        curl_easy_setopt(c, CURLOPT_CAINFO, ca_file);
+    for (struct curl_slist *x = extra_headers; x; x = x->next)
+        hl = curl_slist_append(hl, x->data);
     if (upload) {
         hl = curl_slist_append(hl, "Content-Type: application/octet-stream");
         /* so a refusal (413, 401, bad query) comes before the bytes are sent */
@@ -170,14 +193,20 @@ static long long ji(json_t *o, const char *k)
     return json_integer_value(json_object_get(o, k));
 }
 
+static const char *yes_no(json_t *o, const char *k)
+{
+    return json_is_true(json_object_get(o, k)) ? "yes" : "no";
+}
+
 static void print_release(json_t *r)
 {
     printf("release %lld\n  version:    %s\n  chip:       %s\n  size:       %lld bytes\n"
            "  chunks:     %lld x %lld bytes\n  slot size:  %lld bytes\n  sha256:     %s\n"
-           "  project:    %s\n  idf:        %s\n  created:    %s\n",
+           "  project:    %s\n  idf:        %s\n  secure ver: %lld\n  signed:     %s\n"
+           "  created:    %s\n",
            ji(r, "id"), js(r, "version"), js(r, "chip"), ji(r, "size"), ji(r, "total_chunks"),
            ji(r, "chunk_size"), ji(r, "slot_size"), js(r, "sha256"), js(r, "project"),
-           js(r, "idf_ver"), js(r, "created_at"));
+           js(r, "idf_ver"), ji(r, "secure_version"), yes_no(r, "signed"), js(r, "created_at"));
 }
 
 static void progress_text(json_t *d, char *out, size_t n)
@@ -245,7 +274,8 @@ static void print_deployment(json_t *d)
     else
         json_array_foreach(json_object_get(d, "devices"), i, v)
             printf("%s%s", i ? ", " : "", json_string_value(v));
-    printf(" (%s)\n", js(d, "created_at"));
+    printf("%s (%s)\n", json_is_true(json_object_get(d, "allow_downgrade")) ?
+           " (downgrade allowed)" : "", js(d, "created_at"));
 }
 
 /* Run a GET and print it with fn (or raw with --json). */
@@ -272,9 +302,9 @@ static int show(const char *path, void (*fn)(json_t *), const char *key)
 
 static void release_row(json_t *r)
 {
-    printf("%-5lld %-24s %-8s %10lld %6lld  %.16s  %s\n", ji(r, "id"), js(r, "version"),
+    printf("%-5lld %-24s %-8s %10lld %6lld  %.16s  %-6s %s\n", ji(r, "id"), js(r, "version"),
            js(r, "chip"), ji(r, "size"), ji(r, "total_chunks"), js(r, "sha256"),
-           js(r, "created_at"));
+           yes_no(r, "signed"), js(r, "created_at"));
 }
 
 static void device_list_printer(json_t *o)
@@ -305,10 +335,231 @@ static int url_escape(const char *in, char *out, size_t n)
     return ok ? 0 : -1;
 }
 
+/* --- signing keys (offline: no server, no token) ------------------------------ */
+
+static int seed_drbg(mbedtls_entropy_context *ent, mbedtls_ctr_drbg_context *drbg)
+{
+    static const char pers[] = "fota-admin";
+    mbedtls_entropy_init(ent);
+    mbedtls_ctr_drbg_init(drbg);
+    return mbedtls_ctr_drbg_seed(drbg, mbedtls_entropy_func, ent, (const unsigned char *)pers,
+                                 sizeof pers - 1);
+}
+
+/* Raw X || Y of a P-256 key as 128 lowercase hex digits. */
+static int pub_hex(mbedtls_pk_context *pk, char out[129])
+{
+    uint8_t xy[64];
+    const mbedtls_ecp_keypair *ec;
+    if (mbedtls_pk_get_type(pk) != MBEDTLS_PK_ECKEY)
+        return -1;
+    ec = mbedtls_pk_ec(*pk);
+    if (ec->grp.id != MBEDTLS_ECP_DP_SECP256R1 || mbedtls_mpi_write_binary(&ec->Q.X, xy, 32) ||
+        mbedtls_mpi_write_binary(&ec->Q.Y, xy + 32, 32))
+        return -1;
+    for (int i = 0; i < 64; i++)
+        sprintf(out + 2 * i, "%02x", xy[i]);
+    return 0;
+}
+
+/* Write text to a new file (never over an existing one). */
+static int write_new(const char *path, const unsigned char *text, mode_t mode)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+    size_t n = strlen((const char *)text);
+    if (fd < 0) {
+        fprintf(stderr, "fota-admin: cannot create %s: %s%s\n", path, strerror(errno),
+                errno == EEXIST ? " (refusing to overwrite a key)" : "");
+        return -1;
+    }
+    if (write(fd, text, n) != (ssize_t)n || fchmod(fd, mode) < 0 || fsync(fd) < 0) {
+        fprintf(stderr, "fota-admin: cannot write %s: %s\n", path, strerror(errno));
+        close(fd);
+        unlink(path);
+        return -1;
+    }
+    close(fd);
+    return 0;
+}
+
+static int cmd_key_generate(int argc, char **argv)
+{
+    const char *name = NULL;
+    char kpath[1024], ppath[1024], hex[129];
+    unsigned char pem[1024];
+    mbedtls_entropy_context ent;
+    mbedtls_ctr_drbg_context drbg;
+    mbedtls_pk_context pk;
+    struct stat st;
+    int ex = EX_LOCAL;
+
+    for (int i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "--out") && i + 1 < argc)
+            name = argv[++i];
+        else
+            return usage("key generate --out NAME");
+    }
+    if (!name || !*name)
+        return usage("key generate needs --out NAME (writes NAME.key and NAME.pub)");
+    snprintf(kpath, sizeof kpath, "%s.key", name);
+    snprintf(ppath, sizeof ppath, "%s.pub", name);
+    if (stat(kpath, &st) == 0 || stat(ppath, &st) == 0) {
+        fprintf(stderr, "fota-admin: %s or %s exists: refusing to overwrite a key\n", kpath,
+                ppath);
+        return EX_LOCAL;
+    }
+    mbedtls_pk_init(&pk);
+    if (seed_drbg(&ent, &drbg) != 0 ||
+        mbedtls_pk_setup(&pk, mbedtls_pk_info_from_type(MBEDTLS_PK_ECKEY)) != 0 ||
+        mbedtls_ecp_gen_key(MBEDTLS_ECP_DP_SECP256R1, mbedtls_pk_ec(pk), mbedtls_ctr_drbg_random,
+                            &drbg) != 0 ||
+        pub_hex(&pk, hex) != 0) {
+        fprintf(stderr, "fota-admin: key generation failed\n");
+        goto out;
+    }
+    if (mbedtls_pk_write_key_pem(&pk, pem, sizeof pem) != 0 || write_new(kpath, pem, 0600) < 0)
+        goto out;
+    if (mbedtls_pk_write_pubkey_pem(&pk, pem, sizeof pem) != 0 ||
+        write_new(ppath, pem, 0644) < 0) {
+        unlink(kpath);
+        goto out;
+    }
+    printf("%s\n", hex);
+    fprintf(stderr,
+            "wrote %s (private, mode 0600: keep it offline, never on the server) and %s.\n"
+            "Provision each device with this public key: fota-device --sign-pubkey %s\n"
+            "Sign releases with: fota-admin release add FILE --version V --sign %s\n",
+            kpath, ppath, hex, kpath);
+    ex = EX_OK;
+out:
+    memset(pem, 0, sizeof pem);
+    mbedtls_pk_free(&pk);
+    mbedtls_ctr_drbg_free(&drbg);
+    mbedtls_entropy_free(&ent);
+    return ex;
+}
+
+static int cmd_key_show(int argc, char **argv)
+{
+    mbedtls_pk_context pk;
+    char hex[129];
+    int ok;
+
+    if (argc != 1)
+        return usage("key show FILE (NAME.key or NAME.pub)");
+    mbedtls_pk_init(&pk);
+    ok = (mbedtls_pk_parse_public_keyfile(&pk, argv[0]) == 0 ||
+          (mbedtls_pk_free(&pk), mbedtls_pk_init(&pk),
+           mbedtls_pk_parse_keyfile(&pk, argv[0], NULL) == 0)) &&
+         pub_hex(&pk, hex) == 0;
+    mbedtls_pk_free(&pk);
+    if (!ok) {
+        fprintf(stderr, "fota-admin: %s is not a PEM EC P-256 key\n", argv[0]);
+        return EX_LOCAL;
+    }
+    printf("%s\n", hex);
+    return EX_OK;
+}
+
+/* Build the manifest of the image in f (read through, then rewound) and sign
+ * it with the private key in keyfile. Fills the two X-Fota-* headers. */
+static int sign_release(FILE *f, const char *file, const char *keyfile, const char *version,
+                        uint32_t chunk_size, char *vbuf, size_t vlen)
+{
+    uint8_t head[FOTA_IMG_HEAD_LEN], buf[65536], man[FOTA_MANIFEST_LEN], hash[32], sig[64];
+    unsigned char b64m[200], b64s[100];
+    char hdr[300];
+    struct fota_app_info info;
+    struct fota_manifest m;
+    mbedtls_sha256_context sha;
+    mbedtls_entropy_context ent;
+    mbedtls_ctr_drbg_context drbg;
+    mbedtls_pk_context pk;
+    mbedtls_mpi r, s;
+    uint64_t size = 0;
+    size_t n, olen;
+    int rc, ex = EX_LOCAL;
+
+    n = fread(head, 1, sizeof head, f);
+    rc = fota_img_check_head(head, (uint32_t)n, FOTA_CHIP_ANY, &info);
+    if (rc != 0) {
+        fprintf(stderr, "fota-admin: %s is not an ESP32 application image (header or app "
+                "descriptor missing); nothing sent\n", file);
+        return EX_LOCAL;
+    }
+    memset(&m, 0, sizeof m);
+    snprintf(vbuf, vlen, "%s", version ? version : info.version);
+    if (!vbuf[0] || strlen(vbuf) > 32) {
+        fprintf(stderr, "fota-admin: a signed release needs a version of 1-32 characters "
+                "(--version), got \"%s\"\n", vbuf);
+        return EX_USAGE;
+    }
+    rewind(f);
+    mbedtls_sha256_init(&sha);
+    mbedtls_sha256_starts_ret(&sha, 0);
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0) {
+        mbedtls_sha256_update_ret(&sha, buf, n);
+        size += n;
+    }
+    mbedtls_sha256_finish_ret(&sha, m.sha256);
+    mbedtls_sha256_free(&sha);
+    if (ferror(f) || size > UINT32_MAX) {
+        fprintf(stderr, "fota-admin: cannot read %s\n", file);
+        return EX_LOCAL;
+    }
+    rewind(f);
+    m.chip_id = info.chip_id;
+    m.size = (uint32_t)size;
+    m.chunk_size = chunk_size;
+    m.secure_version = info.secure_version;
+    snprintf(m.version, sizeof m.version, "%s", vbuf);
+    snprintf(m.project, sizeof m.project, "%s", info.project_name);
+    fota_manifest_encode(&m, man);
+    mbedtls_sha256_ret(man, sizeof man, hash, 0);
+
+    mbedtls_pk_init(&pk);
+    mbedtls_mpi_init(&r);
+    mbedtls_mpi_init(&s);
+    if (seed_drbg(&ent, &drbg) != 0) {
+        fprintf(stderr, "fota-admin: no randomness\n");
+        goto out;
+    }
+    if (mbedtls_pk_parse_keyfile(&pk, keyfile, NULL) != 0 ||
+        mbedtls_pk_get_type(&pk) != MBEDTLS_PK_ECKEY ||
+        mbedtls_pk_ec(pk)->grp.id != MBEDTLS_ECP_DP_SECP256R1) {
+        fprintf(stderr, "fota-admin: %s is not a PEM EC P-256 private key (fota-admin key "
+                "generate makes one)\n", keyfile);
+        goto out;
+    }
+    /* RFC 6979 deterministic k; the DRBG only blinds the computation */
+    if (mbedtls_ecdsa_sign_det_ext(&mbedtls_pk_ec(pk)->grp, &r, &s, &mbedtls_pk_ec(pk)->d, hash,
+                                   32, MBEDTLS_MD_SHA256, mbedtls_ctr_drbg_random, &drbg) != 0 ||
+        mbedtls_mpi_write_binary(&r, sig, 32) != 0 || mbedtls_mpi_write_binary(&s, sig + 32, 32)) {
+        fprintf(stderr, "fota-admin: signing failed\n");
+        goto out;
+    }
+    mbedtls_base64_encode(b64m, sizeof b64m, &olen, man, sizeof man);
+    snprintf(hdr, sizeof hdr, "X-Fota-Manifest: %s", b64m);
+    extra_headers = curl_slist_append(extra_headers, hdr);
+    mbedtls_base64_encode(b64s, sizeof b64s, &olen, sig, sizeof sig);
+    snprintf(hdr, sizeof hdr, "X-Fota-Signature: %s", b64s);
+    extra_headers = curl_slist_append(extra_headers, hdr);
+    fprintf(stderr, "signed: %s version \"%s\", %u bytes, %s, secure_version %u, chunks of %u\n",
+            file, vbuf, m.size, fota_chip_name(m.chip_id), m.secure_version, m.chunk_size);
+    ex = EX_OK;
+out:
+    mbedtls_mpi_free(&r);
+    mbedtls_mpi_free(&s);
+    mbedtls_pk_free(&pk);
+    mbedtls_ctr_drbg_free(&drbg);
+    mbedtls_entropy_free(&ent);
+    return ex;
+}
+
 static int cmd_release_add(int argc, char **argv)
 {
-    const char *file = NULL, *version = NULL, *slot = NULL, *chunk = NULL;
-    char path[1024], esc[512];
+    const char *file = NULL, *version = NULL, *slot = NULL, *chunk = NULL, *sign = NULL;
+    char path[1024], esc[512], vbuf[80];
     struct stat st;
     FILE *f;
     json_t *o = NULL;
@@ -322,8 +573,11 @@ static int cmd_release_add(int argc, char **argv)
             slot = argv[++i];
         else if (!strcmp(argv[i], "--chunk-size") && i + 1 < argc)
             chunk = argv[++i];
+        else if (!strcmp(argv[i], "--sign") && i + 1 < argc)
+            sign = argv[++i];
         else if (argv[i][0] == '-' || file)
-            return usage("release add FILE [--version V] [--slot-size N] [--chunk-size N]");
+            return usage("release add FILE [--version V] [--slot-size N] [--chunk-size N] "
+                         "[--sign NAME.key]");
         else
             file = argv[i];
     }
@@ -336,6 +590,22 @@ static int cmd_release_add(int argc, char **argv)
         if (f)
             fclose(f);
         return EX_LOCAL;
+    }
+    if (sign) {
+        char *end;
+        unsigned long cs = chunk ? strtoul(chunk, &end, 10) : 1024;
+        if (chunk && (*end || cs < 16 || cs > 65536)) {
+            fclose(f);
+            return usage("--chunk-size must be 16..65536");
+        }
+        ex = sign_release(f, file, sign, version, (uint32_t)cs, vbuf, sizeof vbuf);
+        if (ex != EX_OK) {
+            fclose(f);
+            return ex;
+        }
+        version = vbuf; /* the server must make the release the manifest names */
+        if (!chunk)
+            chunk = "1024";
     }
     snprintf(path, sizeof path, "/api/admin/releases?");
     if (version) {
@@ -415,16 +685,18 @@ static int cmd_deploy(int argc, char **argv)
     json_t *devs = json_array(), *body, *o = NULL;
     char *raw = NULL, *js_body, *end;
     long long rid;
-    int ex;
+    int ex, downgrade = 0;
 
     for (int i = 0; i < argc; i++) {
-        if (!strcmp(argv[i], "--device") && i + 1 < argc)
+        if (!strcmp(argv[i], "--allow-downgrade"))
+            downgrade = 1;
+        else if (!strcmp(argv[i], "--device") && i + 1 < argc)
             json_array_append_new(devs, json_string(argv[++i]));
         else if (!strcmp(argv[i], "--chip") && i + 1 < argc)
             chip = argv[++i];
         else if (argv[i][0] == '-' || release) {
             json_decref(devs);
-            return usage("deploy RELEASE (--device ID ... | --chip CHIP)");
+            return usage("deploy RELEASE (--device ID ... | --chip CHIP) [--allow-downgrade]");
         } else
             release = argv[i];
     }
@@ -443,6 +715,8 @@ static int cmd_deploy(int argc, char **argv)
     } else {
         body = json_pack("{s:I, s:o}", "release", (json_int_t)rid, "devices", devs);
     }
+    if (downgrade)
+        json_object_set_new(body, "allow_downgrade", json_true());
     js_body = json_dumps(body, JSON_COMPACT);
     json_decref(body);
     ex = call("POST", "/api/admin/deployments", js_body, NULL, 0, &o, &raw);
@@ -465,8 +739,8 @@ static int path_with_id(char *path, size_t n, const char *prefix, const char *id
 
 static void release_list_header(void)
 {
-    printf("%-5s %-24s %-8s %10s %6s  %-16s  %s\n", "ID", "VERSION", "CHIP", "SIZE", "CHUNKS",
-           "SHA256", "CREATED");
+    printf("%-5s %-24s %-8s %10s %6s  %-16s  %-6s %s\n", "ID", "VERSION", "CHIP", "SIZE",
+           "CHUNKS", "SHA256", "SIGNED", "CREATED");
 }
 
 int main(int argc, char **argv)
@@ -475,6 +749,7 @@ int main(int argc, char **argv)
         {"server", required_argument, NULL, 's'}, {"token", required_argument, NULL, 't'},
         {"token-file", required_argument, NULL, 'f'}, {"json", no_argument, NULL, 'j'},
         {"progress", no_argument, NULL, 'p'}, {"help", no_argument, NULL, 'h'},
+        {"ca-file", required_argument, NULL, 'c'},
         {NULL, 0, NULL, 0},
     };
     const char *tok = NULL, *tok_file = NULL;
@@ -483,6 +758,8 @@ int main(int argc, char **argv)
 
     opterr = 0;
     server_url = getenv("FOTA_SERVER");
+    if (getenv("FOTA_CA_FILE") && *getenv("FOTA_CA_FILE"))
+        ca_file = getenv("FOTA_CA_FILE");
     while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
         switch (c) {
         case 's': server_url = optarg; break;
@@ -490,6 +767,7 @@ int main(int argc, char **argv)
         case 'f': tok_file = optarg; break;
         case 'j': opt_json = 1; break;
         case 'p': opt_progress = 1; break;
+        case 'c': ca_file = optarg; break;
         case 'h': return usage(NULL);
         default: return usage("unknown option or missing value");
         }
@@ -537,6 +815,10 @@ int main(int argc, char **argv)
     const char *cmd = av[0], *sub = ac > 1 ? av[1] : "";
     if (!strcmp(cmd, "help"))
         return usage(NULL);
+    if (!strcmp(cmd, "key") && !strcmp(sub, "generate"))
+        return cmd_key_generate(ac - 2, av + 2);
+    if (!strcmp(cmd, "key") && !strcmp(sub, "show"))
+        return cmd_key_show(ac - 2, av + 2);
     if (!token[0])
         return usage("no admin token: give --token, --token-file or set FOTA_ADMIN_TOKEN");
 
@@ -568,6 +850,7 @@ int main(int argc, char **argv)
     } else {
         ex = usage("unknown command or wrong arguments");
     }
+    curl_slist_free_all(extra_headers);
     curl_global_cleanup();
     return ex;
 }

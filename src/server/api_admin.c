@@ -8,7 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <mbedtls/base64.h>
+
+#include "fota/error.h"
 #include "fota/esp_image.h"
+#include "fota/manifest.h"
 #include "http.h"
 #include "keys.h"
 #include "log.h"
@@ -19,7 +23,7 @@
 
 static json_t *release_json(const struct store_release *rel)
 {
-    return json_pack("{s:I, s:s, s:I, s:s, s:i, s:s, s:s, s:I, s:s, s:I, s:I, s:I, s:o}",
+    return json_pack("{s:I, s:s, s:I, s:s, s:i, s:s, s:s, s:I, s:s, s:I, s:I, s:I, s:o, s:b}",
                      "id", (json_int_t)rel->id, "version", rel->version, "size",
                      (json_int_t)rel->size, "chip", fota_chip_name(rel->chip), "chip_id",
                      rel->chip, "project", rel->project, "idf_ver", rel->idf_ver,
@@ -27,7 +31,7 @@ static json_t *release_json(const struct store_release *rel)
                      "chunk_size", (json_int_t)rel->chunk_size, "total_chunks",
                      (json_int_t)((rel->size + rel->chunk_size - 1) / rel->chunk_size),
                      "slot_size", (json_int_t)rel->slot_size, "created_at",
-                     json_time(rel->created_at));
+                     json_time(rel->created_at), "signed", rel->is_signed);
 }
 
 static json_t *id_or_null(int64_t id)
@@ -59,10 +63,11 @@ static json_t *deployment_json(const struct store_deployment *d, const char *con
     json_t *a = json_array();
     for (size_t i = 0; i < n; i++)
         json_array_append_new(a, json_string(devs[i]));
-    return json_pack("{s:I, s:I, s:o, s:o, s:o}", "id", (json_int_t)d->id, "release",
+    return json_pack("{s:I, s:I, s:o, s:o, s:b, s:o}", "id", (json_int_t)d->id, "release",
                      (json_int_t)d->release, "chip",
                      d->chip >= 0 ? json_string(fota_chip_name(d->chip)) : json_null(),
-                     "devices", a, "created_at", json_time(d->created_at));
+                     "devices", a, "allow_downgrade", d->allow_downgrade, "created_at",
+                     json_time(d->created_at));
 }
 
 static enum MHD_Result no_query(struct request *r, int *bad)
@@ -117,6 +122,63 @@ static const char *unknown_field(json_t *o, const char *const *allowed)
 
 /* --- releases ---------------------------------------------------------------- */
 
+/* Strict padded base64 of exactly n bytes from header name. 1 present and
+ * good, 0 absent, -1 malformed. */
+static int b64_header(struct request *r, const char *name, uint8_t *out, size_t n)
+{
+    const char *h = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+    uint8_t tmp[200];
+    size_t olen = 0;
+
+    if (!h)
+        return 0;
+    if (strlen(h) != 4 * ((n + 2) / 3) ||
+        mbedtls_base64_decode(tmp, sizeof tmp, &olen, (const unsigned char *)h, strlen(h)) != 0 ||
+        olen != n)
+        return -1;
+    memcpy(out, tmp, n);
+    return 1;
+}
+
+/* X-Fota-Manifest and X-Fota-Signature: both or neither; with
+ * --sign-pubkey-file the signature is checked here, before the body. */
+static int release_signature(struct request *r, struct upload_params *p)
+{
+    struct fota_manifest m;
+    int hm = b64_header(r, "X-Fota-Manifest", p->manifest, FOTA_MANIFEST_LEN);
+    int hs = b64_header(r, "X-Fota-Signature", p->signature, FOTA_SIGNATURE_LEN);
+
+    if (hm < 0 || hs < 0) {
+        http_error(r, 400, "bad_request",
+                   "%s must be the padded base64 of %u bytes",
+                   hm < 0 ? "X-Fota-Manifest" : "X-Fota-Signature",
+                   hm < 0 ? FOTA_MANIFEST_LEN : FOTA_SIGNATURE_LEN);
+        return -1;
+    }
+    if (hm != hs) {
+        http_error(r, 400, "bad_request",
+                   "give both X-Fota-Manifest and X-Fota-Signature, or neither");
+        return -1;
+    }
+    if (!hm)
+        return 0;
+    if (fota_manifest_decode(p->manifest, &m) != FOTA_OK) {
+        http_error(r, 422, "bad_manifest",
+                   "X-Fota-Manifest is not a manifest of format 1 (magic \"FOTM\", reserved "
+                   "bytes zero, printable NUL-padded strings)");
+        return -1;
+    }
+    if (r->srv->has_sign_pubkey &&
+        !keys_ecdsa_verify(r->srv->sign_pubkey, p->manifest, FOTA_MANIFEST_LEN, p->signature)) {
+        http_error(r, 422, "bad_signature",
+                   "X-Fota-Signature is not a valid ECDSA P-256 signature of the manifest by "
+                   "the key in --sign-pubkey-file");
+        return -1;
+    }
+    p->has_manifest = 1;
+    return 0;
+}
+
 int admin_release_begin(struct request *r)
 {
     static const char *const allowed[] = {"version", "slot_size", "chunk_size", NULL};
@@ -160,6 +222,8 @@ int admin_release_begin(struct request *r)
         }
         p.chunk_size = (uint32_t)v;
     }
+    if (release_signature(r, &p) < 0)
+        return -1;
     r->upload = upload_begin(r->srv, &p);
     if (!r->upload) {
         http_error(r, 500, "internal_error", "cannot store the upload");
@@ -340,16 +404,16 @@ enum MHD_Result admin_devices_get(struct request *r)
 
 enum MHD_Result admin_deployments_post(struct request *r)
 {
-    static const char *const allowed[] = {"release", "devices", "chip", NULL};
+    static const char *const allowed[] = {"release", "devices", "chip", "allow_downgrade", NULL};
     struct server *srv = r->srv;
     struct store_release rel;
     struct store_deployment dep;
     struct store_device d;
     enum MHD_Result ret;
     const char *unk, **ids = NULL;
-    json_t *o, *v, *devs, *chipv;
+    json_t *o, *v, *devs, *chipv, *dg;
     size_t n = 0;
-    int chip = -1, rc, bad;
+    int chip = -1, rc, bad, downgrade = 0;
 
     ret = no_query(r, &bad);
     if (bad)
@@ -358,9 +422,16 @@ enum MHD_Result admin_deployments_post(struct request *r)
         return ret;
     if ((unk = unknown_field(o, allowed))) {
         ret = http_error(r, 400, "bad_request",
-                         "unknown field \"%.40s\" (expected release and devices or chip)", unk);
+                         "unknown field \"%.40s\" (expected release, devices or chip, "
+                         "allow_downgrade)", unk);
         goto out;
     }
+    dg = json_object_get(o, "allow_downgrade");
+    if (dg && !json_is_boolean(dg)) {
+        ret = http_error(r, 400, "bad_request", "allow_downgrade must be true or false");
+        goto out;
+    }
+    downgrade = json_is_true(dg);
     v = json_object_get(o, "release");
     if (!json_is_integer(v) || json_integer_value(v) <= 0) {
         ret = http_error(r, 400, "bad_request", "release must be a positive integer id");
@@ -432,7 +503,7 @@ enum MHD_Result admin_deployments_post(struct request *r)
             }
         }
     }
-    rc = srv->ops->deployment_create(srv->store, rel.id, chip, ids, n, &dep);
+    rc = srv->ops->deployment_create(srv->store, rel.id, chip, downgrade, ids, n, &dep);
     if (rc == STORE_NOT_FOUND) {
         ret = http_error(r, 404, "not_found", "release or device vanished while deploying");
         goto out;
@@ -441,8 +512,10 @@ enum MHD_Result admin_deployments_post(struct request *r)
         ret = http_store_error(r, rc, "creating the deployment");
         goto out;
     }
-    SLOG(SLOG_INFO, "deployment %lld: release %lld to %s%s", (long long)dep.id,
-         (long long)rel.id, chip >= 0 ? "every " : "", chip >= 0 ? fota_chip_name(chip) : "a device list");
+    SLOG(SLOG_INFO, "deployment %lld: release %lld to %s%s%s", (long long)dep.id,
+         (long long)rel.id, chip >= 0 ? "every " : "",
+         chip >= 0 ? fota_chip_name(chip) : "a device list",
+         downgrade ? " (downgrade allowed)" : "");
     ret = http_json(r, 201, deployment_json(&dep, ids, n));
 out:
     free(ids);

@@ -14,6 +14,7 @@
 
 #include <mbedtls/base64.h>
 
+#include "fota/manifest.h"
 #include "http.h"
 #include "keys.h"
 #include "log.h"
@@ -38,44 +39,96 @@ static uint32_t total_chunks(const struct store_release *rel)
     return (uint32_t)((rel->size + rel->chunk_size - 1) / rel->chunk_size);
 }
 
+/* Base64 of n bytes into a new JSON string. */
+static json_t *b64_json(const uint8_t *p, size_t n)
+{
+    char out[200];
+    size_t olen = 0;
+    if (mbedtls_base64_encode((unsigned char *)out, sizeof out, &olen, p, n) != 0)
+        return NULL;
+    return json_stringn(out, olen);
+}
+
+/* Whether rel may be offered to a device running `version` whose recorded
+ * anti-rollback floor is secure_version (has_sv: the device reported one).
+ * NULL when it may, else the reason (also logged at info by the caller). */
+static const char *offer_refusal(const struct store_release *rel, const char *version,
+                                 int has_sv, uint32_t secure_version, int allow_downgrade,
+                                 char *buf, size_t n)
+{
+    int cmp;
+    if (has_sv && rel->secure_version < secure_version) {
+        snprintf(buf, n, "its secure_version %u is below the device's %u (anti-rollback)",
+                 rel->secure_version, secure_version);
+        return buf;
+    }
+    if (!allow_downgrade && fota_version_cmp(rel->version, version, &cmp) == 0 && cmp < 0) {
+        snprintf(buf, n, "version \"%s\" is older than the running \"%.64s\" and the "
+                 "deployment does not allow a downgrade", rel->version, version);
+        return buf;
+    }
+    return NULL;
+}
+
 enum MHD_Result api_check(struct request *r)
 {
-    static const char *const allowed[] = {"version", NULL};
+    static const char *const allowed[] = {"version", "secure_version", NULL};
+    static const char *const required[] = {"version", NULL};
     struct server *srv = r->srv;
     const struct image *img;
-    const char *version, *bad;
-    char buf[128];
+    const char *version, *bad, *svs, *why;
+    char buf[128], reason[256];
+    uint64_t sv = 0;
     int64_t rid;
-    int rc;
+    int rc, downgrade = 0;
 
-    if ((bad = http_query_problem(r, allowed, allowed, buf, sizeof buf)))
+    if ((bad = http_query_problem(r, allowed, required, buf, sizeof buf)))
         return http_error(r, 400, "bad_request", "%s", bad);
     version = http_query(r, "version");
     if (!printable(version, STORE_VERSION_MAX))
         return http_error(r, 400, "bad_request",
                           "version must be at most %d printable characters", STORE_VERSION_MAX);
+    svs = http_query(r, "secure_version");
+    if (svs && parse_u64(svs, UINT32_MAX, 0, &sv) < 0)
+        return http_error(r, 400, "bad_request",
+                          "secure_version must be a decimal number 0..4294967295, got \"%.40s\"",
+                          svs);
 
-    rc = srv->ops->deployment_for_device(srv->store, r->device_id, r->device.chip, &rid);
+    rc = srv->ops->deployment_for_device(srv->store, r->device_id, r->device.chip, &rid,
+                                         &downgrade);
     if (rc == STORE_OK) {
         rc = images_get(srv, rid, &img);
         if (rc != STORE_OK)
             return http_error(r, 503, "unavailable",
                               "release %lld is deployed but its image cannot be served",
                               (long long)rid);
-        if (strcmp(img->rel.version, version) != 0) {
+        why = offer_refusal(&img->rel, version, svs != NULL, (uint32_t)sv, downgrade, reason,
+                            sizeof reason);
+        if (why)
+            SLOG(SLOG_INFO, "not offering release %lld to %s: %s", (long long)rid, r->device_id,
+                 why);
+        if (!why && strcmp(img->rel.version, version) != 0) {
+            json_t *o;
             rc = srv->ops->device_checked(srv->store, r->device_id, version, rid,
                                           (int64_t)time(NULL));
             if (rc != STORE_OK)
                 return http_store_error(r, rc, "recording the offer");
             SLOG(SLOG_DEBUG, "offering release %lld (%s) to %s running \"%s\"", (long long)rid,
                  img->rel.version, r->device_id, version);
-            return http_json(r, 200,
-                             json_pack("{s:b, s:I, s:s, s:I, s:I, s:I, s:s}", "update", 1,
-                                       "release", (json_int_t)rid, "version", img->rel.version,
-                                       "size", (json_int_t)img->rel.size, "chunk_size",
-                                       (json_int_t)img->rel.chunk_size, "total_chunks",
-                                       (json_int_t)total_chunks(&img->rel), "sha256",
-                                       img->rel.sha256));
+            o = json_pack("{s:b, s:I, s:s, s:I, s:I, s:I, s:s, s:I}", "update", 1, "release",
+                          (json_int_t)rid, "version", img->rel.version, "size",
+                          (json_int_t)img->rel.size, "chunk_size",
+                          (json_int_t)img->rel.chunk_size, "total_chunks",
+                          (json_int_t)total_chunks(&img->rel), "sha256", img->rel.sha256,
+                          "secure_version", (json_int_t)img->rel.secure_version);
+            if (o && img->rel.is_signed) {
+                json_object_set_new(o, "manifest", b64_json(img->rel.manifest, FOTA_MANIFEST_LEN));
+                json_object_set_new(o, "signature",
+                                    b64_json(img->rel.signature, FOTA_SIGNATURE_LEN));
+            }
+            if (o && downgrade)
+                json_object_set_new(o, "allow_downgrade", json_true());
+            return http_json(r, 200, o);
         }
     } else if (rc != STORE_NOT_FOUND) {
         return http_store_error(r, rc, "finding a deployment");

@@ -15,14 +15,17 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "log.h"
+#include "ratelimit.h"
 #include "release.h"
 
 static const struct route routes[] = {
@@ -62,8 +65,11 @@ enum MHD_Result http_body(struct request *r, unsigned status, char *buf, size_t 
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->allow);
     if (status == 401 && r->route && r->route->auth == AUTH_ADMIN)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
-    if (status == 429 || status == 503)
-        MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, "1");
+    if (status == 429 || status == 503) {
+        char ra[16];
+        snprintf(ra, sizeof ra, "%u", r->retry_after ? r->retry_after : 1u);
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, ra);
+    }
     ret = MHD_queue_response(r->conn, status, resp);
     MHD_destroy_response(resp);
     r->answered = 1;
@@ -122,6 +128,7 @@ static enum MHD_Result collect_query(void *cls, enum MHD_ValueKind kind, const c
     r->q[r->nq].key = key;
     r->q[r->nq].val = value;
     r->nq++;
+    r->q_len += strlen(key) + (value ? strlen(value) : 0) + 2;
     return MHD_YES;
 }
 
@@ -258,6 +265,12 @@ static int auth_device(struct request *r)
         http_store_error(r, rc, "looking up the device");
         return -1;
     }
+    if (r->srv->rate_device && (r->retry_after = ratelimit_take(r->srv->rate_device, id))) {
+        http_error(r, 429, "too_many_requests",
+                   "device %s sends requests faster than it may; retry in %u s", id,
+                   r->retry_after);
+        return -1;
+    }
     return 0;
 }
 
@@ -305,6 +318,33 @@ static uint64_t content_length(struct request *r, int *present)
     return v;
 }
 
+/* Largest body of a JSON request: device requests (status) are small. */
+static size_t json_body_max(const struct request *r)
+{
+    return r->route && r->route->auth == AUTH_DEVICE ? r->srv->max_device_body : JSON_BODY_MAX;
+}
+
+/* The source address as a rate-limit key: IPv4 as is, IPv6 by its /64
+ * (one host usually owns a whole /64). */
+static void client_addr(struct request *r)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+
+    snprintf(r->addr, sizeof r->addr, "?");
+    if (sa && sa->sa_family == AF_INET) {
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, r->addr, sizeof r->addr);
+    } else if (sa && sa->sa_family == AF_INET6) {
+        struct in6_addr a = ((const struct sockaddr_in6 *)sa)->sin6_addr;
+        if (!IN6_IS_ADDR_V4MAPPED(&a))
+            memset(a.s6_addr + 8, 0, 8);
+        inet_ntop(AF_INET6, &a, r->addr, sizeof r->addr);
+    }
+}
+
+static void conn_request_started(struct request *r);
+
 /* First call: everything that can be decided from the headers. */
 static enum MHD_Result begin(struct request *r)
 {
@@ -313,9 +353,13 @@ static enum MHD_Result begin(struct request *r)
     uint64_t clen;
     int has_len;
 
+    client_addr(r);
     if (r->counted && atomic_load(&srv->inflight) > srv->max_inflight)
         return http_error(r, 429, "too_many_requests",
                           "more than %u requests in progress; retry later", srv->max_inflight);
+    if (srv->rate_addr && (r->retry_after = ratelimit_take(srv->rate_addr, r->addr)))
+        return http_error(r, 429, "too_many_requests",
+                          "too many requests from %s; retry in %u s", r->addr, r->retry_after);
     r->route = find_route(r->url, &r->tail);
     if (!r->route)
         return http_error(r, 404, "not_found", "no such path: %.100s", r->url);
@@ -323,13 +367,17 @@ static enum MHD_Result begin(struct request *r)
     if (!m)
         return http_error(r, 405, "method_not_allowed", "%s is not allowed on %.100s (allowed: %s)",
                           r->log_method, r->url, r->allow);
+    conn_request_started(r);
     MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, collect_query, r);
+    if (r->q_len > srv->max_query)
+        return http_error(r, 414, "uri_too_long", "query is %zu bytes or more, at most %u accepted",
+                          r->q_len, srv->max_query);
     if ((r->route->auth == AUTH_ADMIN ? auth_admin(r) : auth_device(r)) < 0)
         return MHD_YES;
     clen = content_length(r, &has_len);
-    if (m->body == BODY_JSON && has_len && clen > JSON_BODY_MAX)
-        return http_error(r, 413, "too_large", "body is %llu bytes, at most %u accepted",
-                          (unsigned long long)clen, JSON_BODY_MAX);
+    if (m->body == BODY_JSON && has_len && clen > json_body_max(r))
+        return http_error(r, 413, "too_large", "body is %llu bytes, at most %zu accepted",
+                          (unsigned long long)clen, json_body_max(r));
     if (m->body == BODY_UPLOAD) {
         if (has_len && clen > srv->max_upload)
             return http_error(r, 413, "too_large", "upload is %llu bytes, at most %llu accepted",
@@ -349,7 +397,7 @@ static enum MHD_Result take_body(struct request *r, const char *data, size_t len
         return r->discarded > DISCARD_CAP ? MHD_NO : MHD_YES;
     }
     if (m->body == BODY_JSON) {
-        if (r->body_len + len > JSON_BODY_MAX) {
+        if (r->body_len + len > json_body_max(r)) {
             r->body_too_large = 1;
             free(r->body);
             r->body = NULL;
@@ -417,7 +465,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return MHD_YES;
     if (r->body_too_large) {
         if (find_method(r)->body == BODY_JSON)
-            return http_error(r, 413, "too_large", "body is over %u bytes", JSON_BODY_MAX);
+            return http_error(r, 413, "too_large", "body is over %zu bytes", json_body_max(r));
         return http_error(r, 413, "too_large", "upload is %llu bytes or more, at most %llu accepted",
                           (unsigned long long)r->discarded,
                           (unsigned long long)srv->max_upload);
@@ -426,6 +474,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return http_error(r, 500, "internal_error", "could not store the request body");
     return find_method(r)->fn(r);
 }
+
+static void conn_request_done(struct request *r);
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
@@ -445,10 +495,130 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
          toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (connection ended early)");
     if (r->counted)
         atomic_fetch_sub(&srv->inflight, 1);
+    conn_request_done(r);
     upload_free(r->upload);
     free(r->body);
     free(r);
     *con_cls = NULL;
+}
+
+/* --- slow clients ----------------------------------------------------------------
+ *
+ * libmicrohttpd's connection timeout counts inactivity only: a client that
+ * sends one header byte a second (slowloris) is never idle. The watchdog
+ * gives each connection a deadline: its request headers must be complete
+ * within idle_timeout seconds of the connection opening (or of the previous
+ * request's end on a kept-alive connection), and a device request's small
+ * body within idle_timeout seconds more. Admin uploads are long by nature
+ * and keep only the inactivity timeout. A connection past its deadline gets
+ * shutdown(2) on its socket; libmicrohttpd then sees the end of the stream
+ * and closes it as usual (the descriptor stays libmicrohttpd's to close: an
+ * entry is unlinked, under the lock, before libmicrohttpd closes it).
+ */
+
+struct conn_entry {
+    struct conn_entry *prev, *next;
+    int fd;
+    double deadline; /* monotonic seconds; 0: none */
+};
+
+static struct {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct conn_entry head;
+    pthread_t thread;
+    int running, stop;
+    unsigned timeout;
+} wd = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, {NULL, NULL, -1, 0}, 0, 0, 0, 0};
+
+static double mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    struct conn_entry *e;
+    (void)cls;
+
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        *socket_context = NULL;
+        if (!ci || !(e = calloc(1, sizeof *e)))
+            return;
+        e->fd = ci->connect_fd;
+        pthread_mutex_lock(&wd.mu);
+        e->deadline = wd.timeout ? mono_s() + wd.timeout : 0;
+        e->next = wd.head.next;
+        e->prev = &wd.head;
+        if (wd.head.next)
+            wd.head.next->prev = e;
+        wd.head.next = e;
+        pthread_mutex_unlock(&wd.mu);
+        *socket_context = e;
+    } else if (code == MHD_CONNECTION_NOTIFY_CLOSED && (e = *socket_context)) {
+        pthread_mutex_lock(&wd.mu);
+        e->prev->next = e->next;
+        if (e->next)
+            e->next->prev = e->prev;
+        pthread_mutex_unlock(&wd.mu);
+        free(e);
+        *socket_context = NULL;
+    }
+}
+
+/* Headers are in: a device request gets a fresh deadline for its body and
+ * answer, an admin request none. */
+static void conn_request_started(struct request *r)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    r->ce = ci ? ci->socket_context : NULL;
+    if (!r->ce)
+        return;
+    pthread_mutex_lock(&wd.mu);
+    r->ce->deadline = wd.timeout && r->route->auth == AUTH_DEVICE ? mono_s() + wd.timeout : 0;
+    pthread_mutex_unlock(&wd.mu);
+}
+
+/* The request is over: the next one on this connection has its own deadline. */
+static void conn_request_done(struct request *r)
+{
+    if (!r->ce)
+        return;
+    pthread_mutex_lock(&wd.mu);
+    r->ce->deadline = wd.timeout ? mono_s() + wd.timeout : 0;
+    pthread_mutex_unlock(&wd.mu);
+}
+
+static void *watchdog(void *arg)
+{
+    struct timespec ts;
+    (void)arg;
+    pthread_mutex_lock(&wd.mu);
+    while (!wd.stop) {
+        double t = mono_s();
+        for (struct conn_entry *e = wd.head.next; e; e = e->next)
+            if (e->deadline && t > e->deadline) {
+                SLOG(SLOG_WARN, "closing a connection (fd %d): no complete request within %u s "
+                     "(slow client)", e->fd, wd.timeout);
+                shutdown(e->fd, SHUT_RDWR);
+                e->deadline = 0;
+            }
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 250 * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&wd.cv, &wd.mu, &ts);
+    }
+    pthread_mutex_unlock(&wd.mu);
+    return NULL;
 }
 
 static void mhd_log(void *cls, const char *fmt, va_list ap)
@@ -456,11 +626,12 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
     char buf[512];
     (void)cls;
     vsnprintf(buf, sizeof buf, fmt, ap);
+    buf[strcspn(buf, "\n")] = '\0';
     SLOG(SLOG_WARN, "libmicrohttpd: %s", buf);
 }
 
-struct MHD_Daemon *http_start(struct server *srv, const char *addr, unsigned port,
-                              unsigned threads, unsigned *bound_port)
+struct MHD_Daemon *http_start(struct server *srv, const struct http_config *cfg,
+                              unsigned *bound_port)
 {
     struct sockaddr_in sin;
     struct sockaddr_in6 sin6;
@@ -468,34 +639,74 @@ struct MHD_Daemon *http_start(struct server *srv, const char *addr, unsigned por
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
     struct MHD_Daemon *d;
     const union MHD_DaemonInfo *info;
+    struct MHD_OptionItem o[16];
+    int n = 0;
 
     memset(&sin, 0, sizeof sin);
     memset(&sin6, 0, sizeof sin6);
-    if (inet_pton(AF_INET, addr, &sin.sin_addr) == 1) {
+    if (inet_pton(AF_INET, cfg->addr, &sin.sin_addr) == 1) {
         sin.sin_family = AF_INET;
-        sin.sin_port = htons((uint16_t)port);
+        sin.sin_port = htons((uint16_t)cfg->port);
         sa = (const struct sockaddr *)&sin;
-    } else if (inet_pton(AF_INET6, addr, &sin6.sin6_addr) == 1) {
+    } else if (inet_pton(AF_INET6, cfg->addr, &sin6.sin6_addr) == 1) {
         sin6.sin6_family = AF_INET6;
-        sin6.sin6_port = htons((uint16_t)port);
+        sin6.sin6_port = htons((uint16_t)cfg->port);
         sa = (const struct sockaddr *)&sin6;
         flags |= MHD_USE_IPv6;
     } else {
-        SLOG(SLOG_ERROR, "--listen %s is not a numeric IPv4 or IPv6 address", addr);
+        SLOG(SLOG_ERROR, "--listen %s is not a numeric IPv4 or IPv6 address", cfg->addr);
         return NULL;
     }
-    d = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, on_request, srv,
+    if (cfg->tls_cert) {
+        if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+            SLOG(SLOG_ERROR, "this libmicrohttpd has no TLS support: run without --tls-cert "
+                             "behind a TLS proxy");
+            return NULL;
+        }
+        flags |= MHD_USE_TLS;
+        o[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, (void *)cfg->tls_cert};
+        o[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)cfg->tls_key};
+    }
+    o[n++] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, (void *)sa};
+    o[n++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, cfg->threads, NULL};
+    o[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, srv};
+    o[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)on_connection, NULL};
+    o[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT, cfg->idle_timeout, NULL};
+    o[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections, NULL};
+    if (cfg->max_per_ip)
+        o[n++] = (struct MHD_OptionItem){MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->max_per_ip, NULL};
+    o[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+                                     (intptr_t)cfg->memory_limit, NULL};
+    o[n++] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
+
+    wd.timeout = cfg->idle_timeout;
+    wd.stop = 0;
+    d = MHD_start_daemon(flags, (uint16_t)cfg->port, NULL, NULL, on_request, srv,
                          MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, /* first, as MHD asks */
-                         MHD_OPTION_SOCK_ADDR, sa,
-                         MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)threads,
-                         MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
-                         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)60,
-                         MHD_OPTION_END);
+                         MHD_OPTION_ARRAY, o, MHD_OPTION_END);
     if (!d) {
-        SLOG(SLOG_ERROR, "cannot listen on %s port %u", addr, port);
+        SLOG(SLOG_ERROR, "cannot listen on %s port %u%s", cfg->addr, cfg->port,
+             cfg->tls_cert ? " (or the TLS certificate or key is unusable)" : "");
         return NULL;
     }
+    if (pthread_create(&wd.thread, NULL, watchdog, NULL) == 0)
+        wd.running = 1;
+    else
+        SLOG(SLOG_WARN, "cannot start the slow-client watchdog; only the idle timeout applies");
     info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
-    *bound_port = info ? info->port : port;
+    *bound_port = info ? info->port : cfg->port;
     return d;
+}
+
+void http_stop(struct MHD_Daemon *d)
+{
+    if (wd.running) {
+        pthread_mutex_lock(&wd.mu);
+        wd.stop = 1;
+        pthread_cond_signal(&wd.cv);
+        pthread_mutex_unlock(&wd.mu);
+        pthread_join(wd.thread, NULL);
+        wd.running = 0;
+    }
+    MHD_stop_daemon(d);
 }

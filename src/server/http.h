@@ -25,6 +25,7 @@
 #define QUERY_MAX 16
 
 struct upload; /* release.h */
+struct conn_entry; /* http.c: per-connection deadline */
 
 struct request {
     struct server *srv;
@@ -46,9 +47,14 @@ struct request {
     char device_id[65];          /* authenticated device, "" for admin */
     struct store_device device;  /* its row, for device routes */
 
+    struct conn_entry *ce;       /* its connection's watchdog entry (may be NULL) */
+    unsigned retry_after;        /* Retry-After of a 429/503, 0: 1 second */
+    char addr[48];               /* source address (IPv6: its /64), for rate limits */
+
     struct { const char *key, *val; } q[QUERY_MAX];
     int nq;
     int q_overflow;
+    size_t q_len;                /* bytes of keys and values, for the 414 */
 
     char *body;                  /* JSON body, NUL-terminated */
     size_t body_len;
@@ -77,10 +83,24 @@ struct route {
     struct route_method m[3];
 };
 
-/* Start/stop the HTTP daemon. addr: numeric IPv4 or IPv6; port 0 picks one.
- * Returns NULL on failure (logged). *bound_port receives the port. */
-struct MHD_Daemon *http_start(struct server *srv, const char *addr, unsigned port,
-                              unsigned threads, unsigned *bound_port);
+struct http_config {
+    const char *addr;        /* numeric IPv4 or IPv6 */
+    unsigned port;           /* 0 picks one */
+    unsigned threads;
+    const char *tls_cert;    /* PEM text of the certificate chain, NULL: plain HTTP */
+    const char *tls_key;     /* PEM text of its private key */
+    unsigned max_connections;  /* all connections at once */
+    unsigned max_per_ip;       /* connections at once from one address (0: no limit) */
+    unsigned idle_timeout;     /* seconds: inactivity, and the deadline for a
+                                * request's headers (and a device request's body) */
+    size_t memory_limit;       /* per-connection buffer: bounds request headers */
+};
+
+/* Start/stop the HTTP daemon (and its slow-client watchdog). Returns NULL on
+ * failure (logged). *bound_port receives the port. */
+struct MHD_Daemon *http_start(struct server *srv, const struct http_config *cfg,
+                              unsigned *bound_port);
+void http_stop(struct MHD_Daemon *d);
 
 /* --- answers (each returns what libmicrohttpd's handler must return) --- */
 

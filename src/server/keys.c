@@ -12,7 +12,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <mbedtls/bignum.h>
+#include <mbedtls/ecdsa.h>
+#include <mbedtls/ecp.h>
 #include <mbedtls/md.h>
+#include <mbedtls/pk.h>
 
 #include "log.h"
 
@@ -244,5 +248,70 @@ int keys_device_token_ok(const struct keyring *k, const char *id, const char *he
     keys_hmac(key, KEY_LEN, msg, (size_t)n, want);
     ok = keys_ct_equal(want, got, 32);
     memset(key, 0, sizeof key);
+    return ok;
+}
+
+int keys_load_sign_pubkey(const char *path, uint8_t pub[64], char *err, size_t errlen)
+{
+    mbedtls_pk_context pk;
+    char text[300];
+    size_t n = 0;
+    FILE *f = fopen(path, "re");
+
+    if (!f) {
+        snprintf(err, errlen, "cannot open signing public key %s: %s", path, strerror(errno));
+        return -1;
+    }
+    n = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    text[n] = '\0';
+    text[strcspn(text, "\r\n")] = '\0';
+    if (strlen(text) == 128) {
+        for (size_t i = 0; i < 128; i++)
+            if (text[i] >= 'A' && text[i] <= 'F')
+                text[i] = (char)(text[i] - 'A' + 'a');
+        if (keys_unhex(text, pub, 64) == 0)
+            return 0;
+    }
+    mbedtls_pk_init(&pk);
+    if (mbedtls_pk_parse_public_keyfile(&pk, path) != 0 ||
+        mbedtls_pk_get_type(&pk) != MBEDTLS_PK_ECKEY ||
+        mbedtls_pk_ec(pk)->grp.id != MBEDTLS_ECP_DP_SECP256R1 ||
+        mbedtls_mpi_write_binary(&mbedtls_pk_ec(pk)->Q.X, pub, 32) != 0 ||
+        mbedtls_mpi_write_binary(&mbedtls_pk_ec(pk)->Q.Y, pub + 32, 32) != 0) {
+        mbedtls_pk_free(&pk);
+        snprintf(err, errlen,
+                 "%s is neither a PEM EC P-256 public key nor 128 hex digits (X || Y)", path);
+        return -1;
+    }
+    mbedtls_pk_free(&pk);
+    return 0;
+}
+
+int keys_ecdsa_verify(const uint8_t pub[64], const void *msg, size_t len, const uint8_t sig[64])
+{
+    mbedtls_ecp_group grp;
+    mbedtls_ecp_point q;
+    mbedtls_mpi r, s;
+    uint8_t h[32], pt[65];
+    int ok = 0;
+
+    if (keys_sha256(msg, len, h) < 0)
+        return 0;
+    pt[0] = 0x04;
+    memcpy(pt + 1, pub, 64);
+    mbedtls_ecp_group_init(&grp);
+    mbedtls_ecp_point_init(&q);
+    mbedtls_mpi_init(&r);
+    mbedtls_mpi_init(&s);
+    if (mbedtls_ecp_group_load(&grp, MBEDTLS_ECP_DP_SECP256R1) == 0 &&
+        mbedtls_ecp_point_read_binary(&grp, &q, pt, sizeof pt) == 0 &&
+        mbedtls_ecp_check_pubkey(&grp, &q) == 0 &&
+        mbedtls_mpi_read_binary(&r, sig, 32) == 0 && mbedtls_mpi_read_binary(&s, sig + 32, 32) == 0)
+        ok = mbedtls_ecdsa_verify(&grp, h, 32, &q, &r, &s) == 0;
+    mbedtls_mpi_free(&r);
+    mbedtls_mpi_free(&s);
+    mbedtls_ecp_point_free(&q);
+    mbedtls_ecp_group_free(&grp);
     return ok;
 }

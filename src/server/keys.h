@@ -52,4 +52,11 @@ int keys_unhex(const char *hex, uint8_t *out, size_t len); /* 0 or -1 */
 int keys_ct_equal(const void *a, const void *b, size_t len);
 int keys_random(void *buf, size_t len);
 
+/* Load the operator's ECDSA P-256 public key: a PEM public key (fota-admin
+ * key generate's NAME.pub) or the 128 hex digits X || Y. 0 or -1 (err set). */
+int keys_load_sign_pubkey(const char *path, uint8_t pub[64], char *err, size_t errlen);
+/* 1 when sig (raw r || s) is a valid ECDSA P-256 signature by pub of
+ * SHA-256(msg). */
+int keys_ecdsa_verify(const uint8_t pub[64], const void *msg, size_t len, const uint8_t sig[64]);
+
 #endif

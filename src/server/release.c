@@ -19,6 +19,7 @@
 
 #include "fota/error.h"
 #include "fota/esp_image.h"
+#include "fota/manifest.h"
 #include "keys.h"
 #include "log.h"
 
@@ -212,6 +213,62 @@ static int valid_version(const char *v)
     return 1;
 }
 
+/* The signed manifest must describe exactly the release being made. 0, or
+ * -1 with a 422 manifest_mismatch naming the first field that differs. */
+static int check_manifest(const struct upload_params *p, const struct store_release *rel,
+                          const uint8_t sha[32], struct ingest_result *res)
+{
+    struct fota_manifest m;
+    char want[65], got[65];
+
+    if (fota_manifest_decode(p->manifest, &m) != FOTA_OK) {
+        refuse(res, 422, "bad_manifest", "X-Fota-Manifest is not a manifest of format 1");
+        return -1;
+    }
+    if (memcmp(m.sha256, sha, 32) != 0) {
+        keys_hex(m.sha256, 32, want);
+        keys_hex(sha, 32, got);
+        refuse(res, 422, "manifest_mismatch",
+               "manifest field sha256 is %s, the uploaded image hashes to %s", want, got);
+        return -1;
+    }
+    if ((int64_t)m.size != rel->size) {
+        refuse(res, 422, "manifest_mismatch", "manifest field size is %u, the image is %lld bytes",
+               m.size, (long long)rel->size);
+        return -1;
+    }
+    if ((int)m.chip_id != rel->chip) {
+        refuse(res, 422, "manifest_mismatch", "manifest field chip is %s (%u), the image is for %s",
+               fota_chip_name(m.chip_id), m.chip_id, fota_chip_name(rel->chip));
+        return -1;
+    }
+    if (m.chunk_size != rel->chunk_size) {
+        refuse(res, 422, "manifest_mismatch",
+               "manifest field chunk_size is %u, the release is served in chunks of %u "
+               "(chunk_size=%u)", m.chunk_size, rel->chunk_size, rel->chunk_size);
+        return -1;
+    }
+    if (strcmp(m.version, rel->version) != 0) {
+        refuse(res, 422, "manifest_mismatch",
+               "manifest field version is \"%s\", the release's version is \"%s\"", m.version,
+               rel->version);
+        return -1;
+    }
+    if (m.secure_version != rel->secure_version) {
+        refuse(res, 422, "manifest_mismatch",
+               "manifest field secure_version is %u, the image's app descriptor says %u",
+               m.secure_version, rel->secure_version);
+        return -1;
+    }
+    if (strcmp(m.project, rel->project) != 0) {
+        refuse(res, 422, "manifest_mismatch",
+               "manifest field project is \"%s\", the image's app descriptor says \"%s\"",
+               m.project, rel->project);
+        return -1;
+    }
+    return 0;
+}
+
 static int fsync_dir(const char *dir)
 {
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -264,6 +321,24 @@ void upload_finish(struct upload *u, struct ingest_result *res)
     keys_hex(sha, 32, rel->sha256);
     rel->chunk_size = u->p.chunk_size;
     rel->slot_size = (int64_t)u->p.slot_size;
+    if (u->p.has_manifest) {
+        if (strlen(rel->version) > 32) {
+            refuse(res, 422, "manifest_mismatch",
+                   "the release's version \"%s\" is longer than the 32 bytes a manifest holds",
+                   rel->version);
+            return;
+        }
+        if (check_manifest(&u->p, rel, sha, res))
+            return;
+        memcpy(rel->manifest, u->p.manifest, sizeof rel->manifest);
+        memcpy(rel->signature, u->p.signature, sizeof rel->signature);
+        rel->is_signed = 1;
+    } else if (srv->require_signed) {
+        refuse(res, 422, "unsigned_release",
+               "this server accepts only signed releases (X-Fota-Manifest and "
+               "X-Fota-Signature; fota-admin release add --sign KEY)");
+        return;
+    }
 
     /* Same bytes twice: refuse with the existing id (documented choice: a
      * release's version and slot are fixed once made). */
@@ -304,8 +379,9 @@ void upload_finish(struct upload *u, struct ingest_result *res)
         return;
     }
     res->status = 201;
-    SLOG(SLOG_INFO, "release %lld: version \"%s\", %lld bytes, %s, sha256 %s", (long long)rel->id,
-         rel->version, (long long)rel->size, fota_chip_name(rel->chip), rel->sha256);
+    SLOG(SLOG_INFO, "release %lld: version \"%s\", %lld bytes, %s, sha256 %s, %s", (long long)rel->id,
+         rel->version, (long long)rel->size, fota_chip_name(rel->chip), rel->sha256,
+         rel->is_signed ? "signed" : "unsigned");
 }
 
 /* --- image cache ------------------------------------------------------------ */

@@ -28,6 +28,9 @@ struct upload_params {
     char version[STORE_VERSION_MAX + 1]; /* "" = take it from the descriptor */
     uint64_t slot_size;
     uint32_t chunk_size;
+    int has_manifest;                    /* X-Fota-Manifest / X-Fota-Signature given */
+    uint8_t manifest[128];
+    uint8_t signature[64];
 };
 
 struct upload *upload_begin(struct server *srv, const struct upload_params *p);

@@ -13,6 +13,7 @@
 #include "store.h"
 
 struct image_cache;
+struct ratelimit;
 
 struct server {
     const struct store_ops *ops;
@@ -23,10 +24,23 @@ struct server {
     unsigned max_inflight;      /* requests at once before answering 429 */
     atomic_uint inflight;
     struct image_cache *images; /* release bytes mapped once, see release.h */
+
+    /* signed releases */
+    int require_signed;         /* refuse uploads without a manifest + signature */
+    int has_sign_pubkey;        /* verify signatures at upload with sign_pubkey */
+    uint8_t sign_pubkey[64];    /* raw X || Y of the operator's P-256 key */
+
+    /* abuse limits (see ratelimit.h); NULL: off */
+    struct ratelimit *rate_device;
+    struct ratelimit *rate_addr;
+    unsigned max_query;         /* longest query string, bytes */
+    unsigned max_device_body;   /* largest device request body (status), bytes */
 };
 
 #define DEFAULT_SLOT_SIZE 1310720u /* Arduino-ESP32 default.csv app slot */
 #define DEFAULT_CHUNK_SIZE 1024u
 #define JSON_BODY_MAX (64u * 1024u)
+#define DEVICE_BODY_MAX 4096u
+#define QUERY_LEN_MAX 1024u
 
 #endif

@@ -21,6 +21,7 @@
 #include "http.h"
 #include "keys.h"
 #include "log.h"
+#include "ratelimit.h"
 #include "release.h"
 #include "store.h"
 
@@ -32,6 +33,12 @@ static void usage(FILE *f)
             "                   [--listen ADDR] [--port N] [--port-file FILE]\n"
             "                   [--max-upload BYTES] [--max-inflight N] [--threads N]\n"
             "                   [--log-level error|warn|info|debug]\n"
+            "                   [--tls-cert FILE --tls-key FILE]\n"
+            "                   [--sign-pubkey-file FILE] [--require-signed]\n"
+            "                   [--rate-device N/s] [--rate-device-burst N]\n"
+            "                   [--rate-addr N/s] [--rate-addr-burst N]\n"
+            "                   [--max-connections N] [--max-conn-per-ip N]\n"
+            "                   [--idle-timeout S] [--conn-memory BYTES]\n"
             "  --db FILE               SQLite database (created and migrated if needed)\n"
             "  --data DIR              data folder: images/<sha256> and tmp/\n"
             "  --master-key-file FILE  32-byte master secret (created, mode 0600, if missing)\n"
@@ -42,7 +49,23 @@ static void usage(FILE *f)
             "  --max-upload BYTES      largest release upload (default 8388608)\n"
             "  --max-inflight N        requests at once before answering 429 (default 512)\n"
             "  --threads N             HTTP worker threads (default 4)\n"
-            "  --log-level L           error, warn, info (default) or debug\n");
+            "  --log-level L           error, warn, info (default) or debug\n"
+            "  --tls-cert FILE         serve HTTPS: PEM certificate (chain), with --tls-key\n"
+            "  --tls-key FILE          PEM private key of --tls-cert\n"
+            "  --sign-pubkey-file FILE operator's P-256 public key (PEM or 128 hex): release\n"
+            "                          signatures are verified at upload\n"
+            "  --require-signed        refuse releases without a manifest and signature\n"
+            "  --rate-device N/s       requests per second per device (default 200/s; 0: off)\n"
+            "  --rate-device-burst N   bucket size per device (default 10 x the rate)\n"
+            "  --rate-addr N/s         requests per second per source address (default\n"
+            "                          1000/s; IPv6 by /64; 0: off)\n"
+            "  --rate-addr-burst N     bucket size per address (default 10 x the rate)\n"
+            "  --max-connections N     connections at once (default 1024)\n"
+            "  --max-conn-per-ip N     connections at once per address (default 128; 0: off)\n"
+            "  --idle-timeout S        idle timeout, and deadline for a request's headers\n"
+            "                          (default 15)\n"
+            "  --conn-memory BYTES     buffer per connection, bounds the request headers\n"
+            "                          (default 32768)\n");
 }
 
 static int bad_option(const char *fmt, const char *arg)
@@ -51,6 +74,57 @@ static int bad_option(const char *fmt, const char *arg)
     fprintf(stderr, fmt, arg);
     fprintf(stderr, "\n(run fota-server --help for the options)\n");
     return 2;
+}
+
+/* "N", "N/s" or "N/m" as requests per second (0 allowed: off). */
+static int parse_rate(const char *s, double *out)
+{
+    char num[32];
+    const char *slash = strchr(s, '/');
+    size_t n = slash ? (size_t)(slash - s) : strlen(s);
+    uint64_t v;
+
+    if (n == 0 || n >= sizeof num)
+        return -1;
+    memcpy(num, s, n);
+    num[n] = '\0';
+    if (parse_u64(num, 1000000, 0, &v) < 0)
+        return -1;
+    if (!slash || !strcmp(slash, "/s"))
+        *out = (double)v;
+    else if (!strcmp(slash, "/m"))
+        *out = (double)v / 60.0;
+    else
+        return -1;
+    return 0;
+}
+
+/* Whole small file into a NUL-terminated malloc'd string. */
+static char *read_text(const char *path, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "re");
+    char *buf;
+    long n;
+
+    if (!f) {
+        snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || n > 1 << 20 ||
+        fseek(f, 0, SEEK_SET) != 0 || !(buf = malloc((size_t)n + 1))) {
+        snprintf(err, errlen, "cannot read %s (or larger than 1 MiB)", path);
+        fclose(f);
+        return NULL;
+    }
+    if (fread(buf, 1, (size_t)n, f) != (size_t)n) {
+        snprintf(err, errlen, "cannot read %s", path);
+        free(buf);
+        fclose(f);
+        return NULL;
+    }
+    fclose(f);
+    buf[n] = '\0';
+    return buf;
 }
 
 static int ensure_dir(const char *path)
@@ -104,12 +178,31 @@ int main(int argc, char **argv)
         {"max-inflight", required_argument, NULL, 'i'},
         {"threads", required_argument, NULL, 't'},
         {"log-level", required_argument, NULL, 'L'},
+        {"tls-cert", required_argument, NULL, 'C'},
+        {"tls-key", required_argument, NULL, 'K'},
+        {"sign-pubkey-file", required_argument, NULL, 'S'},
+        {"require-signed", no_argument, NULL, 'R'},
+        {"rate-device", required_argument, NULL, 1001},
+        {"rate-device-burst", required_argument, NULL, 1002},
+        {"rate-addr", required_argument, NULL, 1003},
+        {"rate-addr-burst", required_argument, NULL, 1004},
+        {"max-connections", required_argument, NULL, 1005},
+        {"max-conn-per-ip", required_argument, NULL, 1006},
+        {"idle-timeout", required_argument, NULL, 1007},
+        {"conn-memory", required_argument, NULL, 1008},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *db = NULL, *data = NULL, *master = NULL, *token_file = NULL;
     const char *listen_addr = "127.0.0.1", *port_file = NULL;
     uint64_t port = 8080, max_upload = 8u << 20, threads = 4, max_inflight = 512;
+    const char *tls_cert = NULL, *tls_key = NULL, *sign_pub = NULL;
+    double rate_dev = 200, rate_addr = 1000;
+    uint64_t burst_dev = 0, burst_addr = 0, max_conn = 1024, max_per_ip = 128, idle = 15;
+    uint64_t conn_mem = 32768;
+    int require_signed = 0;
+    struct http_config cfg;
+    char *cert_pem = NULL, *key_pem = NULL;
     char token[512], err[512], path[PATH_MAX];
     struct server srv;
     struct MHD_Daemon *d;
@@ -150,6 +243,42 @@ int main(int argc, char **argv)
                                   optarg);
             slog_threshold = lvl;
             break;
+        case 'C': tls_cert = optarg; break;
+        case 'K': tls_key = optarg; break;
+        case 'S': sign_pub = optarg; break;
+        case 'R': require_signed = 1; break;
+        case 1001:
+            if (parse_rate(optarg, &rate_dev) < 0)
+                return bad_option("--rate-device must be N/s, N/m or 0 (off), got \"%s\"", optarg);
+            break;
+        case 1003:
+            if (parse_rate(optarg, &rate_addr) < 0)
+                return bad_option("--rate-addr must be N/s, N/m or 0 (off), got \"%s\"", optarg);
+            break;
+        case 1002:
+            if (parse_u64(optarg, 10000000, 0, &burst_dev) < 0 || burst_dev == 0)
+                return bad_option("--rate-device-burst must be 1..10000000, got \"%s\"", optarg);
+            break;
+        case 1004:
+            if (parse_u64(optarg, 10000000, 0, &burst_addr) < 0 || burst_addr == 0)
+                return bad_option("--rate-addr-burst must be 1..10000000, got \"%s\"", optarg);
+            break;
+        case 1005:
+            if (parse_u64(optarg, 1000000, 0, &max_conn) < 0 || max_conn == 0)
+                return bad_option("--max-connections must be 1..1000000, got \"%s\"", optarg);
+            break;
+        case 1006:
+            if (parse_u64(optarg, 1000000, 0, &max_per_ip) < 0)
+                return bad_option("--max-conn-per-ip must be 0 (off)..1000000, got \"%s\"", optarg);
+            break;
+        case 1007:
+            if (parse_u64(optarg, 3600, 0, &idle) < 0 || idle == 0)
+                return bad_option("--idle-timeout must be 1..3600 seconds, got \"%s\"", optarg);
+            break;
+        case 1008:
+            if (parse_u64(optarg, 1u << 24, 0, &conn_mem) < 0 || conn_mem < 8192)
+                return bad_option("--conn-memory must be 8192..16777216 bytes, got \"%s\"", optarg);
+            break;
         case 'h':
             usage(stdout);
             return 0;
@@ -165,6 +294,8 @@ int main(int argc, char **argv)
         return bad_option("%s", "--data DIR is required");
     if (!master)
         return bad_option("%s", "--master-key-file FILE is required");
+    if (!tls_cert != !tls_key)
+        return bad_option("%s", "--tls-cert and --tls-key go together");
 
     memset(&srv, 0, sizeof srv);
     if (token_file) {
@@ -193,6 +324,30 @@ int main(int argc, char **argv)
         return 1;
     }
 
+    if (tls_cert) {
+        if (!(cert_pem = read_text(tls_cert, err, sizeof err)) ||
+            !(key_pem = read_text(tls_key, err, sizeof err))) {
+            fprintf(stderr, "fota-server: TLS: %s\n", err);
+            return 1;
+        }
+    }
+    if (sign_pub) {
+        if (keys_load_sign_pubkey(sign_pub, srv.sign_pubkey, err, sizeof err) < 0) {
+            fprintf(stderr, "fota-server: %s\n", err);
+            return 1;
+        }
+        srv.has_sign_pubkey = 1;
+    }
+    srv.require_signed = require_signed;
+    if (rate_dev > 0)
+        srv.rate_device = ratelimit_new(rate_dev, burst_dev ? (double)burst_dev : 10 * rate_dev,
+                                        100000);
+    if (rate_addr > 0)
+        srv.rate_addr = ratelimit_new(rate_addr, burst_addr ? (double)burst_addr : 10 * rate_addr,
+                                      100000);
+    srv.max_query = QUERY_LEN_MAX;
+    srv.max_device_body = DEVICE_BODY_MAX;
+
     srv.ops = &store_sqlite_ops;
     srv.data_dir = data;
     srv.max_upload = max_upload;
@@ -211,25 +366,47 @@ int main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    d = http_start(&srv, listen_addr, (unsigned)port, (unsigned)threads, &bound);
+    memset(&cfg, 0, sizeof cfg);
+    cfg.addr = listen_addr;
+    cfg.port = (unsigned)port;
+    cfg.threads = (unsigned)threads;
+    cfg.tls_cert = cert_pem;
+    cfg.tls_key = key_pem;
+    cfg.max_connections = (unsigned)max_conn;
+    cfg.max_per_ip = (unsigned)max_per_ip;
+    cfg.idle_timeout = (unsigned)idle;
+    cfg.memory_limit = (size_t)conn_mem;
+    d = http_start(&srv, &cfg, &bound);
     if (!d) {
         srv.ops->close(srv.store);
         return 1;
     }
     if (port_file && write_port_file(port_file, bound) < 0) {
-        MHD_stop_daemon(d);
+        http_stop(d);
         srv.ops->close(srv.store);
         return 1;
     }
-    SLOG(SLOG_INFO, "fota-server listening on %s port %u (store %s %s, data %s, %u threads)",
-         listen_addr, bound, srv.ops->name, db, data, (unsigned)threads);
+    SLOG(SLOG_INFO, "fota-server listening on %s port %u%s (store %s %s, data %s, %u threads)",
+         listen_addr, bound, cert_pem ? " with TLS" : "", srv.ops->name, db, data,
+         (unsigned)threads);
+    SLOG(SLOG_INFO, "limits: %g req/s per device, %g req/s per address, %u connections "
+         "(%u per address), idle timeout %u s, signatures %s%s",
+         rate_dev, rate_addr, (unsigned)max_conn, (unsigned)max_per_ip, (unsigned)idle,
+         srv.has_sign_pubkey ? "verified at upload" : "not verified at upload",
+         require_signed ? ", signed releases only" : "");
 
     while (sigwait(&sigs, &sig) != 0)
         ;
     SLOG(SLOG_INFO, "signal %d: stopping", sig);
-    MHD_stop_daemon(d);
+    http_stop(d);
     srv.ops->close(srv.store);
     images_free(srv.images);
+    ratelimit_free(srv.rate_device);
+    ratelimit_free(srv.rate_addr);
+    if (key_pem)
+        memset(key_pem, 0, strlen(key_pem));
+    free(key_pem);
+    free(cert_pem);
     SLOG(SLOG_INFO, "stopped");
     return 0;
 }

@@ -35,6 +35,9 @@ struct store_release {
     uint32_t chunk_size;
     int64_t slot_size;
     int64_t created_at; /* unix seconds */
+    int is_signed;      /* manifest and signature below are set */
+    uint8_t manifest[128];  /* FOTA_MANIFEST_LEN, as the operator signed it */
+    uint8_t signature[64];  /* ECDSA P-256 raw r || s over SHA-256(manifest) */
 };
 
 struct store_device {
@@ -64,6 +67,7 @@ struct store_deployment {
     int64_t id;
     int64_t release;
     int chip;            /* -1 when the deployment names devices */
+    int allow_downgrade; /* offer the release even to devices running a newer version */
     int64_t created_at;
     size_t ndevices;     /* devices named (filled by list) */
 };
@@ -108,12 +112,14 @@ struct store_ops {
 
     /* chip >= 0: deploy to every device of that chip; else to devices[n].
      * STORE_NOT_FOUND if the release or a device is missing. */
-    int (*deployment_create)(struct store *s, int64_t release, int chip,
+    int (*deployment_create)(struct store *s, int64_t release, int chip, int allow_downgrade,
                              const char *const *devices, size_t n, struct store_deployment *out);
     int (*deployment_list)(struct store *s, store_deployment_cb cb, void *ctx);
     /* Release of the newest deployment that targets this device (by id or by
-     * its chip): STORE_OK and *release, or STORE_NOT_FOUND. */
-    int (*deployment_for_device)(struct store *s, const char *id, int chip, int64_t *release);
+     * its chip): STORE_OK and *release (and whether that deployment allows a
+     * downgrade), or STORE_NOT_FOUND. */
+    int (*deployment_for_device)(struct store *s, const char *id, int chip, int64_t *release,
+                                 int *allow_downgrade);
     /* STORE_OK when some deployment of release targets the device. */
     int (*release_deployed_to)(struct store *s, int64_t release, const char *id, int chip);
 };

@@ -79,6 +79,11 @@ static const char *const migrations[] = {
     "  device_id TEXT NOT NULL REFERENCES devices(id),"
     "  PRIMARY KEY (deployment_id, device_id));"
     "CREATE INDEX deployment_devices_device ON deployment_devices(device_id);",
+    /* 2: signed releases (manifest + ECDSA signature, both NULL when
+     * unsigned) and deployments that may downgrade */
+    "ALTER TABLE releases ADD COLUMN manifest BLOB;"
+    "ALTER TABLE releases ADD COLUMN signature BLOB;"
+    "ALTER TABLE deployments ADD COLUMN allow_downgrade INTEGER NOT NULL DEFAULT 0;",
 };
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -234,7 +239,7 @@ static int step_err(sqlite3 *db, int rc, const char *what)
 
 #define RELEASE_COLS                                                                       \
     "id, version, size, chip, project, idf_ver, secure_version, sha256, chunk_size, "     \
-    "slot_size, created_at"
+    "slot_size, created_at, manifest, signature"
 
 static void read_release(sqlite3_stmt *st, struct store_release *r)
 {
@@ -250,6 +255,12 @@ static void read_release(sqlite3_stmt *st, struct store_release *r)
     r->chunk_size = (uint32_t)sqlite3_column_int64(st, 8);
     r->slot_size = sqlite3_column_int64(st, 9);
     r->created_at = sqlite3_column_int64(st, 10);
+    if (sqlite3_column_bytes(st, 11) == (int)sizeof r->manifest &&
+        sqlite3_column_bytes(st, 12) == (int)sizeof r->signature) {
+        memcpy(r->manifest, sqlite3_column_blob(st, 11), sizeof r->manifest);
+        memcpy(r->signature, sqlite3_column_blob(st, 12), sizeof r->signature);
+        r->is_signed = 1;
+    }
 }
 
 /* --- releases ----------------------------------------------------------- */
@@ -263,7 +274,8 @@ static int sq_release_insert(struct store *s, struct store_release *r)
     if (!db)
         return STORE_ERR;
     st = prep(db, "INSERT INTO releases (version, size, chip, project, idf_ver, secure_version,"
-                  " sha256, chunk_size, slot_size, created_at) VALUES (?,?,?,?,?,?,?,?,?,?)");
+                  " sha256, chunk_size, slot_size, created_at, manifest, signature)"
+                  " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)");
     if (!st) {
         release_conn(s, db);
         return STORE_ERR;
@@ -279,6 +291,13 @@ static int sq_release_insert(struct store *s, struct store_release *r)
     sqlite3_bind_int64(st, 8, r->chunk_size);
     sqlite3_bind_int64(st, 9, r->slot_size);
     sqlite3_bind_int64(st, 10, r->created_at);
+    if (r->is_signed) {
+        sqlite3_bind_blob(st, 11, r->manifest, (int)sizeof r->manifest, SQLITE_STATIC);
+        sqlite3_bind_blob(st, 12, r->signature, (int)sizeof r->signature, SQLITE_STATIC);
+    } else {
+        sqlite3_bind_null(st, 11);
+        sqlite3_bind_null(st, 12);
+    }
     rc = sqlite3_step(st);
     if (rc == SQLITE_DONE) {
         r->id = sqlite3_last_insert_rowid(db);
@@ -591,7 +610,7 @@ static int sq_status_history(struct store *s, const char *id, int limit, store_s
 
 /* --- deployments -------------------------------------------------------- */
 
-static int sq_deployment_create(struct store *s, int64_t release, int chip,
+static int sq_deployment_create(struct store *s, int64_t release, int chip, int allow_downgrade,
                                 const char *const *devices, size_t n,
                                 struct store_deployment *out)
 {
@@ -608,9 +627,11 @@ static int sq_deployment_create(struct store *s, int64_t release, int chip,
     memset(out, 0, sizeof *out);
     out->release = release;
     out->chip = chip;
+    out->allow_downgrade = allow_downgrade;
     out->created_at = (int64_t)time(NULL);
     out->ndevices = n;
-    st = prep(db, "INSERT INTO deployments (release_id, chip, created_at) VALUES (?,?,?)");
+    st = prep(db, "INSERT INTO deployments (release_id, chip, created_at, allow_downgrade)"
+                  " VALUES (?,?,?,?)");
     if (!st)
         goto fail;
     sqlite3_bind_int64(st, 1, release);
@@ -619,6 +640,7 @@ static int sq_deployment_create(struct store *s, int64_t release, int chip,
     else
         sqlite3_bind_null(st, 2);
     sqlite3_bind_int64(st, 3, out->created_at);
+    sqlite3_bind_int(st, 4, allow_downgrade ? 1 : 0);
     rc = sqlite3_step(st);
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE) {
@@ -665,8 +687,8 @@ static int sq_deployment_list(struct store *s, store_deployment_cb cb, void *ctx
 
     if (!db)
         return STORE_ERR;
-    st = prep(db, "SELECT id, release_id, IFNULL(chip, -1), created_at FROM deployments"
-                  " ORDER BY id");
+    st = prep(db, "SELECT id, release_id, IFNULL(chip, -1), created_at, allow_downgrade"
+                  " FROM deployments ORDER BY id");
     dv = prep(db, "SELECT device_id FROM deployment_devices WHERE deployment_id = ?"
                   " ORDER BY device_id");
     if (!st || !dv) {
@@ -684,6 +706,7 @@ static int sq_deployment_list(struct store *s, store_deployment_cb cb, void *ctx
         d.release = sqlite3_column_int64(st, 1);
         d.chip = sqlite3_column_int(st, 2);
         d.created_at = sqlite3_column_int64(st, 3);
+        d.allow_downgrade = sqlite3_column_int(st, 4);
         sqlite3_reset(dv);
         sqlite3_bind_int64(dv, 1, d.id);
         while (sqlite3_step(dv) == SQLITE_ROW) {
@@ -711,7 +734,8 @@ static int sq_deployment_list(struct store *s, store_deployment_cb cb, void *ctx
     return rc;
 }
 
-static int sq_deployment_for_device(struct store *s, const char *id, int chip, int64_t *release)
+static int sq_deployment_for_device(struct store *s, const char *id, int chip, int64_t *release,
+                                    int *allow_downgrade)
 {
     sqlite3 *db = acquire(s);
     sqlite3_stmt *st;
@@ -719,7 +743,7 @@ static int sq_deployment_for_device(struct store *s, const char *id, int chip, i
 
     if (!db)
         return STORE_ERR;
-    st = prep(db, "SELECT release_id FROM deployments d WHERE d.chip = ?1 OR EXISTS"
+    st = prep(db, "SELECT release_id, allow_downgrade FROM deployments d WHERE d.chip = ?1 OR EXISTS"
                   " (SELECT 1 FROM deployment_devices x WHERE x.deployment_id = d.id"
                   "  AND x.device_id = ?2) ORDER BY d.id DESC LIMIT 1");
     if (!st) {
@@ -731,6 +755,8 @@ static int sq_deployment_for_device(struct store *s, const char *id, int chip, i
     rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
         *release = sqlite3_column_int64(st, 0);
+        if (allow_downgrade)
+            *allow_downgrade = sqlite3_column_int(st, 1);
         rc = STORE_OK;
     } else if (rc == SQLITE_DONE) {
         rc = STORE_NOT_FOUND;

@@ -10,6 +10,7 @@
 #include <ftw.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -98,6 +99,8 @@ void h_start(struct srv *s, const char *const *extra)
     s->pid = fork();
     CHECK(s->pid >= 0, "fork: %s", strerror(errno));
     if (s->pid == 0) {
+        /* a test that aborts must not leave its server running */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
         int fd = open(logp, O_WRONLY | O_CREAT | O_APPEND, 0644);
         if (fd >= 0) {
             dup2(fd, 2);
@@ -192,6 +195,8 @@ static size_t on_header(char *p, size_t sz, size_t n, void *ud)
     line[strcspn(line, "\r\n")] = '\0';
     if (strncasecmp(line, "Content-Type:", 13) == 0)
         snprintf(r->ctype, sizeof r->ctype, "%s", line + 13 + strspn(line + 13, " "));
+    if (strncasecmp(line, "Retry-After:", 12) == 0)
+        snprintf(r->retry_after, sizeof r->retry_after, "%s", line + 12 + strspn(line + 12, " "));
     if (strncasecmp(line, "Allow:", 6) == 0)
         snprintf(r->allow, sizeof r->allow, "%s", line + 6 + strspn(line + 6, " "));
     return len;

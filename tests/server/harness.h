@@ -55,6 +55,7 @@ struct resp {
     size_t len;
     char ctype[128];
     char allow[128];
+    char retry_after[32];
 };
 void resp_free(struct resp *r);
 

@@ -1,0 +1,228 @@
+/*
+ * test_security_limits.c - server_security_limits: the abuse limits, black
+ * box.
+ *
+ *  - a flood from one device gets 429 with Retry-After and the JSON error
+ *    body; after waiting that long the device gets 200 again; another device
+ *    is not affected;
+ *  - a flood from one address (unauthenticated) gets 429 too;
+ *  - a slowloris connection (one header byte a second) is closed by the
+ *    server within the deadline (--idle-timeout 2) while others are served;
+ *  - oversized headers, an oversized query and an oversized status body are
+ *    refused with 4xx (or the connection closed) and the server stays up;
+ *  - more connections from one address than --max-conn-per-ip are refused.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int connect_to(struct srv *s)
+{
+    struct sockaddr_in a;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_port = htons((uint16_t)s->port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    CHECK(fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) == 0, "connect: %s",
+          strerror(errno));
+    return fd;
+}
+
+/* 1 when the peer has closed fd (EOF or reset) within ms milliseconds. */
+static int closed_within(int fd, int ms)
+{
+    struct pollfd p = {fd, POLLIN, 0};
+    char buf[4096];
+    double end = now_s() + ms / 1000.0;
+    while (now_s() < end) {
+        int left = (int)((end - now_s()) * 1000) + 1;
+        if (poll(&p, 1, left) <= 0)
+            continue;
+        ssize_t n = recv(fd, buf, sizeof buf, 0);
+        if (n <= 0)
+            return 1;
+        /* an error answer before the close is fine: keep reading */
+    }
+    return 0;
+}
+
+static void still_serving(struct srv *s, struct dev *d, const char *after)
+{
+    struct resp r;
+    sleep(1); /* refill the device's 5-token bucket: only the refusal under test counts */
+    CHECK(h_dev(d, &r, "GET", s, "/api/inverter/fota/check?version=1", NULL) == 0,
+          "after %s: the server does not answer", after);
+    CHECK(r.status == 200, "after %s: expected 200, got %ld: %s", after, r.status, r.body);
+    resp_free(&r);
+}
+
+int main(int argc, char **argv)
+{
+    struct srv s;
+    struct dev d1, d2;
+    struct resp r;
+    int n429 = 0, n200 = 0;
+    unsigned retry = 0;
+
+    h_init(argc, argv);
+    h_newdir(&s);
+    const char *extra[] = {"--rate-device", "5/s", "--rate-device-burst", "5",
+                           "--rate-addr", "200/s", "--rate-addr-burst", "200",
+                           "--idle-timeout", "2", "--max-conn-per-ip", "8", NULL};
+    h_start(&s, extra);
+    h_device_add(&s, "flood-1", "esp32", &d1);
+    h_device_add(&s, "calm-1", "esp32", &d2);
+
+    /* --- per-device flood --------------------------------------------------- */
+    for (int i = 0; i < 30; i++) {
+        CHECK(h_dev(&d1, &r, "GET", &s, "/api/inverter/fota/check?version=1", NULL) == 0,
+              "transport");
+        if (r.status == 429) {
+            h_check_error(&r, 429, "too_many_requests");
+            CHECK(r.retry_after[0], "429 without Retry-After");
+            retry = (unsigned)atoi(r.retry_after);
+            CHECK(retry >= 1 && retry <= 5, "Retry-After %s out of range", r.retry_after);
+            n429++;
+        } else {
+            CHECK(r.status == 200, "flood: expected 200 or 429, got %ld", r.status);
+            n200++;
+        }
+        resp_free(&r);
+    }
+    CHECK(n429 > 0 && n200 >= 5, "flood of 30: %d x 200, %d x 429", n200, n429);
+    printf("ok: device flood: %d x 200, %d x 429 (Retry-After %u)\n", n200, n429, retry);
+    still_serving(&s, &d2, "another device's flood");
+    printf("ok: another device is served meanwhile\n");
+    sleep(retry);
+    still_serving(&s, &d1, "waiting Retry-After");
+    printf("ok: after Retry-After the flooding device gets 200 again\n");
+
+    /* --- per-address flood (no credentials needed to be limited) ------------ */
+    n429 = 0;
+    {
+        char url[128];
+        snprintf(url, sizeof url, "%s/no/such/path", s.url);
+        for (int i = 0; i < 300 && !n429; i++) {
+            CHECK(h_http(&r, "GET", url, NULL, NULL, 0) == 0, "transport");
+            if (r.status == 429) {
+                h_check_error(&r, 429, "too_many_requests");
+                CHECK(r.retry_after[0], "429 without Retry-After");
+                n429++;
+            }
+            resp_free(&r);
+        }
+    }
+    CHECK(n429, "300 requests from one address at 200/s: no 429");
+    printf("ok: address flood gets 429\n");
+    sleep(2);
+
+    /* --- slowloris ---------------------------------------------------------- */
+    {
+        const char *req = "GET /api/inverter/fota/check?version=1 HTTP/1.1\r\nHost: x\r\n"
+                          "X-Device-Id: flood-1\r\nX-Padding: aaaaaaaaaaaaaaaaaaaa\r\n\r\n";
+        int fd = connect_to(&s), closed = 0;
+        double t0 = now_s();
+        for (size_t i = 0; req[i] && now_s() - t0 < 8; i++) {
+            struct pollfd p = {fd, POLLIN, 0};
+            if (send(fd, req + i, 1, MSG_NOSIGNAL) != 1 || (poll(&p, 1, 1000) > 0 &&
+                                                            closed_within(fd, 10))) {
+                closed = 1;
+                break;
+            }
+            if (i == 2)
+                still_serving(&s, &d2, "a slowloris connection opened");
+        }
+        double t = now_s() - t0;
+        CHECK(closed, "slowloris connection still open after %.1f s (idle timeout 2 s)", t);
+        CHECK(t < 5.0, "slowloris closed only after %.1f s", t);
+        close(fd);
+        printf("ok: slowloris connection closed by the server after %.1f s\n", t);
+        still_serving(&s, &d2, "slowloris");
+    }
+
+    /* --- oversized headers --------------------------------------------------- */
+    {
+        size_t big = 40000;
+        char *h = malloc(big + 32);
+        strcpy(h, "X-Big: ");
+        memset(h + 7, 'a', big);
+        h[7 + big] = '\0';
+        const char *hdrs[] = {d2.hid, d2.htok, h, NULL};
+        char url[128];
+        snprintf(url, sizeof url, "%s/api/inverter/fota/check?version=1", s.url);
+        int rc = h_http(&r, "GET", url, hdrs, NULL, 0);
+        CHECK(rc < 0 || (r.status >= 400 && r.status < 500),
+              "40 KB header: expected 4xx or a closed connection, got %ld", r.status);
+        printf("ok: 40 KB header refused (%s %ld)\n", rc < 0 ? "connection closed" : "status",
+               r.status);
+        resp_free(&r);
+        free(h);
+        still_serving(&s, &d2, "oversized headers");
+    }
+
+    /* --- oversized query ----------------------------------------------------- */
+    {
+        char url[2200];
+        const char *hdrs[] = {d2.hid, d2.htok, NULL};
+        int k = snprintf(url, sizeof url, "%s/api/inverter/fota/check?version=", s.url);
+        memset(url + k, '1', 1500);
+        url[k + 1500] = '\0';
+        CHECK(h_http(&r, "GET", url, hdrs, NULL, 0) == 0, "transport");
+        h_check_error(&r, 414, "uri_too_long");
+        printf("ok: 1.5 KB query refused with %ld: %s\n", r.status, r.body);
+        resp_free(&r);
+        still_serving(&s, &d2, "oversized query");
+    }
+
+    /* --- oversized status body ------------------------------------------------ */
+    {
+        size_t n = 5000;
+        char *body = malloc(n + 100);
+        int k = snprintf(body, n + 100, "{\"release\":1,\"state\":\"failed\",\"chunks_received\":0,"
+                                        "\"error\":\"");
+        memset(body + k, 'x', n);
+        strcpy(body + k + n, "\"}");
+        CHECK(h_dev(&d2, &r, "POST", &s, "/api/inverter/fota/status", body) == 0, "transport");
+        h_check_error(&r, 413, "too_large");
+        resp_free(&r);
+        free(body);
+        printf("ok: 5 KB status body refused with 413\n");
+        still_serving(&s, &d2, "oversized status body");
+    }
+
+    /* --- connections per address --------------------------------------------- */
+    {
+        int fds[12], refused = 0;
+        for (int i = 0; i < 12; i++)
+            fds[i] = connect_to(&s);
+        for (int i = 8; i < 12; i++)
+            refused += closed_within(fds[i], 500);
+        CHECK(refused >= 3, "only %d of 4 connections over --max-conn-per-ip 8 were closed",
+              refused);
+        for (int i = 0; i < 12; i++)
+            close(fds[i]);
+        printf("ok: connections over the per-address limit are closed (%d of 4)\n", refused);
+        usleep(200000);
+        still_serving(&s, &d2, "too many connections");
+    }
+
+    h_stop(&s);
+    h_cleanup(&s);
+    printf("server_security_limits: all checks passed\n");
+    return 0;
+}
