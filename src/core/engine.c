@@ -168,6 +168,11 @@ static int http_error(struct fota *f, int status, const char *what)
         rc = FOTA_ERR_NOT_FOUND;
     else if (status == 429 || status >= 500)
         rc = FOTA_ERR_HTTP_RETRY;
+    else if (status < 400)
+        /* not an error status, but not the answer either: a stale response
+         * left on a keep-alive connection, say. A broken exchange: retry.
+         * (found by the link-fault campaign: a duplicated 204) */
+        rc = FOTA_ERR_NET;
     else
         rc = FOTA_ERR_HTTP;
     fota_log(f, FOTA_LOG_WARN, "%s: expected HTTP 200, got %d (%s)", what, status,
@@ -312,6 +317,22 @@ static enum rec_seen target_seen(const struct fota_ota_entry e[2], unsigned targ
     }
 }
 
+/* Tell the server the running image is confirmed, then forget the update.
+ * In that order: the journal stays "installed" until the report is
+ * delivered, so a cut or a lost link before it makes the next boot's
+ * recovery (ACT_CONFIRMED) report again; at worst the server hears it twice.
+ * (A cut between forgetting and reporting lost it for good: found by the
+ * power-cut campaign.) */
+static int report_confirmed(struct fota *f, struct fota_jrec *r)
+{
+    if (fota_report(f, "confirmed", FOTA_OK) != FOTA_OK) {
+        fota_log(f, FOTA_LOG_INFO, "confirm: status not delivered; reported at next boot");
+        return FOTA_OK;
+    }
+    r->phase = FOTA_J_NONE;
+    return jsave(f, r);
+}
+
 /* Remember the release as rolled back (it is not installed again by
  * itself) and tell the server. */
 static int mark_rolled_back(struct fota *f, struct fota_jrec *r)
@@ -369,11 +390,7 @@ static int recover(struct fota *f)
                  r.release, (uint32_t)r.target);
         return FOTA_OK;
     case ACT_CONFIRMED:
-        r.phase = FOTA_J_NONE;
-        rc = jsave(f, &r);
-        if (!rc)
-            fota_report(f, "confirmed", FOTA_OK);
-        return rc;
+        return report_confirmed(f, &r);
     case ACT_ROLLED_BACK:
         fota_log(f, FOTA_LOG_WARN, "release %u never confirmed in ota_%u: rolled back",
                  r.release, (uint32_t)r.target);
@@ -656,8 +673,9 @@ int fota_begin(struct fota *f, const struct fota_offer *o)
         r.chunk_size = cs;
         fota_copy(r.sha256, o->sha256, 32);
         f->next_chunk = 0;
-        if (jsave(f, &r))
-            return FOTA_ERR_STORE;
+        rc = jsave(f, &r);
+        if (rc)
+            return rc; /* FOTA_ERR_POWER_LOST or the store's own error */
     }
     f->prog.resumed_from = r.committed;
     f->erased_until = r.committed;
@@ -1111,12 +1129,8 @@ int fota_confirm(struct fota *f)
         f->offer.release = r.release;
         if (r.chunk_size)
             f->prog.chunks_done = r.size / r.chunk_size + (r.size % r.chunk_size != 0);
-        r.phase = FOTA_J_NONE;
-        rc = jsave(f, &r);
-        if (rc)
-            return rc;
         f->phase = FOTA_PHASE_IDLE;
-        fota_report(f, "confirmed", FOTA_OK);
+        return report_confirmed(f, &r);
     }
     return FOTA_OK;
 }

@@ -1,0 +1,176 @@
+/*
+ * flash - what one update costs the NOR flash, against the minimum for the
+ * image under the same datasheet profile.
+ *
+ * usage: flash
+ *
+ * Profile: Winbond W25Q32JV, typical datasheet figures, as modelled by
+ * src/sim/nor.h: 4 KB sector erase 45 ms, 64 KB block erase 150 ms, 256-byte
+ * page program 0.4 ms (per page touched), read 25 bytes/us (50 MHz quad I/O).
+ *
+ * An in-process update (same fixture as bench/pipeline: 4 MB RAM flash,
+ * default partition table, 1,068,032-byte synthetic image) with v2, with v1
+ * (same writer), and with v2 on a port without block erase
+ * (cfg.flash_erase_block = NULL). The flash callbacks are wrapped to split
+ * the operations and the model's time (nor_flash.model_ns) between the
+ * update slot and the rest (journal store in nvs, otadata).
+ *
+ * Minimum for the image: the cheapest mix of 64 KB block and 4 KB sector
+ * erases covering the image's bytes in the slot (slot is 64 KB aligned: full
+ * blocks by block erase, the tail by min(sectors x 45 ms, one block 150 ms)),
+ * plus one page program per 256-byte page of the image not all 0xFF.
+ * Reads are reported apart (the read-back check reads the image twice by
+ * design); ratio = (slot erase + program time) / minimum, and also with
+ * everything (all erases/programs/reads of the update, journal included).
+ */
+#include "simbench.h"
+
+#define SLOT_OFF 0x150000u /* ota_1 in the default (Arduino) table */
+#define SLOT_LEN 0x140000u
+
+struct cls {
+    uint64_t erases, block_erases, programs, pages, reads;
+    uint64_t erase_ns, program_ns, read_ns;
+};
+
+static struct {
+    const struct fota_config *inner_cfg;
+    int (*read)(const struct fota_config *, uint32_t, void *, uint32_t);
+    int (*erase)(const struct fota_config *, uint32_t);
+    int (*erase_block)(const struct fota_config *, uint32_t);
+    int (*program)(const struct fota_config *, uint32_t, const void *, uint32_t);
+    struct nor_flash *fl;
+    struct cls slot, other;
+} W;
+
+static struct cls *cls_of(uint32_t a)
+{
+    return a >= SLOT_OFF && a < SLOT_OFF + SLOT_LEN ? &W.slot : &W.other;
+}
+
+static int w_read(const struct fota_config *c, uint32_t a, void *b, uint32_t n)
+{
+    uint64_t t = W.fl->model_ns;
+    int rc = W.read(c, a, b, n);
+    struct cls *k = cls_of(a);
+    k->reads++, k->read_ns += W.fl->model_ns - t;
+    return rc;
+}
+
+static int w_erase(const struct fota_config *c, uint32_t a)
+{
+    uint64_t t = W.fl->model_ns;
+    int rc = W.erase(c, a);
+    struct cls *k = cls_of(a);
+    k->erases++, k->erase_ns += W.fl->model_ns - t;
+    return rc;
+}
+
+static int w_erase_block(const struct fota_config *c, uint32_t a)
+{
+    uint64_t t = W.fl->model_ns;
+    int rc = W.erase_block(c, a);
+    struct cls *k = cls_of(a);
+    k->block_erases++, k->erase_ns += W.fl->model_ns - t;
+    return rc;
+}
+
+static int w_program(const struct fota_config *c, uint32_t a, const void *b, uint32_t n)
+{
+    uint64_t t = W.fl->model_ns;
+    int rc = W.program(c, a, b, n);
+    struct cls *k = cls_of(a);
+    k->programs++, k->program_ns += W.fl->model_ns - t;
+    k->pages += n ? (a + n - 1) / NOR_PAGE_SIZE - a / NOR_PAGE_SIZE + 1 : 0;
+    return rc;
+}
+
+static void wrap(struct sim_device *d, struct nor_flash *fl, int block)
+{
+    memset(&W, 0, sizeof W);
+    W.fl = fl;
+    W.read = d->cfg.flash_read, W.erase = d->cfg.flash_erase;
+    W.erase_block = d->cfg.flash_erase_block, W.program = d->cfg.flash_program;
+    d->cfg.flash_read = w_read, d->cfg.flash_erase = w_erase, d->cfg.flash_program = w_program;
+    d->cfg.flash_erase_block = block ? w_erase_block : NULL;
+}
+
+int main(void)
+{
+    const uint32_t len = BENCH_IMAGE_SIZE;
+    uint8_t *base = bench_image(len, "1.0.0", 7), *img = bench_image(len, "2.0.0", 1);
+    struct bench_dev t = {0};
+    uint32_t full = len / NOR_BLOCK_SIZE, tail = len % NOR_BLOCK_SIZE, tail_sec, pages = 0, i;
+    uint64_t min_erase_us, min_prog_us, min_us, read_us;
+    static const struct {
+        int v2, block;
+        const char *name;
+    } cases[] = {{1, 1, "v2"}, {0, 1, "v1"}, {1, 0, "v2, no block erase"}};
+    unsigned c;
+
+    fota_posix_log_level = -1;
+    for (i = 0; i < len; i += NOR_PAGE_SIZE) {
+        uint32_t n = len - i < NOR_PAGE_SIZE ? len - i : NOR_PAGE_SIZE, j;
+        for (j = 0; j < n && img[i + j] == 0xFF; j++)
+            ;
+        pages += j < n;
+    }
+    tail_sec = (tail + NOR_SECTOR_SIZE - 1) / NOR_SECTOR_SIZE;
+    min_erase_us = (uint64_t)full * NOR_T_BLOCK_ERASE_US +
+                   (tail_sec * (uint64_t)NOR_T_SECTOR_ERASE_US < NOR_T_BLOCK_ERASE_US
+                        ? tail_sec * (uint64_t)NOR_T_SECTOR_ERASE_US
+                        : (tail_sec ? NOR_T_BLOCK_ERASE_US : 0));
+    min_prog_us = (uint64_t)pages * NOR_T_PAGE_PROGRAM_NS / 1000;
+    min_us = min_erase_us + min_prog_us;
+    read_us = 2ull * len / NOR_READ_BYTES_PER_US;
+    printf("flash: profile Winbond W25Q32JV typical: sector erase 4 KB %u ms, block erase 64 KB "
+           "%u ms, page program 256 B %.1f ms, read %u B/us\n",
+           NOR_T_SECTOR_ERASE_US / 1000, NOR_T_BLOCK_ERASE_US / 1000,
+           NOR_T_PAGE_PROGRAM_NS / 1e6, NOR_READ_BYTES_PER_US);
+    printf("flash: image %u bytes = %u full 64 KB blocks + %u bytes (%u sectors); %u of %u pages "
+           "not all 0xFF\n",
+           len, full, tail, tail_sec, pages, (len + NOR_PAGE_SIZE - 1) / NOR_PAGE_SIZE);
+    printf("flash: minimum = erase %.0f ms (%u blocks + tail by %s) + program %.1f ms (%u pages) "
+           "= %.1f ms; + 2 read-backs of the image %.1f ms\n",
+           min_erase_us / 1e3, full,
+           tail_sec * NOR_T_SECTOR_ERASE_US < NOR_T_BLOCK_ERASE_US ? "sectors" : "1 block",
+           min_prog_us / 1e3, pages, min_us / 1e3, read_us / 1e3);
+
+    for (c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        uint64_t slot_us, all_us;
+        bench_dev_start(&t, base, len, img, len, cases[c].v2);
+        wrap(&t.d, &t.fl, cases[c].block);
+        t.fl.model_ns = 0;
+        t.fl.model_us = 0;
+        bench_dev_update(&t, img, len, cases[c].v2);
+        if (!bench_dev_slot_matches(&t, img, len)) {
+            fprintf(stderr, "flash: %s: slot does not hold the image\n", cases[c].name);
+            return 2;
+        }
+        slot_us = (W.slot.erase_ns + W.slot.program_ns) / 1000;
+        all_us = t.fl.model_ns / 1000;
+        printf("flash %-19s slot: %llu block + %llu sector erases (%.0f ms), %llu programs / %llu "
+               "pages (%.1f ms), %llu reads (%.1f ms)\n",
+               cases[c].name, (unsigned long long)W.slot.block_erases,
+               (unsigned long long)W.slot.erases, W.slot.erase_ns / 1e6,
+               (unsigned long long)W.slot.programs, (unsigned long long)W.slot.pages,
+               W.slot.program_ns / 1e6, (unsigned long long)W.slot.reads, W.slot.read_ns / 1e6);
+        printf("flash %-19s rest (journal, otadata): %llu erases, %llu programs (%.1f ms), "
+               "%llu reads (%.1f ms); model total %.1f ms\n",
+               cases[c].name, (unsigned long long)(W.other.erases + W.other.block_erases),
+               (unsigned long long)W.other.programs,
+               (W.other.erase_ns + W.other.program_ns) / 1e6, (unsigned long long)W.other.reads,
+               W.other.read_ns / 1e6, all_us / 1e3);
+        printf("flash %-19s ratio slot erase+program / minimum = %.3f (target <= 1.2: %s); "
+               "everything (journal, reads) / (minimum + read-backs) = %.3f\n",
+               cases[c].name, (double)slot_us / min_us,
+               (double)slot_us / min_us <= 1.2 ? "met" : "NOT met",
+               (double)all_us / (min_us + read_us));
+        printf("RESULT flash_%s model_ms=%.1f slot_ms=%.1f min_ms=%.1f ratio=%.3f\n",
+               c == 0 ? "v2" : c == 1 ? "v1" : "v2_noblock", all_us / 1e3, slot_us / 1e3,
+               min_us / 1e3, (double)slot_us / min_us);
+    }
+    bench_dev_free(&t);
+    free(base), free(img);
+    return 0;
+}
