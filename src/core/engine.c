@@ -208,12 +208,16 @@ static int hash_slot(struct fota *f, uint32_t base, uint32_t len, uint8_t out[32
     return rc;
 }
 
-/* Whole-slot check before a boot switch: the release SHA-256 over
- * [0, size), then the image's own structure, checksum and appended hash. */
+/* Whole-slot check before a boot switch, in two read-back passes (the port
+ * gives one hash state at a time): the release SHA-256 over [0, size); then
+ * the image walk (head, segments, checksum) and, in the same pass, the
+ * SHA-256 of [0, hash_offset) against the appended hash. hash_offset is
+ * known as soon as the last segment header has been walked, which is before
+ * the bytes it bounds, so each block is walked first and hashed up to it. */
 static int verify_slot(struct fota *f, unsigned slot, uint32_t size, const uint8_t sha[32])
 {
     const struct fota_config *c = f->cfg;
-    uint32_t base = f->layout.slot_offset[slot], off, n, hoff = 0;
+    uint32_t base = f->layout.slot_offset[slot], off, n, hoff = 0, lim;
     struct fota_img_walk w;
     uint8_t got[32], want[32];
     char hx[65];
@@ -228,22 +232,26 @@ static int verify_slot(struct fota *f, unsigned slot, uint32_t size, const uint8
                  (uint32_t)slot, hx);
         return FOTA_ERR_SHA256;
     }
-    rc = c->flash_read(c, base, f->buf, FOTA_IMG_HEAD_LEN);
-    if (!rc)
-        rc = fota_img_check_head(f->buf, FOTA_IMG_HEAD_LEN, c->chip_id, 0);
     fota_img_walk_init(&w, f->layout.slot_size[slot]);
+    rc = c->sha256_start(c, f->hash.bytes);
     for (off = 0; rc == FOTA_OK && off < size; off += n) {
         n = size - off < FOTA_CHUNK_MAX ? size - off : FOTA_CHUNK_MAX;
         rc = c->flash_read(c, base + off, f->buf, n);
+        if (!rc && off == 0)
+            rc = fota_img_check_head(f->buf, n, c->chip_id, 0);
         if (!rc)
             rc = fota_img_walk_feed(&w, f->buf, n);
+        /* hash what lies below the appended hash (all of it while unknown) */
+        lim = w.segs_end ? (w.hash_offset ? w.hash_offset : size) : off + n;
+        if (!rc && lim > off)
+            rc = c->sha256_update(c, f->hash.bytes, f->buf, lim - off < n ? lim - off : n);
     }
+    if (!rc)
+        rc = c->sha256_finish(c, f->hash.bytes, got);
     if (!rc)
         rc = fota_img_walk_finish(&w, &hoff);
     if (!rc && hoff) {
-        rc = hash_slot(f, base, hoff, got);
-        if (!rc)
-            rc = c->flash_read(c, base + hoff, want, 32);
+        rc = c->flash_read(c, base + hoff, want, 32);
         if (!rc && fota_ct_diff(got, want, 32))
             rc = FOTA_ERR_IMG_HASH;
     }

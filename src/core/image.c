@@ -147,7 +147,18 @@ int fota_img_walk_feed(struct fota_img_walk *w, const uint8_t *data, uint32_t le
             continue;
         }
         if (p < w->seg_end) { /* segment data (seg_end is 0 before the first header) */
-            w->checksum ^= b;
+            /* the bulk of an image: XOR the whole run in one tight loop */
+            uint32_t k = w->seg_end - p, j;
+            uint8_t x = 0;
+            if (k > len - i)
+                k = len - i;
+            if (k > w->limit - p)
+                k = w->limit - p;
+            for (j = 0; j < k; j++)
+                x ^= data[i + j];
+            w->checksum ^= x;
+            i += k - 1;
+            w->pos += k - 1;
             continue;
         }
         if (w->segs_end == 0 && p >= w->next_hdr) { /* segment header */

@@ -275,6 +275,46 @@ static void test_resume_after_power_cut(void **state)
     td_free(&t);
 }
 
+/* A release whose bytes match its SHA-256 but whose own structure is wrong
+ * (appended hash, checksum) is never switched to (invariant 4). */
+static void test_broken_image_never_switched(void **state)
+{
+    static const struct { uint32_t at; int expect; } cases[] = {
+        {0, FOTA_ERR_IMG_HASH},      /* last byte: inside the appended hash */
+        {33, FOTA_ERR_IMG_CHECKSUM}, /* the XOR checksum byte */
+        {200000, FOTA_ERR_IMG_HASH}, /* segment data: checksum or hash */
+    };
+    unsigned i;
+    (void)state;
+    for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct testdev t;
+        struct fota_offer o;
+        struct fota_ota_entry e[2];
+        uint8_t *bad = malloc(len_b);
+        int rc;
+        memcpy(bad, img_b, len_b);
+        bad[cases[i].at ? len_b - cases[i].at : len_b - 1] ^= 0x01;
+        if (cases[i].at == 200000)
+            bad[200000] ^= 0x01, bad[len_b - 1] ^= 0x01; /* data byte only */
+        assert_int_equal(td_provision(&t, NULL, img_a, len_a, FOTA_CHIP_ESP32), FOTA_OK);
+        td_offer(&t, bad, len_b);
+        assert_int_equal(td_power_on(&t, FOTA_CHIP_ESP32), FOTA_OK);
+        assert_int_equal(fota_check(&t.d.fota, "1.0.0", &o), FOTA_OK);
+        rc = fota_run(&t.d.fota, &o);
+        if (cases[i].at == 200000)
+            assert_true(rc == FOTA_ERR_IMG_CHECKSUM || rc == FOTA_ERR_IMG_HASH);
+        else
+            assert_int_equal(rc, cases[i].expect);
+        fota_ota_decode(t.mem + 0xE000, &e[0]);
+        fota_ota_decode(t.mem + 0xF000, &e[1]);
+        assert_false(fota_ota_valid(&e[0]) || fota_ota_valid(&e[1])); /* never switched */
+        assert_int_equal(td_power_on(&t, FOTA_CHIP_ESP32), FOTA_OK);
+        assert_int_equal(t.d.boot.slot, 0);
+        td_free(&t);
+        free(bad);
+    }
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
@@ -285,6 +325,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_update_a_to_b_confirm),
         cmocka_unit_test(test_update_without_confirm_rolls_back),
         cmocka_unit_test(test_resume_after_power_cut),
+        cmocka_unit_test(test_broken_image_never_switched),
     };
     fw = argc > 1 ? argv[1] : "../shared/firmware";
     return cmocka_run_group_tests(tests, setup_all, NULL);
