@@ -42,17 +42,23 @@ static const char *header(const struct fota_http_header *h, unsigned nh, const c
     return NULL;
 }
 
-static int authorized(const struct v1_source *src, const struct fota_http_header *h, unsigned nh)
+/* The token is HMAC(key, "token:" + id); the source computes it when the
+ * key or id changes, as the real server caches it per device. */
+static int authorized(struct v1_source *src, const struct fota_http_header *h, unsigned nh)
 {
     const char *id = header(h, nh, "X-Device-Id"), *tok = header(h, nh, "X-Device-Token");
-    char msg[96], want[65];
+    char msg[96];
     uint8_t mac[32];
     if (!id || !tok || strcmp(id, src->device_id))
         return 0;
-    snprintf(msg, sizeof msg, "token:%s", id);
-    fota_posix_hmac(src->key, 32, (const uint8_t *)msg, strlen(msg), mac);
-    hex(mac, 32, want);
-    return strlen(tok) == 64 && !strcmp(tok, want);
+    if (!src->token[0] || memcmp(src->token_key, src->key, 32) || strcmp(src->token_id, id)) {
+        snprintf(msg, sizeof msg, "token:%s", id);
+        fota_posix_hmac(src->key, 32, (const uint8_t *)msg, strlen(msg), mac);
+        hex(mac, 32, src->token);
+        memcpy(src->token_key, src->key, 32);
+        snprintf(src->token_id, sizeof src->token_id, "%s", id);
+    }
+    return strlen(tok) == 64 && !strcmp(tok, src->token);
 }
 
 size_t v1_chunk_body(const struct v1_source *src, uint32_t n, char *out, size_t cap)

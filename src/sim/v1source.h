@@ -24,6 +24,9 @@ struct v1_source {
     /* the device it serves */
     char device_id[FOTA_ID_MAX + 1];
     uint8_t key[32];
+    char token[65];               /* expected X-Device-Token, cached for */
+    uint8_t token_key[32];        /* this key */
+    char token_id[FOTA_ID_MAX + 1]; /* and this id */
     int offer;                    /* 0: check says {"update": false} */
     /* additions after v1: served in check when set */
     uint32_t secure_version;
