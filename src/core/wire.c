@@ -192,11 +192,9 @@ int fota_v2_body(void *arg, const uint8_t *d, uint32_t n)
         switch (s->stage) {
         case 0: /* stream header */
         case 1: /* frame header */
-            k = (s->stage ? FOTA_V2_FRAME_HDR : FOTA_V2_STREAM_HDR) - s->pos;
-            k = k < n - i ? k : n - i;
-            fota_copy(s->hdr + s->pos, d + i, k);
-            s->pos += k;
-            i += k;
+            k = s->stage ? FOTA_V2_FRAME_HDR : FOTA_V2_STREAM_HDR;
+            while (s->pos < k && i < n)
+                s->hdr[s->pos++ & 7u] = d[i++]; /* at most 8 header bytes */
             if (s->stage == 0 && s->pos == FOTA_V2_STREAM_HDR) {
                 if (fota_le32(s->hdr) != fota_le32((const uint8_t *)FOTA_V2_MAGIC) ||
                     ((uint32_t)s->hdr[4] << 24 | (uint32_t)s->hdr[5] << 16 |

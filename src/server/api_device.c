@@ -15,6 +15,7 @@
 #include <mbedtls/base64.h>
 
 #include "fota/manifest.h"
+#include "devcache.h"
 #include "http.h"
 #include "keys.h"
 #include "log.h"
@@ -39,7 +40,7 @@ static uint32_t total_chunks(const struct store_release *rel)
     return (uint32_t)((rel->size + rel->chunk_size - 1) / rel->chunk_size);
 }
 
-/* Base64 of n bytes into a new JSON string. */
+/* Base64 of n bytes into a new JSON string (manifest, signature). */
 static json_t *b64_json(const uint8_t *p, size_t n)
 {
     char out[200];
@@ -128,6 +129,11 @@ enum MHD_Result api_check(struct request *r)
             }
             if (o && downgrade)
                 json_object_set_new(o, "allow_downgrade", json_true());
+            /* a string, so a device needs no array parser; v2 frames carry
+             * a 16-bit length */
+            if (o)
+                json_object_set_new(o, "protocols", json_string(img->rel.chunk_size <= 0xFFFF
+                                                                    ? "v1,v2" : "v1"));
             return http_json(r, 200, o);
         }
     } else if (rc != STORE_NOT_FOUND) {
@@ -139,20 +145,75 @@ enum MHD_Result api_check(struct request *r)
     return http_json(r, 200, json_pack("{s:b}", "update", 0));
 }
 
+/* The release named by a device request: 404 when unknown or (named) not
+ * deployed to the device, 503 when its bytes cannot be served. NULL when
+ * it has answered. */
+static const struct image *device_release(struct request *r, uint64_t rid, int named)
+{
+    struct server *srv = r->srv;
+    const struct image *img;
+    int rc = images_get(srv, (int64_t)rid, &img);
+
+    if (rc == STORE_NOT_FOUND) {
+        http_error(r, 404, "not_found", "unknown release %llu", (unsigned long long)rid);
+        return NULL;
+    }
+    if (rc != STORE_OK) {
+        http_error(r, 503, "unavailable", "release %llu cannot be served now",
+                   (unsigned long long)rid);
+        return NULL;
+    }
+    if (named) {
+        rc = devcache_deployed_to(srv, (int64_t)rid, r->device_id, r->device.chip);
+        if (rc == STORE_NOT_FOUND) {
+            http_error(r, 404, "not_found", "release %llu is not deployed to this device",
+                       (unsigned long long)rid);
+            return NULL;
+        }
+        if (rc != STORE_OK) {
+            http_store_error(r, rc, "checking the deployment");
+            return NULL;
+        }
+    }
+    return img;
+}
+
+static size_t put(char *out, const char *s, size_t n)
+{
+    memcpy(out, s, n);
+    return n;
+}
+
+static size_t put_u32(char *out, uint32_t v)
+{
+    char tmp[10];
+    size_t n = 0, i;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    for (i = 0; i < n; i++)
+        out[i] = tmp[n - 1 - i];
+    return n;
+}
+
+/* Hot path: the release's base64 chunks are precomputed (release.c), the
+ * device's key schedule is cached (devcache.c), so an answer is one HMAC
+ * over at most a chunk and one copy into the response buffer. */
 enum MHD_Result api_chunk(struct request *r)
 {
     static const char *const allowed[] = {"chunk", "release", NULL};
     static const char *const required[] = {"chunk", NULL};
-    struct server *srv = r->srv;
+    static const char k1[] = "{\"chunk_number\":", k2[] = ",\"data\":\"",
+                      k3[] = "\",\"hmac\":\"", k4[] = "\"}";
     const struct image *img;
     const char *bad, *rs;
-    char buf[128], hex[65];
-    uint8_t key[KEY_LEN], mac[32];
+    char buf[128];
+    uint8_t mac[32];
     uint64_t n, rid;
-    uint32_t total, len;
-    size_t off, b64len, olen, cap;
+    uint32_t len;
+    size_t off, b64len, k;
     char *out;
-    int rc, k;
 
     if ((bad = http_query_problem(r, allowed, required, buf, sizeof buf)))
         return http_error(r, 400, "bad_request", "%s", bad);
@@ -171,51 +232,143 @@ enum MHD_Result api_chunk(struct request *r)
             return http_error(r, 404, "not_found",
                               "no release has been offered to this device: call check first");
     }
-    rc = images_get(srv, (int64_t)rid, &img);
-    if (rc == STORE_NOT_FOUND)
-        return http_error(r, 404, "not_found", "unknown release %llu", (unsigned long long)rid);
-    if (rc != STORE_OK)
-        return http_error(r, 503, "unavailable", "release %llu cannot be served now",
-                          (unsigned long long)rid);
-    if (rs) {
-        rc = srv->ops->release_deployed_to(srv->store, (int64_t)rid, r->device_id,
-                                           r->device.chip);
-        if (rc == STORE_NOT_FOUND)
-            return http_error(r, 404, "not_found", "release %llu is not deployed to this device",
-                              (unsigned long long)rid);
-        if (rc != STORE_OK)
-            return http_store_error(r, rc, "checking the deployment");
-    }
-    total = total_chunks(&img->rel);
-    if (n >= total)
+    if (!(img = device_release(r, rid, rs != NULL)))
+        return MHD_YES;
+    if (n >= img->total_chunks)
         return http_error(r, 404, "not_found",
                           "chunk %llu is past the end: release %llu has %u chunks (0..%u)",
-                          (unsigned long long)n, (unsigned long long)rid, total, total - 1);
+                          (unsigned long long)n, (unsigned long long)rid, img->total_chunks,
+                          img->total_chunks - 1);
 
     off = (size_t)n * img->rel.chunk_size;
     len = (uint32_t)(img->size - off < img->rel.chunk_size ? img->size - off
                                                            : img->rel.chunk_size);
-    keys_device_key(&srv->keys, r->device_id, key);
-    rc = keys_chunk_hmac(key, img->sha, (uint32_t)n, img->data + off, len, mac);
-    memset(key, 0, sizeof key);
-    if (rc < 0)
+    if (keys_chunk_hmac_mac(&r->mac, img->sha, (uint32_t)n, img->data + off, len, mac) < 0)
         return http_error(r, 500, "internal_error", "HMAC computation failed");
-    keys_hex(mac, 32, hex);
 
-    b64len = 4 * ((len + 2) / 3);
-    cap = 64 + b64len + 1 + 100;
-    out = malloc(cap);
+    b64len = img->b64_off[n + 1] - img->b64_off[n];
+    out = malloc(sizeof k1 + 10 + sizeof k2 + b64len + sizeof k3 + 64 + sizeof k4);
     if (!out)
         return MHD_NO;
-    k = snprintf(out, cap, "{\"chunk_number\":%u,\"data\":\"", (unsigned)n);
-    if (mbedtls_base64_encode((unsigned char *)out + k, cap - (size_t)k, &olen, img->data + off,
-                              len) != 0) {
-        free(out);
-        return http_error(r, 500, "internal_error", "base64 encoding failed");
+    k = put(out, k1, sizeof k1 - 1);
+    k += put_u32(out + k, (uint32_t)n);
+    k += put(out + k, k2, sizeof k2 - 1);
+    k += put(out + k, img->b64 + img->b64_off[n], b64len);
+    k += put(out + k, k3, sizeof k3 - 1);
+    keys_hex(mac, 32, out + k); /* writes a NUL, overwritten next */
+    k += 64;
+    k += put(out + k, k4, sizeof k4 - 1);
+    return http_body(r, 200, out, k, "application/json");
+}
+
+/* --- protocol v2: one request streams the frames from= to the end ------------
+ *
+ * "FOT2" | be32 chunk_size, then per chunk n: be32 n | be16 len | len bytes |
+ * HMAC-SHA256(key, sha256(image) || be32(n) || bytes). Frames are made as
+ * libmicrohttpd asks for bytes (never the whole body in memory): the mapped
+ * release, the device's prepared key, the next chunk and one frame buffer. */
+
+struct stream {
+    const struct image *img;
+    struct keys_mac mac;
+    uint32_t next, total; /* next chunk to frame, chunks in the release */
+    uint64_t pos;         /* body bytes handed out so far */
+    size_t flen, fpos;    /* current frame: its length, bytes handed out */
+    uint8_t frame[];      /* 6 + chunk_size + 32 */
+};
+
+static void stream_frame(struct stream *st)
+{
+    const struct image *img = st->img;
+    uint32_t n = st->next++, cs = img->rel.chunk_size;
+    size_t off = (size_t)n * cs;
+    uint32_t len = (uint32_t)(img->size - off < cs ? img->size - off : cs);
+    uint8_t *f = st->frame;
+
+    f[0] = (uint8_t)(n >> 24), f[1] = (uint8_t)(n >> 16), f[2] = (uint8_t)(n >> 8);
+    f[3] = (uint8_t)n, f[4] = (uint8_t)(len >> 8), f[5] = (uint8_t)len;
+    memcpy(f + 6, img->data + off, len);
+    keys_chunk_hmac_mac(&st->mac, img->sha, n, img->data + off, len, f + 6 + len);
+    st->flen = 6 + (size_t)len + 32;
+    st->fpos = 0;
+}
+
+static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    struct stream *st = cls;
+    size_t done = 0, k;
+
+    if (pos != st->pos)
+        return MHD_CONTENT_READER_END_WITH_ERROR; /* libmicrohttpd reads in order */
+    while (done < max) {
+        if (st->fpos == st->flen) {
+            if (st->next >= st->total)
+                break;
+            stream_frame(st);
+        }
+        k = st->flen - st->fpos < max - done ? st->flen - st->fpos : max - done;
+        memcpy(buf + done, st->frame + st->fpos, k);
+        st->fpos += k;
+        done += k;
     }
-    k += (int)olen;
-    k += snprintf(out + k, cap - (size_t)k, "\",\"hmac\":\"%s\"}", hex);
-    return http_body(r, 200, out, (size_t)k, "application/json");
+    st->pos += done;
+    return done ? (ssize_t)done : MHD_CONTENT_READER_END_OF_STREAM;
+}
+
+static void stream_free(void *cls)
+{
+    struct stream *st = cls;
+    explicit_bzero(&st->mac, sizeof st->mac);
+    free(st);
+}
+
+enum MHD_Result api_stream(struct request *r)
+{
+    static const char *const params[] = {"release", "from", NULL};
+    const struct image *img;
+    const char *bad;
+    char buf[128];
+    uint64_t rid, from, size;
+    uint32_t cs;
+    struct stream *st;
+
+    if ((bad = http_query_problem(r, params, params, buf, sizeof buf)))
+        return http_error(r, 400, "bad_request", "%s", bad);
+    if (parse_u64(http_query(r, "release"), UINT32_MAX, 0, &rid) < 0)
+        return http_error(r, 400, "bad_request",
+                          "release must be a decimal number 0..4294967295, got \"%.40s\"",
+                          http_query(r, "release"));
+    if (parse_u64(http_query(r, "from"), UINT32_MAX, 0, &from) < 0)
+        return http_error(r, 400, "bad_request",
+                          "from must be a decimal number 0..4294967295, got \"%.40s\"",
+                          http_query(r, "from"));
+    if (!(img = device_release(r, rid, 1)))
+        return MHD_YES;
+    cs = img->rel.chunk_size;
+    if (cs > 0xFFFF)
+        return http_error(r, 404, "not_found",
+                          "release %llu has %u-byte chunks, more than a v2 frame carries; use "
+                          "chunk (protocol v1)", (unsigned long long)rid, cs);
+    if (from >= img->total_chunks)
+        return http_error(r, 404, "not_found",
+                          "from %llu is past the end: release %llu has %u chunks (0..%u)",
+                          (unsigned long long)from, (unsigned long long)rid, img->total_chunks,
+                          img->total_chunks - 1);
+
+    st = calloc(1, sizeof *st + 6 + (size_t)cs + 32);
+    if (!st)
+        return MHD_NO;
+    st->img = img;
+    st->mac = r->mac;
+    st->next = (uint32_t)from;
+    st->total = img->total_chunks;
+    memcpy(st->frame, "FOT2", 4);
+    st->frame[4] = (uint8_t)(cs >> 24), st->frame[5] = (uint8_t)(cs >> 16);
+    st->frame[6] = (uint8_t)(cs >> 8), st->frame[7] = (uint8_t)cs;
+    st->flen = 8;
+    size = 8 + (uint64_t)(img->total_chunks - from) * (6 + 32) +
+           ((uint64_t)img->size - from * cs);
+    return http_stream(r, 200, size, stream_read, st, stream_free, "application/vnd.fota.v2");
 }
 
 enum MHD_Result api_status(struct request *r)

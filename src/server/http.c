@@ -16,6 +16,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +25,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "devcache.h"
 #include "log.h"
 #include "ratelimit.h"
 #include "release.h"
@@ -31,6 +33,7 @@
 static const struct route routes[] = {
     {"/api/inverter/fota/check", 0, AUTH_DEVICE, "GET", {{"GET", BODY_NONE, api_check}}},
     {"/api/inverter/fota/chunk", 0, AUTH_DEVICE, "GET", {{"GET", BODY_NONE, api_chunk}}},
+    {"/api/inverter/fota/stream", 0, AUTH_DEVICE, "GET", {{"GET", BODY_NONE, api_stream}}},
     {"/api/inverter/fota/status", 0, AUTH_DEVICE, "POST", {{"POST", BODY_JSON, api_status}}},
     {"/api/admin/releases", 1, AUTH_ADMIN, "GET, POST",
      {{"GET", BODY_NONE, admin_releases_get}, {"POST", BODY_UPLOAD, admin_release_upload}}},
@@ -91,6 +94,31 @@ enum MHD_Result http_json(struct request *r, unsigned status, json_t *obj)
 enum MHD_Result http_no_content(struct request *r)
 {
     return http_body(r, 204, NULL, 0, NULL);
+}
+
+static void conn_no_deadline(struct request *r);
+
+enum MHD_Result http_stream(struct request *r, unsigned status, uint64_t size,
+                            MHD_ContentReaderCallback reader, void *cls,
+                            MHD_ContentReaderFreeCallback free_cb, const char *content_type)
+{
+    struct MHD_Response *resp;
+    enum MHD_Result ret;
+
+    resp = MHD_create_response_from_callback(size, 32 * 1024, reader, cls, free_cb);
+    if (!resp) {
+        free_cb(cls);
+        return MHD_NO;
+    }
+    if (content_type)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
+    ret = MHD_queue_response(r->conn, status, resp);
+    MHD_destroy_response(resp);
+    r->answered = 1;
+    r->status = status;
+    r->resp_bytes = (size_t)size;
+    conn_no_deadline(r);
+    return ret;
 }
 
 enum MHD_Result http_error(struct request *r, unsigned status, const char *code,
@@ -250,19 +278,19 @@ static int auth_device(struct request *r)
         return -1;
     }
     snprintf(r->device_id, sizeof r->device_id, "%s", id);
-    if (!keys_device_token_ok(&r->srv->keys, id, tok)) {
+    rc = devcache_auth(r->srv, id, tok, &r->device, &r->mac);
+    if (rc == DEVCACHE_BAD_TOKEN) {
         SLOG(SLOG_WARN, "device auth: %s X-Device-Token for %s", tok ? "wrong" : "missing", id);
         http_error(r, 401, "unauthorized", "device authentication failed");
         return -1;
     }
-    rc = r->srv->ops->device_get(r->srv->store, id, &r->device);
-    if (rc == STORE_NOT_FOUND) {
+    if (rc == DEVCACHE_UNKNOWN) {
         SLOG(SLOG_WARN, "device auth: %s is not registered", id);
         http_error(r, 401, "unauthorized", "device authentication failed");
         return -1;
     }
-    if (rc != STORE_OK) {
-        http_store_error(r, rc, "looking up the device");
+    if (rc != DEVCACHE_OK) {
+        http_store_error(r, STORE_ERR, "looking up the device");
         return -1;
     }
     if (r->srv->rate_device && (r->retry_after = ratelimit_take(r->srv->rate_device, id))) {
@@ -496,6 +524,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     if (r->counted)
         atomic_fetch_sub(&srv->inflight, 1);
     conn_request_done(r);
+    explicit_bzero(&r->mac, sizeof r->mac);
     upload_free(r->upload);
     free(r->body);
     free(r);
@@ -519,7 +548,9 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 struct conn_entry {
     struct conn_entry *prev, *next;
     int fd;
-    double deadline; /* monotonic seconds; 0: none */
+    _Atomic int64_t deadline; /* monotonic milliseconds; 0: none. Set without the
+                               * list lock (the entry lives as long as its
+                               * connection, so while any of its requests) */
 };
 
 static struct {
@@ -531,11 +562,11 @@ static struct {
     unsigned timeout;
 } wd = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, {NULL, NULL, -1, 0}, 0, 0, 0, 0};
 
-static double mono_s(void)
+static int64_t mono_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + 1; /* never 0 */
 }
 
 static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
@@ -552,7 +583,7 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
             return;
         e->fd = ci->connect_fd;
         pthread_mutex_lock(&wd.mu);
-        e->deadline = wd.timeout ? mono_s() + wd.timeout : 0;
+        atomic_store(&e->deadline, wd.timeout ? mono_ms() + 1000 * (int64_t)wd.timeout : 0);
         e->next = wd.head.next;
         e->prev = &wd.head;
         if (wd.head.next)
@@ -580,9 +611,16 @@ static void conn_request_started(struct request *r)
     r->ce = ci ? ci->socket_context : NULL;
     if (!r->ce)
         return;
-    pthread_mutex_lock(&wd.mu);
-    r->ce->deadline = wd.timeout && r->route->auth == AUTH_DEVICE ? mono_s() + wd.timeout : 0;
-    pthread_mutex_unlock(&wd.mu);
+    atomic_store(&r->ce->deadline, wd.timeout && r->route->auth == AUTH_DEVICE
+                                       ? mono_ms() + 1000 * (int64_t)wd.timeout : 0);
+}
+
+/* A stream is answered: its length depends on the device's pace, so only
+ * the inactivity timeout applies until it ends. */
+static void conn_no_deadline(struct request *r)
+{
+    if (r->ce)
+        atomic_store(&r->ce->deadline, 0);
 }
 
 /* The request is over: the next one on this connection has its own deadline. */
@@ -590,9 +628,7 @@ static void conn_request_done(struct request *r)
 {
     if (!r->ce)
         return;
-    pthread_mutex_lock(&wd.mu);
-    r->ce->deadline = wd.timeout ? mono_s() + wd.timeout : 0;
-    pthread_mutex_unlock(&wd.mu);
+    atomic_store(&r->ce->deadline, wd.timeout ? mono_ms() + 1000 * (int64_t)wd.timeout : 0);
 }
 
 static void *watchdog(void *arg)
@@ -601,13 +637,13 @@ static void *watchdog(void *arg)
     (void)arg;
     pthread_mutex_lock(&wd.mu);
     while (!wd.stop) {
-        double t = mono_s();
+        int64_t t = mono_ms(), dl;
         for (struct conn_entry *e = wd.head.next; e; e = e->next)
-            if (e->deadline && t > e->deadline) {
+            if ((dl = atomic_load(&e->deadline)) && t > dl) {
                 SLOG(SLOG_WARN, "closing a connection (fd %d): no complete request within %u s "
                      "(slow client)", e->fd, wd.timeout);
                 shutdown(e->fd, SHUT_RDWR);
-                e->deadline = 0;
+                atomic_compare_exchange_strong(&e->deadline, &dl, 0);
             }
         clock_gettime(CLOCK_REALTIME, &ts);
         ts.tv_nsec += 250 * 1000000L;

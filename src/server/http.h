@@ -46,6 +46,7 @@ struct request {
 
     char device_id[65];          /* authenticated device, "" for admin */
     struct store_device device;  /* its row, for device routes */
+    struct keys_mac mac;         /* its key, ready for chunk HMACs (wiped at the end) */
 
     struct conn_entry *ce;       /* its connection's watchdog entry (may be NULL) */
     unsigned retry_after;        /* Retry-After of a 429/503, 0: 1 second */
@@ -110,6 +111,14 @@ enum MHD_Result http_json(struct request *r, unsigned status, json_t *obj);
 enum MHD_Result http_body(struct request *r, unsigned status, char *buf, size_t len,
                           const char *content_type);
 enum MHD_Result http_no_content(struct request *r);
+/* Body produced on demand by reader (libmicrohttpd's content reader: called
+ * with the position and room, returns bytes written); size is the exact
+ * Content-Length; free_cb(cls) runs when the response is done. A device
+ * stream keeps only libmicrohttpd's inactivity timeout (not the request
+ * deadline): its length is set by the device's pace. */
+enum MHD_Result http_stream(struct request *r, unsigned status, uint64_t size,
+                            MHD_ContentReaderCallback reader, void *cls,
+                            MHD_ContentReaderFreeCallback free_cb, const char *content_type);
 /* {"error": code, "message": <formatted>}; also logs the refusal. */
 enum MHD_Result http_error(struct request *r, unsigned status, const char *code,
                            const char *fmt, ...) __attribute__((format(printf, 4, 5)));
@@ -132,6 +141,7 @@ json_t *json_time(int64_t t);
 /* handlers (api_device.c, api_admin.c) */
 enum MHD_Result api_check(struct request *r);
 enum MHD_Result api_chunk(struct request *r);
+enum MHD_Result api_stream(struct request *r);
 enum MHD_Result api_status(struct request *r);
 /* Called before the body of a release upload is accepted: checks the query
  * and opens the temp file (r->upload). 0, or -1 when it has answered. */

@@ -58,6 +58,46 @@ int keys_chunk_hmac(const uint8_t key[KEY_LEN], const uint8_t sha256[32], uint32
     return rc ? -1 : 0;
 }
 
+void keys_mac_init(struct keys_mac *m, const uint8_t key[KEY_LEN])
+{
+#ifdef FOTA_SERVER_NETTLE
+    hmac_sha256_set_key(&m->ctx, KEY_LEN, key);
+#else
+    memcpy(m->key, key, KEY_LEN);
+#endif
+}
+
+void keys_mac_wipe(struct keys_mac *m)
+{
+    explicit_bzero(m, sizeof *m);
+}
+
+int keys_chunk_hmac_mac(const struct keys_mac *m, const uint8_t sha256[32], uint32_t n,
+                        const uint8_t *data, size_t len, uint8_t out[32])
+{
+#ifdef FOTA_SERVER_NETTLE
+    struct hmac_sha256_ctx c = m->ctx; /* the prepared pads; digest never touches m */
+    uint8_t be[4] = {(uint8_t)(n >> 24), (uint8_t)(n >> 16), (uint8_t)(n >> 8), (uint8_t)n};
+    hmac_sha256_update(&c, 32, sha256);
+    hmac_sha256_update(&c, 4, be);
+    hmac_sha256_update(&c, len, data);
+    hmac_sha256_digest(&c, 32, out);
+    explicit_bzero(&c, sizeof c);
+    return 0;
+#else
+    return keys_chunk_hmac(m->key, sha256, n, data, len, out);
+#endif
+}
+
+void keys_device_token_hex(const uint8_t key[KEY_LEN], const char *id, char out[65])
+{
+    uint8_t mac[32];
+    char msg[8 + DEVICE_ID_MAX];
+    int n = snprintf(msg, sizeof msg, "token:%s", id);
+    keys_hmac(key, KEY_LEN, msg, (size_t)n, mac);
+    keys_hex(mac, 32, out);
+}
+
 void keys_hex(const uint8_t *in, size_t len, char *out)
 {
     static const char d[] = "0123456789abcdef";

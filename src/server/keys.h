@@ -13,6 +13,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#ifdef FOTA_SERVER_NETTLE
+#include <nettle/hmac.h>
+#endif
+
 #define KEY_LEN 32
 #define DEVICE_ID_MAX 64
 
@@ -44,6 +48,25 @@ int keys_device_token_ok(const struct keyring *k, const char *id, const char *he
 /* hmac = HMAC-SHA256(key, sha256 || be32(n) || data). */
 int keys_chunk_hmac(const uint8_t key[KEY_LEN], const uint8_t sha256[32], uint32_t n,
                     const uint8_t *data, size_t len, uint8_t out[32]);
+
+/* A device key made ready for many chunk HMACs: the HMAC key schedule (inner
+ * and outer pad states) is computed once. With nettle (FOTA_SERVER_NETTLE)
+ * SHA-256 uses the CPU's SHA extensions where it has them; the result is the
+ * same HMAC-SHA256 as keys_chunk_hmac. */
+struct keys_mac {
+#ifdef FOTA_SERVER_NETTLE
+    struct hmac_sha256_ctx ctx;
+#else
+    uint8_t key[KEY_LEN];
+#endif
+};
+void keys_mac_init(struct keys_mac *m, const uint8_t key[KEY_LEN]);
+void keys_mac_wipe(struct keys_mac *m);
+int keys_chunk_hmac_mac(const struct keys_mac *m, const uint8_t sha256[32], uint32_t n,
+                        const uint8_t *data, size_t len, uint8_t out[32]);
+/* The device's expected token: hex(HMAC-SHA256(key, "token:" + id)), 64
+ * lowercase hex digits + NUL. */
+void keys_device_token_hex(const uint8_t key[KEY_LEN], const char *id, char out[65]);
 
 int keys_hmac(const uint8_t *key, size_t keylen, const void *msg, size_t len, uint8_t out[32]);
 int keys_sha256(const void *msg, size_t len, uint8_t out[32]);

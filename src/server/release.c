@@ -17,6 +17,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <mbedtls/base64.h>
+
 #include "fota/error.h"
 #include "fota/esp_image.h"
 #include "fota/manifest.h"
@@ -400,15 +402,51 @@ struct image_cache *images_new(void)
     return c;
 }
 
+static void image_free(struct image *img)
+{
+    if (img->size)
+        munmap((void *)img->data, img->size);
+    free(img->b64);
+    free(img->b64_off);
+    free(img);
+}
+
+/* Base64 of every chunk, back to back (see struct image). */
+static int image_b64(struct image *img)
+{
+    uint32_t cs = img->rel.chunk_size, total;
+    size_t need = 0, olen;
+
+    if (cs == 0)
+        return -1;
+    total = (uint32_t)((img->size + cs - 1) / cs);
+    img->total_chunks = total;
+    for (uint32_t n = 0; n < total; n++) {
+        size_t len = img->size - (size_t)n * cs < cs ? img->size - (size_t)n * cs : cs;
+        need += 4 * ((len + 2) / 3);
+    }
+    img->b64 = malloc(need + 1);
+    img->b64_off = malloc(((size_t)total + 1) * sizeof *img->b64_off);
+    if (!img->b64 || !img->b64_off)
+        return -1;
+    img->b64_off[0] = 0;
+    for (uint32_t n = 0; n < total; n++) {
+        size_t off = (size_t)n * cs;
+        size_t len = img->size - off < cs ? img->size - off : cs;
+        if (mbedtls_base64_encode((unsigned char *)img->b64 + img->b64_off[n],
+                                  need + 1 - img->b64_off[n], &olen, img->data + off, len) != 0)
+            return -1;
+        img->b64_off[n + 1] = img->b64_off[n] + olen;
+    }
+    return 0;
+}
+
 void images_free(struct image_cache *c)
 {
     if (!c)
         return;
-    for (size_t i = 0; i < c->n; i++) {
-        if (c->v[i]->size)
-            munmap((void *)c->v[i]->data, c->v[i]->size);
-        free(c->v[i]);
-    }
+    for (size_t i = 0; i < c->n; i++)
+        image_free(c->v[i]);
     free(c->v);
     pthread_mutex_destroy(&c->mu);
     free(c);
@@ -477,6 +515,11 @@ int images_get(struct server *srv, int64_t id, const struct image **out)
         free(img);
         return STORE_ERR;
     }
+    if (image_b64(img) < 0) {
+        SLOG(SLOG_ERROR, "release %lld: no memory for its base64 chunks", (long long)id);
+        image_free(img);
+        return STORE_ERR;
+    }
     pthread_mutex_lock(&c->mu);
     struct image *other = cache_find(c, id);
     int cached = 0;
@@ -497,8 +540,7 @@ int images_get(struct server *srv, int64_t id, const struct image **out)
     pthread_mutex_unlock(&c->mu);
     if (!cached) {
         /* another thread mapped it first, or no memory to cache it */
-        munmap((void *)img->data, img->size);
-        free(img);
+        image_free(img);
         if (!other)
             return STORE_ERR;
         img = other;

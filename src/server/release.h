@@ -50,12 +50,17 @@ struct ingest_result {
 };
 void upload_finish(struct upload *u, struct ingest_result *res);
 
-/* Mapped bytes of a release. Valid until images_free. */
+/* Mapped bytes of a release. Valid until images_free. The base64 text of
+ * every chunk (device-independent) is computed once, when the release is
+ * first mapped: chunk n is b64[b64_off[n] .. b64_off[n + 1]). */
 struct image {
     struct store_release rel;
     uint8_t sha[32];
     const uint8_t *data;
     size_t size;
+    uint32_t total_chunks;
+    char *b64;
+    size_t *b64_off; /* total_chunks + 1 offsets */
 };
 
 struct image_cache *images_new(void);

@@ -12,6 +12,7 @@
 #include "keys.h"
 #include "store.h"
 
+struct devcache;
 struct image_cache;
 struct ratelimit;
 
@@ -24,6 +25,7 @@ struct server {
     unsigned max_inflight;      /* requests at once before answering 429 */
     atomic_uint inflight;
     struct image_cache *images; /* release bytes mapped once, see release.h */
+    struct devcache *devcache;  /* authenticated devices, see devcache.h */
 
     /* signed releases */
     int require_signed;         /* refuse uploads without a manifest + signature */

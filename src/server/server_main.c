@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "devcache.h"
 #include "http.h"
 #include "keys.h"
 #include "log.h"
@@ -48,7 +49,7 @@ static void usage(FILE *f)
             "  --port-file FILE        write the bound port there once listening\n"
             "  --max-upload BYTES      largest release upload (default 8388608)\n"
             "  --max-inflight N        requests at once before answering 429 (default 512)\n"
-            "  --threads N             HTTP worker threads (default 4)\n"
+            "  --threads N             HTTP worker threads (default: one per CPU)\n"
             "  --log-level L           error, warn, info (default) or debug\n"
             "  --tls-cert FILE         serve HTTPS: PEM certificate (chain), with --tls-key\n"
             "  --tls-key FILE          PEM private key of --tls-cert\n"
@@ -151,6 +152,74 @@ static void clean_tmp(const char *dir)
     closedir(d);
 }
 
+struct sha_set {
+    char (*v)[65];
+    size_t n, cap;
+    int failed;
+};
+
+static int collect_sha(void *ctx, const struct store_release *rel)
+{
+    struct sha_set *set = ctx;
+    if (set->n == set->cap) {
+        size_t cap = set->cap ? 2 * set->cap : 64;
+        char (*v)[65] = realloc(set->v, cap * sizeof *v);
+        if (!v) {
+            set->failed = 1;
+            return -1;
+        }
+        set->v = v;
+        set->cap = cap;
+    }
+    memcpy(set->v[set->n++], rel->sha256, 65);
+    return 0;
+}
+
+/* A crash between the rename into images/ and the insert of the release row
+ * leaves an image file that no release names: remove those at start-up
+ * (before any upload can be in that window). Files that are not named
+ * <64 hex digits> are left alone. Does nothing when the releases cannot be
+ * listed. */
+static void clean_orphan_images(struct server *srv)
+{
+    struct sha_set set = {0};
+    char dir[PATH_MAX], p[PATH_MAX];
+    struct dirent *e;
+    unsigned removed = 0, kept = 0;
+    DIR *d;
+
+    if (srv->ops->release_list(srv->store, collect_sha, &set) != STORE_OK || set.failed) {
+        SLOG(SLOG_WARN, "cannot list the releases: orphan images not looked for");
+        free(set.v);
+        return;
+    }
+    snprintf(dir, sizeof dir, "%s/images", srv->data_dir);
+    if (!(d = opendir(dir))) {
+        free(set.v);
+        return;
+    }
+    while ((e = readdir(d))) {
+        size_t i;
+        if (strlen(e->d_name) != 64 || strspn(e->d_name, "0123456789abcdef") != 64)
+            continue;
+        for (i = 0; i < set.n && strcmp(set.v[i], e->d_name) != 0; i++)
+            ;
+        if (i < set.n) {
+            kept++;
+            continue;
+        }
+        if (snprintf(p, sizeof p, "%s/%s", dir, e->d_name) < (int)sizeof p && unlink(p) == 0) {
+            SLOG(SLOG_INFO, "removed orphan image %s (no release names it)", p);
+            removed++;
+        } else {
+            SLOG(SLOG_WARN, "cannot remove orphan image %s: %s", p, strerror(errno));
+        }
+    }
+    closedir(d);
+    free(set.v);
+    SLOG(SLOG_INFO, "images: %u referenced, %u orphan(s) removed", kept, removed);
+}
+
 static int write_port_file(const char *path, unsigned port)
 {
     char tmp[PATH_MAX];
@@ -195,7 +264,7 @@ int main(int argc, char **argv)
     };
     const char *db = NULL, *data = NULL, *master = NULL, *token_file = NULL;
     const char *listen_addr = "127.0.0.1", *port_file = NULL;
-    uint64_t port = 8080, max_upload = 8u << 20, threads = 4, max_inflight = 512;
+    uint64_t port = 8080, max_upload = 8u << 20, threads = 0, max_inflight = 512;
     const char *tls_cert = NULL, *tls_key = NULL, *sign_pub = NULL;
     double rate_dev = 200, rate_addr = 1000;
     uint64_t burst_dev = 0, burst_addr = 0, max_conn = 1024, max_per_ip = 128, idle = 15;
@@ -296,6 +365,10 @@ int main(int argc, char **argv)
         return bad_option("%s", "--master-key-file FILE is required");
     if (!tls_cert != !tls_key)
         return bad_option("%s", "--tls-cert and --tls-key go together");
+    if (threads == 0) {
+        long nc = sysconf(_SC_NPROCESSORS_ONLN);
+        threads = nc < 1 ? 1 : nc > 256 ? 256 : (uint64_t)nc;
+    }
 
     memset(&srv, 0, sizeof srv);
     if (token_file) {
@@ -353,10 +426,17 @@ int main(int argc, char **argv)
     srv.max_upload = max_upload;
     srv.max_inflight = (unsigned)max_inflight;
     srv.images = images_new();
+    srv.devcache = devcache_new();
+    if (!srv.images || !srv.devcache) {
+        fprintf(stderr, "fota-server: out of memory\n");
+        return 1;
+    }
     if (srv.ops->open(db, &srv.store) != STORE_OK) {
         fprintf(stderr, "fota-server: cannot open the store %s (see the log above)\n", db);
         return 1;
     }
+    devcache_wrap_store(&srv);
+    clean_orphan_images(&srv);
 
     /* Block the stop signals before any thread starts, so every worker
      * inherits the mask and only sigwait() below sees them. */
@@ -401,6 +481,7 @@ int main(int argc, char **argv)
     http_stop(d);
     srv.ops->close(srv.store);
     images_free(srv.images);
+    devcache_free(srv.devcache);
     ratelimit_free(srv.rate_device);
     ratelimit_free(srv.rate_addr);
     if (key_pem)

@@ -8,6 +8,7 @@
 #  2. fota-device is SIGKILLed mid-download (a power cut at a random
 #     instant); the next update resumes (resumed_from > 0, a multiple of the
 #     4096-byte sector) and ends byte-identical.
+# The device speaks protocol v1 (--protocol v1; e2e_v2 covers v2).
 # The kill instant is taken from the server's access log (chunk requests
 # served so far) and retried with an earlier threshold if the download won.
 # usage: e2e_server_kill.sh FOTA_SERVER FOTA_ADMIN FOTA_DEVICE FOTA_MKIMAGE FIRMWARE_DIR
@@ -22,7 +23,7 @@ KEY=$(add_device dongle-1)
 REL=$(add_release "$IMG" 4.0.0)
 deploy "$REL" dongle-1
 PORT0=$PORT
-NET=(--server "$URL" --id dongle-1 --key "$KEY" --backoff-ms 200 --max-attempts 30)
+NET=(--server "$URL" --id dongle-1 --key "$KEY" --protocol v1 --backoff-ms 200 --max-attempts 30)
 ok "server on port $PORT0, release $REL (1228800 bytes) deployed"
 
 chunks_served() { grep -c 'GET /api/inverter/fota/chunk dongle-1 200' "$DIR/server.log" || true; }
@@ -83,7 +84,7 @@ ok "restarted server: release list and device show intact (state installed)"
 # --- 2. device power cut (SIGKILL) mid-download, then resume --------------------
 KEY2=$(add_device dongle-2)
 deploy "$REL" dongle-2
-NET2=(--server "$URL" --id dongle-2 --key "$KEY2" --backoff-ms 200 --max-attempts 30)
+NET2=(--server "$URL" --id dongle-2 --key "$KEY2" --protocol v1 --backoff-ms 200 --max-attempts 30)
 done2=0
 for threshold in 600 300 100 20; do
     F=$DIR/flash-d.bin

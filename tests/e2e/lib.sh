@@ -43,13 +43,17 @@ fail() {
 ok() { echo "ok: $*"; }
 
 # start_server [PORT]: start fota-server on the test's db/data/master key
-# (PORT 0 or none: a free port). Sets SPID, PORT, URL, FOTA_SERVER.
+# (PORT 0 or none: a free port), plus the options in the array SERVER_EXTRA;
+# SERVER_SCHEME=https for a TLS server. Sets SPID, PORT, URL, FOTA_SERVER.
+SERVER_EXTRA=()
+SERVER_SCHEME=http
 start_server() {
     local want=${1:-0} i=0
     rm -f "$DIR/port"
     "$SERVER_BIN" --db "$DIR/db.sqlite" --data "$DIR/data" \
         --master-key-file "$DIR/master.key" --port "$want" --port-file "$DIR/port" \
-        --log-level "${SERVER_LOG_LEVEL:-info}" 2>>"$DIR/server.log" &
+        --log-level "${SERVER_LOG_LEVEL:-info}" ${SERVER_EXTRA[@]+"${SERVER_EXTRA[@]}"} \
+        2>>"$DIR/server.log" &
     SPID=$!
     while [ ! -s "$DIR/port" ]; do
         i=$((i + 1))
@@ -58,7 +62,7 @@ start_server() {
         sleep 0.02
     done
     PORT=$(cat "$DIR/port")
-    URL="http://127.0.0.1:$PORT"
+    URL="$SERVER_SCHEME://127.0.0.1:$PORT"
     export FOTA_SERVER=$URL
 }
 
@@ -146,3 +150,10 @@ dev_expect() {
 }
 out_has() { grep -q -- "$1" "$DIR/dev.out" || { cat "$DIR/dev.out" "$DIR/dev.err" >&2; fail "fota-device output lacks '$1'"; }; }
 sha256_of() { sha256sum "$1" | cut -d' ' -f1; }
+# ota1_erased FLASH LEN: the first LEN bytes of ota_1 are all 0xFF
+ota1_erased() {
+    slot_bytes "$1" "$2" "$DIR/ota1.extract"
+    head -c "$2" /dev/zero | tr '\0' '\377' | cmp -s - "$DIR/ota1.extract"
+}
+# log_count PATTERN: lines of server.log matching PATTERN (grep -E)
+log_count() { grep -cE -- "$1" "$DIR/server.log" || true; }

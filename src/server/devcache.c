@@ -1,0 +1,358 @@
+/*
+ * devcache.c - in-memory cache of authenticated devices for the hot path,
+ * and the invalidating store method table in front of the real store. See
+ * devcache.h for what is cached and why it cannot go stale.
+ */
+#include "devcache.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "server.h"
+
+#define SHARDS 64
+#define BUCKETS 256 /* per shard */
+#define DEPLOYED_MAX 8
+
+struct entry {
+    struct entry *next;
+    char id[DEVICE_ID_MAX + 1];
+    struct store_device dev;
+    struct keys_mac mac;
+    char token[65];
+    int64_t deployed[DEPLOYED_MAX];
+    unsigned ndeployed;
+};
+
+struct shard {
+    pthread_mutex_t mu;
+    uint64_t gen; /* bumped by every write to a device of this shard */
+    unsigned count;
+    struct entry *b[BUCKETS];
+};
+
+struct devcache {
+    struct shard s[SHARDS];
+};
+
+static uint32_t hash_id(const char *id)
+{
+    uint32_t h = 2166136261u;
+    for (; *id; id++)
+        h = (h ^ (uint8_t)*id) * 16777619u;
+    return h;
+}
+
+static struct shard *shard_of(struct devcache *c, uint32_t h)
+{
+    return &c->s[h % SHARDS];
+}
+
+static struct entry **slot_of(struct shard *s, uint32_t h, const char *id)
+{
+    struct entry **p = &s->b[(h / SHARDS) % BUCKETS];
+    while (*p && strcmp((*p)->id, id) != 0)
+        p = &(*p)->next;
+    return p;
+}
+
+static void entry_free(struct entry *e)
+{
+    explicit_bzero(e, sizeof *e); /* key material */
+    free(e);
+}
+
+static void shard_clear(struct shard *s)
+{
+    for (unsigned i = 0; i < BUCKETS; i++)
+        while (s->b[i]) {
+            struct entry *e = s->b[i];
+            s->b[i] = e->next;
+            entry_free(e);
+        }
+    s->count = 0;
+}
+
+struct devcache *devcache_new(void)
+{
+    struct devcache *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    for (int i = 0; i < SHARDS; i++)
+        pthread_mutex_init(&c->s[i].mu, NULL);
+    return c;
+}
+
+void devcache_free(struct devcache *c)
+{
+    if (!c)
+        return;
+    for (int i = 0; i < SHARDS; i++) {
+        shard_clear(&c->s[i]);
+        pthread_mutex_destroy(&c->s[i].mu);
+    }
+    free(c);
+}
+
+/* Drop id's entry after a write that may change its row. */
+static void forget(struct devcache *c, const char *id)
+{
+    uint32_t h = hash_id(id);
+    struct shard *s = shard_of(c, h);
+    struct entry **p, *e;
+
+    pthread_mutex_lock(&s->mu);
+    s->gen++;
+    p = slot_of(s, h, id);
+    if ((e = *p)) {
+        *p = e->next;
+        s->count--;
+        entry_free(e);
+    }
+    pthread_mutex_unlock(&s->mu);
+}
+
+/* Constant time over the 64 hex digits; NULL or another length is wrong. */
+static int token_equal(const char *want, const char *got)
+{
+    return got && strlen(got) == 64 && keys_ct_equal(want, got, 64);
+}
+
+int devcache_auth(struct server *srv, const char *id, const char *token,
+                  struct store_device *dev, struct keys_mac *mac)
+{
+    struct devcache *c = srv->devcache;
+    uint32_t h = hash_id(id);
+    struct shard *s = shard_of(c, h);
+    struct entry *e, *n;
+    uint8_t key[KEY_LEN];
+    uint64_t gen;
+    int rc, ok;
+
+    pthread_mutex_lock(&s->mu);
+    e = *slot_of(s, h, id);
+    if (e) {
+        ok = token_equal(e->token, token);
+        if (ok) {
+            *dev = e->dev;
+            *mac = e->mac;
+        }
+        pthread_mutex_unlock(&s->mu);
+        return ok ? DEVCACHE_OK : DEVCACHE_BAD_TOKEN;
+    }
+    gen = s->gen;
+    pthread_mutex_unlock(&s->mu);
+
+    n = calloc(1, sizeof *n);
+    if (!n)
+        return DEVCACHE_ERR;
+    snprintf(n->id, sizeof n->id, "%s", id);
+    keys_device_key(&srv->keys, id, key);
+    keys_device_token_hex(key, id, n->token);
+    keys_mac_init(&n->mac, key);
+    explicit_bzero(key, sizeof key);
+    if (!token_equal(n->token, token)) {
+        entry_free(n);
+        return DEVCACHE_BAD_TOKEN;
+    }
+    rc = srv->ops->device_get(srv->store, id, &n->dev);
+    if (rc != STORE_OK) {
+        entry_free(n);
+        return rc == STORE_NOT_FOUND ? DEVCACHE_UNKNOWN : DEVCACHE_ERR;
+    }
+    *dev = n->dev;
+    *mac = n->mac;
+
+    pthread_mutex_lock(&s->mu);
+    if (s->gen == gen && !*slot_of(s, h, id)) {
+        /* no write to this shard since the row was read: it is current */
+        if (s->count >= DEVCACHE_MAX / SHARDS)
+            shard_clear(s);
+        struct entry **p = &s->b[(h / SHARDS) % BUCKETS];
+        n->next = *p;
+        *p = n;
+        s->count++;
+        n = NULL;
+    }
+    pthread_mutex_unlock(&s->mu);
+    if (n)
+        entry_free(n);
+    return DEVCACHE_OK;
+}
+
+int devcache_deployed_to(struct server *srv, int64_t release, const char *id, int chip)
+{
+    struct devcache *c = srv->devcache;
+    uint32_t h = hash_id(id);
+    struct shard *s = shard_of(c, h);
+    struct entry *e;
+    int rc;
+
+    pthread_mutex_lock(&s->mu);
+    e = *slot_of(s, h, id);
+    for (unsigned i = 0; e && i < e->ndeployed; i++)
+        if (e->deployed[i] == release) {
+            pthread_mutex_unlock(&s->mu);
+            return STORE_OK;
+        }
+    pthread_mutex_unlock(&s->mu);
+
+    rc = srv->ops->release_deployed_to(srv->store, release, id, chip);
+    if (rc != STORE_OK)
+        return rc;
+    /* deployments are only ever added: a positive answer stays true */
+    pthread_mutex_lock(&s->mu);
+    e = *slot_of(s, h, id);
+    if (e) {
+        if (e->ndeployed == DEPLOYED_MAX) {
+            memmove(e->deployed, e->deployed + 1, (DEPLOYED_MAX - 1) * sizeof e->deployed[0]);
+            e->ndeployed--;
+        }
+        e->deployed[e->ndeployed++] = release;
+    }
+    pthread_mutex_unlock(&s->mu);
+    return STORE_OK;
+}
+
+/* --- the invalidating store in front of the real one ---------------------- */
+
+struct wrapped {
+    const struct store_ops *ops;
+    struct store *inner;
+    struct devcache *dc;
+};
+
+#define W(s) ((struct wrapped *)(void *)(s))
+#define INNER(s) W(s)->ops
+#define IS(s) W(s)->inner
+
+static int w_open(const char *target, struct store **out)
+{
+    (void)target;
+    (void)out;
+    return STORE_ERR; /* made by devcache_wrap_store only */
+}
+
+static void w_close(struct store *s)
+{
+    INNER(s)->close(IS(s));
+    free(W(s));
+}
+
+static int w_release_insert(struct store *s, struct store_release *r)
+{
+    return INNER(s)->release_insert(IS(s), r);
+}
+
+static int w_release_get(struct store *s, int64_t id, struct store_release *out)
+{
+    return INNER(s)->release_get(IS(s), id, out);
+}
+
+static int w_release_by_sha256(struct store *s, const char *sha, struct store_release *out)
+{
+    return INNER(s)->release_by_sha256(IS(s), sha, out);
+}
+
+static int w_release_list(struct store *s, store_release_cb cb, void *ctx)
+{
+    return INNER(s)->release_list(IS(s), cb, ctx);
+}
+
+static int w_device_insert(struct store *s, const char *id, int chip)
+{
+    int rc = INNER(s)->device_insert(IS(s), id, chip);
+    forget(W(s)->dc, id);
+    return rc;
+}
+
+static int w_device_get(struct store *s, const char *id, struct store_device *out)
+{
+    return INNER(s)->device_get(IS(s), id, out);
+}
+
+static int w_device_list(struct store *s, store_device_cb cb, void *ctx)
+{
+    return INNER(s)->device_list(IS(s), cb, ctx);
+}
+
+static int w_device_checked(struct store *s, const char *id, const char *running_version,
+                            int64_t offered_release, int64_t now)
+{
+    int rc = INNER(s)->device_checked(IS(s), id, running_version, offered_release, now);
+    forget(W(s)->dc, id);
+    return rc;
+}
+
+static int w_status_add(struct store *s, const char *id, const struct store_status *st,
+                        const char *confirmed_version)
+{
+    int rc = INNER(s)->status_add(IS(s), id, st, confirmed_version);
+    forget(W(s)->dc, id);
+    return rc;
+}
+
+static int w_status_history(struct store *s, const char *id, int limit, store_status_cb cb,
+                            void *ctx)
+{
+    return INNER(s)->status_history(IS(s), id, limit, cb, ctx);
+}
+
+static int w_deployment_create(struct store *s, int64_t release, int chip, int allow_downgrade,
+                               const char *const *devices, size_t n,
+                               struct store_deployment *out)
+{
+    /* adds deployments only: no cached answer ("deployed") becomes false,
+     * and "not deployed" is never cached */
+    return INNER(s)->deployment_create(IS(s), release, chip, allow_downgrade, devices, n, out);
+}
+
+static int w_deployment_list(struct store *s, store_deployment_cb cb, void *ctx)
+{
+    return INNER(s)->deployment_list(IS(s), cb, ctx);
+}
+
+static int w_deployment_for_device(struct store *s, const char *id, int chip, int64_t *release,
+                                   int *allow_downgrade)
+{
+    return INNER(s)->deployment_for_device(IS(s), id, chip, release, allow_downgrade);
+}
+
+static int w_release_deployed_to(struct store *s, int64_t release, const char *id, int chip)
+{
+    return INNER(s)->release_deployed_to(IS(s), release, id, chip);
+}
+
+static struct store_ops wrapped_ops = {
+    .open = w_open,
+    .close = w_close,
+    .release_insert = w_release_insert,
+    .release_get = w_release_get,
+    .release_by_sha256 = w_release_by_sha256,
+    .release_list = w_release_list,
+    .device_insert = w_device_insert,
+    .device_get = w_device_get,
+    .device_list = w_device_list,
+    .device_checked = w_device_checked,
+    .status_add = w_status_add,
+    .status_history = w_status_history,
+    .deployment_create = w_deployment_create,
+    .deployment_list = w_deployment_list,
+    .deployment_for_device = w_deployment_for_device,
+    .release_deployed_to = w_release_deployed_to,
+};
+
+void devcache_wrap_store(struct server *srv)
+{
+    struct wrapped *w = calloc(1, sizeof *w);
+    if (!w)
+        abort();
+    w->ops = srv->ops;
+    w->inner = srv->store;
+    w->dc = srv->devcache;
+    wrapped_ops.name = srv->ops->name;
+    srv->ops = &wrapped_ops;
+    srv->store = (struct store *)(void *)w;
+}
