@@ -24,6 +24,10 @@ done
 RATE=${LF_RATE:-15}
 JOBS=${LF_JOBS:-2}
 SEEDS=${LF_SEEDS:-$(seq -s ' ' 1 60)}
+# protocol v2 seeds: one stream per attempt, faults on the stream itself
+# (no JSON to flip: resets, truncation, error statuses, stalls, drips, dups)
+V2_SEEDS=${LF_V2_SEEDS:-$(seq -s ' ' 61 80)}
+V2_KINDS=reset,trunc,500,503,429,stall,drip,dup
 IMG_SIZE=${LF_IMAGE_SIZE:-200000}
 OTA1=$((0x150000)) SLOT=$((0x140000))
 # device settings of every run: small backoff, 1 s idle timeout (the proxy
@@ -136,12 +140,13 @@ faults_summary() {
 # run_seed SEED: one campaign run; writes $DIR/s$SEED/result
 # ("ok|fail faults retries ops kinds...") and prints the seed's line
 run_seed() {
-    local s=$1 rd=$DIR/s$1 t0 t1 rc=0 out retries cr ops why=""
+    local s=$1 rd=$DIR/s$1 t0 t1 rc=0 out retries cr ops why="" v2=0 popt=() dopt=(--protocol v1)
+    [[ " $V2_SEEDS " == *" $s "* ]] && v2=1 popt=(--kinds "$V2_KINDS" --only /stream) dopt=(--protocol v2)
     mkdir -p "$rd"
     t0=$(now)
-    start_proxy "$rd" "$s" --rate "$RATE" "${PROXY_OPTS[@]}" || { echo "FAIL seed=$s: proxy did not start"; echo fail >"$rd/result"; return 1; }
+    start_proxy "$rd" "$s" --rate "$([ $v2 = 1 ] && echo "${LF_V2_RATE:-40}" || echo "$RATE")" "${popt[@]}" "${PROXY_OPTS[@]}" || { echo "FAIL seed=$s: proxy did not start"; echo fail >"$rd/result"; return 1; }
     "$LFDEV_BIN" --server "$PXURL" --id "lf-$s" --key "$(cat "$DIR/keys/lf-$s")" --running "$DIR/a.bin" \
-        --release "$DIR/b.bin" "${DEV_OPTS[@]}" --flash-out "$rd/flash.bin" >"$rd/dev.out" 2>"$rd/dev.err" || rc=$?
+        --release "$DIR/b.bin" "${DEV_OPTS[@]}" "${dopt[@]}" --flash-out "$rd/flash.bin" >"$rd/dev.out" 2>"$rd/dev.err" || rc=$?
     stop_proxy
     t1=$(now)
     out=$(grep '^lf_device: result=' "$rd/dev.out")
@@ -153,11 +158,14 @@ run_seed() {
     [ $rc = 0 ] || why="$(grep FAIL "$rd/dev.out" | head -2 | tr '\n' ' ')(lf_device exit $rc)"
     [ -z "$why" ] && ! grep -q 'result=installed' <<<"$out" && why="no result line"
     [ -z "$why" ] && { why=$(check_flash "$rd/flash.bin" "$DIR/b.bin") || true; }
+    # the attempt accounting below is v1's (one answer per chunk); a v2
+    # seed must install byte-identical with every program checked
+    [ $v2 = 1 ] && LOWER=0 UPPER=1000000
     [ -z "$why" ] && [ "$retries" -lt "$LOWER" ] && why="retries=$retries but $LOWER faults must each have cost an attempt"
     [ -z "$why" ] && [ "$retries" -gt "$UPPER" ] && why="retries=$retries, more than the $UPPER faults that could explain them"
     [ -z "$why" ] && [ "$NF" -gt 0 ] && [ "$LOWER" -gt 0 ] && [ "$retries" = 0 ] && why="faults injected but no retry"
     if [ -z "$why" ]; then
-        printf 'seed %d: faults=%s retries=%d ok %.1f s\n' "$s" "$FSUM" "$retries" "$(echo "$t1 - $t0" | bc)"
+        printf 'seed %d%s: faults=%s retries=%d ok %.1f s\n' "$s" "$([ $v2 = 1 ] && echo ' (v2)')" "$FSUM" "$retries" "$(echo "$t1 - $t0" | bc)"
         echo "ok $NF $retries ${ops:-0}" >"$rd/result"
         grep ' fault=' "$rd/proxy.log" | grep -v ' fault=none' | sed 's/.* fault=\([a-z0-9]*\).*/\1/' >"$rd/kinds"
         [ "${LF_KEEP:-0}" = 1 ] || rm -f "$rd/flash.bin"
@@ -287,6 +295,7 @@ campaign) ;;
 *) die "unknown mode $MODE" ;;
 esac
 
+SEEDS="$SEEDS $V2_SEEDS"
 for s in $SEEDS; do add_device "lf-$s"; done
 for d in lf-r100 lf-cli lf-arduino; do add_device $d; done
 # shellcheck disable=SC2086

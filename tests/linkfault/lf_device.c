@@ -6,6 +6,7 @@
  *   lf_device --server URL --id ID --key HEX --running IMG_A --release IMG_B
  *             [--max-attempts N] [--backoff-ms MS] [--timeout-ms MS]
  *             [--expect installed|retries_exhausted] [--flash-out FILE]
+ *             [--protocol v1|v2|auto]   (default v1: the campaign's fault model)
  *
  * Checks (exit 1 with "lf_device: FAIL ..." lines when one breaks):
  *  - every program operation that touches ota_1 carries exactly the release
@@ -100,7 +101,7 @@ int main(int argc, char **argv)
         {"server", 1, 0, 's'}, {"id", 1, 0, 'i'}, {"key", 1, 0, 'k'}, {"running", 1, 0, 'a'},
         {"release", 1, 0, 'b'}, {"max-attempts", 1, 0, 'm'}, {"backoff-ms", 1, 0, 'B'},
         {"timeout-ms", 1, 0, 't'}, {"expect", 1, 0, 'e'}, {"flash-out", 1, 0, 'o'},
-        {"verbose", 0, 0, 'v'}, {0, 0, 0, 0}};
+        {"verbose", 0, 0, 'v'}, {"protocol", 1, 0, 'P'}, {0, 0, 0, 0}};
     const char *server = NULL, *id = NULL, *keyhex = NULL, *pa = NULL, *pb = NULL;
     const char *expect = "installed", *flash_out = NULL;
     uint32_t max_attempts = 8, backoff_ms = 5, timeout_ms = 1000, len_a, len_b;
@@ -115,6 +116,7 @@ int main(int argc, char **argv)
     const char *result;
     uint32_t attempt = 0, check_retries = 0, i, written = 0;
     int ch, rc, fails = 0, verbose = 0;
+    uint32_t protocols = FOTA_PROTO_V1; /* the campaign's fault model is v1's */
 
     while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
         switch (ch) {
@@ -129,6 +131,10 @@ int main(int argc, char **argv)
         case 'e': expect = optarg; break;
         case 'o': flash_out = optarg; break;
         case 'v': verbose = 1; break;
+        case 'P':
+            protocols = !strcmp(optarg, "v2") ? FOTA_PROTO_V2
+                        : !strcmp(optarg, "auto") ? 0u : FOTA_PROTO_V1;
+            break;
         default:
             fprintf(stderr, "usage: lf_device --server URL --id ID --key HEX --running IMG "
                             "--release IMG [--max-attempts N] [--backoff-ms MS] "
@@ -170,6 +176,7 @@ int main(int argc, char **argv)
     d.curl = &curl;
     sim_device_setup(&d, &fl, FOTA_CHIP_ESP32, id, key);
     d.cfg.max_attempts = max_attempts;
+    d.cfg.protocols = protocols;
     d.cfg.backoff_base_ms = backoff_ms;
     rc = sim_device_power_on(&d);
     if (rc || d.boot.slot != 0) {
