@@ -365,6 +365,7 @@ uint8_t *h_read_file(const char *path, size_t *len)
     uint8_t *b = malloc((size_t)n + 1);
     CHECK(b && fread(b, 1, (size_t)n, f) == (size_t)n, "cannot read %s", path);
     fclose(f);
+    b[n] = 0; /* callers may treat it as text (a log) */
     *len = (size_t)n;
     return b;
 }
