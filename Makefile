@@ -44,6 +44,13 @@ bench: build
 footprint: bootstrap
 	@scripts/footprint
 
+# Long campaigns: every flash operation of the 1 MB update cut after and torn
+# inside (about 10 minutes), and the link-fault campaign with 300 seeds.
+soak: build
+	@$(BUILD)/tests/powercut/powercut_large ../shared/firmware --full
+	@LF_SEEDS="$$(seq -s ' ' 1 300)" tests/linkfault/lf_campaign.sh $(BUILD)/src/server \
+	  $(BUILD)/src/sim $(BUILD)/tests/linkfault ../shared/firmware
+
 # Long fuzzing: every harness for 300 s (make fuzz FUZZ_SECONDS=60 for less).
 FUZZ_SECONDS ?= 300
 fuzz: bootstrap
