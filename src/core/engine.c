@@ -1043,7 +1043,11 @@ int fota_run(struct fota *f, const struct fota_offer *o)
         fota_report(f, rc == FOTA_ERR_ROLLED_BACK ? "rolled_back" : "failed", rc);
         return rc;
     }
-    fota_report(f, "downloading", FOTA_OK);
+    /* v2: the stream request itself tells the server the device is
+     * downloading (and from where), so the round trip is saved; v1 reports
+     * here and every STATUS_EVERY_CHUNKS chunks */
+    if (!f->use_v2)
+        fota_report(f, "downloading", FOTA_OK);
     while (f->phase != FOTA_PHASE_INSTALLED) {
         int before = f->phase;
         uint32_t done_before = f->prog.chunks_done;
@@ -1057,8 +1061,9 @@ int fota_run(struct fota *f, const struct fota_offer *o)
                 last_report = f->prog.chunks_done;
                 fota_report(f, "downloading", FOTA_OK);
             }
-            if (before == FOTA_PHASE_DOWNLOADING && f->phase == FOTA_PHASE_VERIFYING)
-                fota_report(f, "verifying", FOTA_OK);
+            if (before == FOTA_PHASE_DOWNLOADING && f->phase == FOTA_PHASE_VERIFYING &&
+                !f->use_v2)
+                fota_report(f, "verifying", FOTA_OK); /* v2: "installed" follows in ms */
             continue;
         }
         if (!retry_worthy(rc) || ++attempts >= max) {

@@ -355,6 +355,19 @@ enum MHD_Result api_stream(struct request *r)
                           (unsigned long long)from, (unsigned long long)rid, img->total_chunks,
                           img->total_chunks - 1);
 
+    /* A stream request says what a v1 device says with a "downloading"
+     * status post: record it here, so a v2 device spends no round trip on
+     * it (one durable write per stream request, none per chunk). */
+    {
+        struct store_status ds;
+        memset(&ds, 0, sizeof ds);
+        ds.release = (int64_t)rid;
+        snprintf(ds.state, sizeof ds.state, "downloading");
+        ds.chunks_received = (int64_t)from;
+        if (r->srv->ops->status_add(r->srv->store, r->device_id, &ds, NULL) != STORE_OK)
+            SLOG(SLOG_WARN, "device %s: stream from %llu: progress not recorded", r->device_id,
+                 (unsigned long long)from);
+    }
     st = calloc(1, sizeof *st + 6 + (size_t)cs + 32);
     if (!st)
         return MHD_NO;

@@ -264,7 +264,7 @@ static int do_update(struct sim_device *d, const struct opts *o)
     struct fota_offer offer;
     struct fota_progress p;
     const char *running = o->running_version ? o->running_version : d->boot.info.version;
-    uint32_t attempt = 0;
+    uint32_t attempt = 0, t_check = d->cfg.now_ms(&d->cfg);
     int rc;
 
     if (fota_phase(&d->fota) == FOTA_PHASE_INSTALLED) {
@@ -289,6 +289,9 @@ static int do_update(struct sim_device *d, const struct opts *o)
     printf("update: offered release %u version %s size %u chunk_size %u\n", offer.release,
            offer.version, offer.size, offer.chunk_size);
     rc = fota_run(&d->fota, &offer);
+    /* the update itself: from the check to installed (status included),
+     * without the power-on before it */
+    printf("update: time_ms=%u\n", d->cfg.now_ms(&d->cfg) - t_check);
     fota_get_progress(&d->fota, &p);
     if (rc) {
         if (o->progress)
