@@ -138,6 +138,9 @@ int fota_ota_bootable(const struct fota_ota_entry *e);
  * is bootable (the bootloader then boots ota_0). */
 int fota_ota_active(const struct fota_ota_entry e[2]);
 
+/* Name of an ota_state ("pending_verify"), "unknown" for other values. */
+const char *fota_ota_state_name(uint32_t state);
+
 /* Slot that seq selects: (seq - 1) mod slot_count. */
 unsigned fota_ota_slot(uint32_t seq, unsigned slot_count);
 

@@ -208,6 +208,19 @@ int fota_ota_active(const struct fota_ota_entry e[2])
     return FOTA_ERR_OTADATA;
 }
 
+const char *fota_ota_state_name(uint32_t state)
+{
+    switch (state) {
+    case FOTA_OTA_NEW: return "new";
+    case FOTA_OTA_PENDING_VERIFY: return "pending_verify";
+    case FOTA_OTA_VALID: return "valid";
+    case FOTA_OTA_INVALID: return "invalid";
+    case FOTA_OTA_ABORTED: return "aborted";
+    case FOTA_OTA_UNDEFINED: return "undefined";
+    default: return "unknown";
+    }
+}
+
 unsigned fota_ota_slot(uint32_t seq, unsigned slot_count)
 {
     return slot_count ? (unsigned)((seq - 1u) % slot_count) : 0u;

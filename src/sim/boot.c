@@ -186,19 +186,6 @@ out:
     return rc;
 }
 
-static const char *state_name(uint32_t s)
-{
-    switch (s) {
-    case FOTA_OTA_NEW: return "NEW";
-    case FOTA_OTA_PENDING_VERIFY: return "PENDING_VERIFY";
-    case FOTA_OTA_VALID: return "VALID";
-    case FOTA_OTA_INVALID: return "INVALID";
-    case FOTA_OTA_ABORTED: return "ABORTED";
-    case FOTA_OTA_UNDEFINED: return "UNDEFINED";
-    default: return "?";
-    }
-}
-
 static void slot_name(char *buf, size_t len, int idx)
 {
     if (idx == FACTORY_INDEX)
@@ -274,7 +261,7 @@ int sim_boot(struct nor_flash *f, int chip_id, struct sim_boot_result *r)
             }
             slot_name(name, sizeof name, start);
             snprintf(sel + strlen(sel), sizeof sel - strlen(sel), "otadata seq %u %s%s selects %s",
-                     (unsigned)e[active].seq, state_name(was),
+                     (unsigned)e[active].seq, fota_ota_state_name(was),
                      was == FOTA_OTA_NEW ? " -> PENDING_VERIFY (trial boot)" : "", name);
         } else {
             slot_name(name, sizeof name, start);

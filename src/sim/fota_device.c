@@ -137,19 +137,6 @@ static uint8_t *read_file(const char *path, uint32_t *len, char *err, size_t err
     return buf;
 }
 
-static const char *state_name(uint32_t s)
-{
-    switch (s) {
-    case FOTA_OTA_NEW: return "new";
-    case FOTA_OTA_PENDING_VERIFY: return "pending_verify";
-    case FOTA_OTA_VALID: return "valid";
-    case FOTA_OTA_INVALID: return "invalid";
-    case FOTA_OTA_ABORTED: return "aborted";
-    case FOTA_OTA_UNDEFINED: return "undefined";
-    default: return "unknown";
-    }
-}
-
 static void hex(const uint8_t *b, size_t n, char *out)
 {
     size_t i;
@@ -209,7 +196,7 @@ static void print_boot(const struct sim_device *d)
     hex(d->boot.image_sha256, 32, sha);
     printf("boot: slot=%s%d state=%s version=%s aborted=%d fell_back=%d sha256=%s\n",
            d->boot.slot < 0 ? "factory" : "ota_", d->boot.slot < 0 ? 0 : d->boot.slot,
-           state_name(d->boot.ota_state), d->boot.info.version, d->boot.aborted,
+           fota_ota_state_name(d->boot.ota_state), d->boot.info.version, d->boot.aborted,
            d->boot.fell_back, sha);
 }
 
@@ -242,7 +229,7 @@ static int cmd_status(struct nor_flash *fl)
         return exit_for(rc);
     for (i = 0; i < 2; i++)
         printf("otadata[%u]: seq=%u state=%s %s slot=ota_%u\n", i, e[i].seq,
-               state_name(e[i].state), fota_ota_valid(&e[i]) ? "valid" : "invalid",
+               fota_ota_state_name(e[i].state), fota_ota_valid(&e[i]) ? "valid" : "invalid",
                fota_ota_slot(e[i].seq, l.slot_count));
     memset(&d, 0, sizeof d);
     sim_device_setup(&d, fl, 0, "status", zero);

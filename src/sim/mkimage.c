@@ -15,6 +15,7 @@
 
 #include "fota/error.h"
 #include "fota/esp_image.h"
+#include "simrand.h"
 
 /* Plausible load addresses (DROM, DRAM, IRAM, IROM) per chip family, as the
  * linker scripts of ESP-IDF place them. */
@@ -40,15 +41,6 @@ static void put32(uint8_t *p, uint32_t v)
     p[3] = (uint8_t)(v >> 24);
 }
 
-static uint32_t xs_next(uint32_t *s)
-{
-    uint32_t x = *s;
-    x ^= x << 13;
-    x ^= x >> 17;
-    x ^= x << 5;
-    *s = x;
-    return x;
-}
 
 static void put_str(uint8_t *dst, const char *s, size_t field)
 {

@@ -17,16 +17,8 @@
 #include <unistd.h>
 
 #include "fota/error.h"
+#include "simrand.h"
 
-static uint32_t xs_next(uint32_t *s)
-{
-    uint32_t x = *s;
-    x ^= x << 13;
-    x ^= x >> 17;
-    x ^= x << 5;
-    *s = x;
-    return x;
-}
 
 /* Seed for operation op: mix seed and op (splitmix-style) so neighbouring
  * operations get unrelated streams; never 0, which xorshift cannot leave. */

@@ -102,19 +102,6 @@ const char *pc_kind_name(const struct pc_case *cs)
     return cs->kind1 == PC_CUT_INSIDE ? "inside" : "after";
 }
 
-static const char *state_name(uint32_t s)
-{
-    switch (s) {
-    case FOTA_OTA_NEW: return "NEW";
-    case FOTA_OTA_PENDING_VERIFY: return "PENDING_VERIFY";
-    case FOTA_OTA_VALID: return "VALID";
-    case FOTA_OTA_INVALID: return "INVALID";
-    case FOTA_OTA_ABORTED: return "ABORTED";
-    case FOTA_OTA_UNDEFINED: return "UNDEFINED";
-    default: return "?";
-    }
-}
-
 /* ---- context ------------------------------------------------------------- */
 
 int pc_init(struct pc_ctx *c, const uint8_t *a, uint32_t alen, const uint8_t *b, uint32_t blen,
@@ -304,9 +291,9 @@ static void trace(struct pc_run *x, int boot, int rc, const char *what, int arc)
            "otadata[0] seq=%u %s%s [1] seq=%u %s%s | journal phase=%d committed=%u\n",
            boot, (unsigned long long)x->G, (unsigned long long)x->fl.ops,
            x->fl.dead ? " CUT" : "", fota_errname(rc), x->d.boot.slot,
-           state_name(x->d.boot.ota_state), what, fota_errname(arc), e[0].seq,
-           state_name(e[0].state), fota_ota_valid(&e[0]) ? "" : "(invalid)", e[1].seq,
-           state_name(e[1].state), fota_ota_valid(&e[1]) ? "" : "(invalid)", jp,
+           fota_ota_state_name(x->d.boot.ota_state), what, fota_errname(arc), e[0].seq,
+           fota_ota_state_name(e[0].state), fota_ota_valid(&e[0]) ? "" : "(invalid)", e[1].seq,
+           fota_ota_state_name(e[1].state), fota_ota_valid(&e[1]) ? "" : "(invalid)", jp,
            jp ? le32(j + 20) : 0);
     printf("          bootloader: %s\n          server's last status: %s\n", x->d.boot.why,
            x->src.last_status);
@@ -430,7 +417,7 @@ void pc_run(struct pc_ctx *c, const struct pc_case *cs, struct pc_result *r)
             if (cs->scenario == PC_CONFIRM && !r->rolled_back) {
                 if (x.d.boot.slot != 1 || x.d.boot.ota_state != FOTA_OTA_VALID)
                     fail(&x, "boot %d: final boot: expected B (ota_1) VALID, got slot %d %s", boot,
-                         x.d.boot.slot, state_name(x.d.boot.ota_state));
+                         x.d.boot.slot, fota_ota_state_name(x.d.boot.ota_state));
             } else if (x.d.boot.slot != 0) {
                 fail(&x, "boot %d: final boot after rollback: expected A (ota_0), got slot %d",
                      boot, x.d.boot.slot);
@@ -479,7 +466,7 @@ void pc_run(struct pc_ctx *c, const struct pc_case *cs, struct pc_result *r)
                 what = "no-confirm";
                 if (x.d.boot.ota_state != FOTA_OTA_PENDING_VERIFY) {
                     fail(&x, "boot %d: B booted %s, never confirmed: expected PENDING_VERIFY", boot,
-                         state_name(x.d.boot.ota_state));
+                         fota_ota_state_name(x.d.boot.ota_state));
                     break;
                 }
                 trial_seen = 1;
