@@ -209,26 +209,26 @@ static int do_erase(struct nor_flash *f, uint32_t addr, uint32_t len, uint64_t n
     return op_end(f, torn) ? FOTA_ERR_POWER_LOST : FOTA_OK;
 }
 
-int nor_erase(struct nor_flash *f, uint32_t addr)
+/* A sector or block erase: aligned, in range, one operation. */
+static int erase_unit(struct nor_flash *f, uint32_t addr, uint32_t unit, uint64_t us)
 {
     if (!f)
         return FOTA_ERR_PARAM;
     if (f->dead)
         return FOTA_ERR_POWER_LOST;
-    if (addr % NOR_SECTOR_SIZE || !range_ok(f, addr, NOR_SECTOR_SIZE))
+    if (addr % unit || !range_ok(f, addr, unit))
         return FOTA_ERR_PARAM;
-    return do_erase(f, addr, NOR_SECTOR_SIZE, (uint64_t)NOR_T_SECTOR_ERASE_US * 1000u);
+    return do_erase(f, addr, unit, us * 1000u);
+}
+
+int nor_erase(struct nor_flash *f, uint32_t addr)
+{
+    return erase_unit(f, addr, NOR_SECTOR_SIZE, NOR_T_SECTOR_ERASE_US);
 }
 
 int nor_erase_block(struct nor_flash *f, uint32_t addr)
 {
-    if (!f)
-        return FOTA_ERR_PARAM;
-    if (f->dead)
-        return FOTA_ERR_POWER_LOST;
-    if (addr % NOR_BLOCK_SIZE || !range_ok(f, addr, NOR_BLOCK_SIZE))
-        return FOTA_ERR_PARAM;
-    return do_erase(f, addr, NOR_BLOCK_SIZE, (uint64_t)NOR_T_BLOCK_ERASE_US * 1000u);
+    return erase_unit(f, addr, NOR_BLOCK_SIZE, NOR_T_BLOCK_ERASE_US);
 }
 
 int nor_program(struct nor_flash *f, uint32_t addr, const void *buf, uint32_t len)

@@ -9,18 +9,8 @@
 . "$(dirname "$0")/lib.sh"
 command -v openssl >/dev/null || fail "openssl CLI missing"
 A=$FW/esp32-arduino-a.bin B=$FW/esp32-arduino-b.bin
-mkca() {
-    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
-        -subj "/CN=$1" -keyout "$DIR/$1.key" -out "$DIR/$1.pem" 2>/dev/null || fail "openssl CA $1"
-}
-mkca fleet-ca
-mkca other-ca
-openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=127.0.0.1" \
-    -keyout "$DIR/server.key" -out "$DIR/server.csr" 2>/dev/null || fail "openssl csr"
-printf 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' >"$DIR/ext.cnf"
-openssl x509 -req -in "$DIR/server.csr" -CA "$DIR/fleet-ca.pem" -CAkey "$DIR/fleet-ca.key" \
-    -CAcreateserial -days 2 -extfile "$DIR/ext.cnf" -out "$DIR/server.pem" 2>/dev/null \
-    || fail "openssl sign"
+. "$(dirname "$0")/../lib/testca.sh"
+testca "$DIR" fleet-ca other-ca || fail "openssl: test CA and server certificate"
 
 SERVER_EXTRA=(--tls-cert "$DIR/server.pem" --tls-key "$DIR/server.key")
 SERVER_SCHEME=https

@@ -52,18 +52,8 @@ expect 0 "$ADMIN" key generate --out "$DIR/rogue"
 expect 1 "$ADMIN" key generate
 
 # --- throwaway CA and server certificate ----------------------------------------
-mkca() {
-    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
-        -subj "/CN=$1" -keyout "$DIR/$1.key" -out "$DIR/$1.pem" 2>/dev/null || fail "openssl CA $1"
-}
-mkca test-ca
-mkca other-ca
-openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=127.0.0.1" \
-    -keyout "$DIR/server.key" -out "$DIR/server.csr" 2>/dev/null || fail "openssl csr"
-printf 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' > "$DIR/ext.cnf"
-openssl x509 -req -in "$DIR/server.csr" -CA "$DIR/test-ca.pem" -CAkey "$DIR/test-ca.key" \
-    -CAcreateserial -days 2 -extfile "$DIR/ext.cnf" -out "$DIR/server.pem" 2>/dev/null \
-    || fail "openssl sign"
+. "$(dirname "$0")/../lib/testca.sh"
+testca "$DIR" test-ca other-ca || fail "openssl: test CA and server certificate"
 
 # --- start the TLS server (verifying release signatures) ------------------------------
 expect 2 "$SERVER" --db "$DIR/db" --data "$DIR/data" --master-key-file "$DIR/mk" \
