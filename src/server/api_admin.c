@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <mbedtls/base64.h>
 
 #include "fota/error.h"
 #include "fota/esp_image.h"
@@ -127,17 +126,10 @@ static const char *unknown_field(json_t *o, const char *const *allowed)
 static int b64_header(struct request *r, const char *name, uint8_t *out, size_t n)
 {
     const char *h = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
-    uint8_t tmp[200];
-    size_t olen = 0;
 
     if (!h)
         return 0;
-    if (strlen(h) != 4 * ((n + 2) / 3) ||
-        mbedtls_base64_decode(tmp, sizeof tmp, &olen, (const unsigned char *)h, strlen(h)) != 0 ||
-        olen != n)
-        return -1;
-    memcpy(out, tmp, n);
-    return 1;
+    return parse_b64_exact(h, out, n) < 0 ? -1 : 1;
 }
 
 /* X-Fota-Manifest and X-Fota-Signature: both or neither; with
@@ -285,48 +277,18 @@ enum MHD_Result admin_releases_get(struct request *r)
 
 enum MHD_Result admin_devices_post(struct request *r)
 {
-    static const char *const allowed[] = {"id", "chip", NULL};
     struct server *srv = r->srv;
     enum MHD_Result ret;
-    const char *id, *chip_name = "esp32", *unk;
+    const char *badmsg;
     uint8_t key[KEY_LEN];
-    char hex[65];
-    json_t *o, *v;
+    char hex[65], idc[DEVICE_ID_MAX + 1], buf[PARSE_MSG_MAX];
     int chip, rc, bad;
 
     ret = no_query(r, &bad);
     if (bad)
         return ret;
-    if (!(o = parse_body(r, &ret)))
-        return ret;
-    if ((unk = unknown_field(o, allowed))) {
-        ret = http_error(r, 400, "bad_request", "unknown field \"%.40s\" (expected id, chip)",
-                         unk);
-        json_decref(o);
-        return ret;
-    }
-    v = json_object_get(o, "id");
-    id = json_string_value(v);
-    if (!keys_valid_device_id(id)) {
-        json_decref(o);
-        return http_error(r, 400, "bad_request",
-                          "id must be a string of 1-64 characters of [A-Za-z0-9._-]");
-    }
-    v = json_object_get(o, "chip");
-    if (v)
-        chip_name = json_string_value(v);
-    chip = chip_name ? fota_chip_from_name(chip_name) : -1;
-    if (chip < 0) {
-        ret = http_error(r, 400, "bad_request",
-                         "unknown chip \"%.40s\" (expected esp32, esp32s2, esp32s3, esp32c3, "
-                         "esp32c2, esp32c6 or esp32h2)",
-                         chip_name ? chip_name : "(not a string)");
-        json_decref(o);
-        return ret;
-    }
-    char idc[DEVICE_ID_MAX + 1];
-    snprintf(idc, sizeof idc, "%s", id);
-    json_decref(o);
+    if ((badmsg = parse_device_body(r->body, r->body_len, idc, &chip, buf, sizeof buf)))
+        return http_error(r, 400, "bad_request", "%s", badmsg);
 
     rc = srv->ops->device_insert(srv->store, idc, chip);
     if (rc == STORE_EXISTS)

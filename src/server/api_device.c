@@ -21,20 +21,6 @@
 #include "log.h"
 #include "release.h"
 
-static const char *const states[] = {"downloading", "verifying", "installed",
-                                     "confirmed",   "failed",    "rolled_back", NULL};
-
-static int printable(const char *s, size_t max)
-{
-    size_t n = strlen(s);
-    if (n > max)
-        return 0;
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-            return 0;
-    return 1;
-}
-
 static uint32_t total_chunks(const struct store_release *rel)
 {
     return (uint32_t)((rel->size + rel->chunk_size - 1) / rel->chunk_size);
@@ -73,27 +59,16 @@ static const char *offer_refusal(const struct store_release *rel, const char *ve
 
 enum MHD_Result api_check(struct request *r)
 {
-    static const char *const allowed[] = {"version", "secure_version", NULL};
-    static const char *const required[] = {"version", NULL};
     struct server *srv = r->srv;
     const struct image *img;
-    const char *version, *bad, *svs, *why;
-    char buf[128], reason[256];
-    uint64_t sv = 0;
+    const char *version = NULL, *bad, *why;
+    char buf[PARSE_MSG_MAX], reason[256];
+    uint32_t sv = 0;
     int64_t rid;
-    int rc, downgrade = 0;
+    int rc, downgrade = 0, has_sv = 0;
 
-    if ((bad = http_query_problem(r, allowed, required, buf, sizeof buf)))
+    if ((bad = parse_check_query(&r->query, &version, &has_sv, &sv, buf, sizeof buf)))
         return http_error(r, 400, "bad_request", "%s", bad);
-    version = http_query(r, "version");
-    if (!printable(version, STORE_VERSION_MAX))
-        return http_error(r, 400, "bad_request",
-                          "version must be at most %d printable characters", STORE_VERSION_MAX);
-    svs = http_query(r, "secure_version");
-    if (svs && parse_u64(svs, UINT32_MAX, 0, &sv) < 0)
-        return http_error(r, 400, "bad_request",
-                          "secure_version must be a decimal number 0..4294967295, got \"%.40s\"",
-                          svs);
 
     rc = srv->ops->deployment_for_device(srv->store, r->device_id, r->device.chip, &rid,
                                          &downgrade);
@@ -103,7 +78,7 @@ enum MHD_Result api_check(struct request *r)
             return http_error(r, 503, "unavailable",
                               "release %lld is deployed but its image cannot be served",
                               (long long)rid);
-        why = offer_refusal(&img->rel, version, svs != NULL, (uint32_t)sv, downgrade, reason,
+        why = offer_refusal(&img->rel, version, has_sv, sv, downgrade, reason,
                             sizeof reason);
         if (why)
             SLOG(SLOG_INFO, "not offering release %lld to %s: %s", (long long)rid, r->device_id,
@@ -202,37 +177,32 @@ static size_t put_u32(char *out, uint32_t v)
  * over at most a chunk and one copy into the response buffer. */
 enum MHD_Result api_chunk(struct request *r)
 {
-    static const char *const allowed[] = {"chunk", "release", NULL};
-    static const char *const required[] = {"chunk", NULL};
     static const char k1[] = "{\"chunk_number\":", k2[] = ",\"data\":\"",
                       k3[] = "\",\"hmac\":\"", k4[] = "\"}";
     const struct image *img;
-    const char *bad, *rs;
-    char buf[128];
+    const char *bad;
+    char buf[PARSE_MSG_MAX];
     uint8_t mac[32];
     uint64_t n, rid;
+    uint32_t n32;
+    int64_t rel_id;
+    int has_release;
     uint32_t len;
     size_t off, b64len, k;
     char *out;
 
-    if ((bad = http_query_problem(r, allowed, required, buf, sizeof buf)))
+    if ((bad = parse_chunk_query(&r->query, &n32, &has_release, &rel_id, buf, sizeof buf)))
         return http_error(r, 400, "bad_request", "%s", bad);
-    if (parse_u64(http_query(r, "chunk"), UINT32_MAX, 0, &n) < 0)
-        return http_error(r, 400, "bad_request",
-                          "chunk must be a decimal number 0..4294967295, got \"%.40s\"",
-                          http_query(r, "chunk"));
-    rs = http_query(r, "release");
-    if (rs) {
-        if (parse_u64(rs, INT64_MAX, 0, &rid) < 0)
-            return http_error(r, 400, "bad_request",
-                              "release must be a decimal release id, got \"%.40s\"", rs);
+    n = n32;
+    if (has_release) {
+        rid = (uint64_t)rel_id;
     } else {
         rid = (uint64_t)r->device.offered_release;
         if (rid == 0)
             return http_error(r, 404, "not_found",
                               "no release has been offered to this device: call check first");
     }
-    if (!(img = device_release(r, rid, rs != NULL)))
+    if (!(img = device_release(r, rid, has_release)))
         return MHD_YES;
     if (n >= img->total_chunks)
         return http_error(r, 404, "not_found",
@@ -324,24 +294,17 @@ static void stream_free(void *cls)
 
 enum MHD_Result api_stream(struct request *r)
 {
-    static const char *const params[] = {"release", "from", NULL};
     const struct image *img;
     const char *bad;
-    char buf[128];
+    char buf[PARSE_MSG_MAX];
     uint64_t rid, from, size;
-    uint32_t cs;
+    uint32_t cs, rid32, from32;
     struct stream *st;
 
-    if ((bad = http_query_problem(r, params, params, buf, sizeof buf)))
+    if ((bad = parse_stream_query(&r->query, &rid32, &from32, buf, sizeof buf)))
         return http_error(r, 400, "bad_request", "%s", bad);
-    if (parse_u64(http_query(r, "release"), UINT32_MAX, 0, &rid) < 0)
-        return http_error(r, 400, "bad_request",
-                          "release must be a decimal number 0..4294967295, got \"%.40s\"",
-                          http_query(r, "release"));
-    if (parse_u64(http_query(r, "from"), UINT32_MAX, 0, &from) < 0)
-        return http_error(r, 400, "bad_request",
-                          "from must be a decimal number 0..4294967295, got \"%.40s\"",
-                          http_query(r, "from"));
+    rid = rid32;
+    from = from32;
     if (!(img = device_release(r, rid, 1)))
         return MHD_YES;
     cs = img->rel.chunk_size;
@@ -386,74 +349,17 @@ enum MHD_Result api_stream(struct request *r)
 
 enum MHD_Result api_status(struct request *r)
 {
-    static const char *const fields[] = {"release", "state", "chunks_received", "error", NULL};
     struct server *srv = r->srv;
     struct store_status st;
     const struct image *img;
-    json_error_t jerr;
-    json_t *o, *v;
-    const char *key, *bad;
-    char buf[128];
-    int rc, i;
+    const char *bad;
+    char buf[PARSE_MSG_MAX];
+    int rc;
 
     if ((bad = http_query_problem(r, NULL, NULL, buf, sizeof buf)))
         return http_error(r, 400, "bad_request", "%s", bad);
-    o = json_loadb(r->body ? r->body : "", r->body_len, JSON_REJECT_DUPLICATES, &jerr);
-    if (!o)
-        return http_error(r, 400, "bad_request", "malformed JSON body: %s (line %d column %d)",
-                          jerr.text, jerr.line, jerr.column);
-    if (!json_is_object(o)) {
-        json_decref(o);
-        return http_error(r, 400, "bad_request", "body must be a JSON object");
-    }
-    json_object_foreach(o, key, v) {
-        for (i = 0; fields[i] && strcmp(fields[i], key) != 0; i++)
-            ;
-        if (!fields[i]) {
-            enum MHD_Result ret = http_error(r, 400, "bad_request",
-                                             "unknown field \"%.40s\" (expected release, state, "
-                                             "chunks_received, error)", key);
-            json_decref(o);
-            return ret;
-        }
-    }
-    for (i = 0; fields[i]; i++)
-        if (!json_object_get(o, fields[i])) {
-            json_decref(o);
-            return http_error(r, 400, "bad_request", "missing field \"%s\"", fields[i]);
-        }
-    memset(&st, 0, sizeof st);
-    v = json_object_get(o, "release");
-    if (!json_is_integer(v) || json_integer_value(v) <= 0) {
-        json_decref(o);
-        return http_error(r, 400, "bad_request", "release must be a positive integer");
-    }
-    st.release = json_integer_value(v);
-    v = json_object_get(o, "state");
-    for (i = 0; json_is_string(v) && states[i] && strcmp(states[i], json_string_value(v)); i++)
-        ;
-    if (!json_is_string(v) || !states[i]) {
-        json_decref(o);
-        return http_error(r, 400, "bad_request",
-                          "state must be one of downloading, verifying, installed, confirmed, "
-                          "failed, rolled_back");
-    }
-    snprintf(st.state, sizeof st.state, "%s", states[i]);
-    v = json_object_get(o, "chunks_received");
-    if (!json_is_integer(v) || json_integer_value(v) < 0) {
-        json_decref(o);
-        return http_error(r, 400, "bad_request", "chunks_received must be an integer >= 0");
-    }
-    st.chunks_received = json_integer_value(v);
-    v = json_object_get(o, "error");
-    if (!json_is_string(v) || !printable(json_string_value(v), STORE_ERROR_MAX)) {
-        json_decref(o);
-        return http_error(r, 400, "bad_request",
-                          "error must be a string of at most %d printable characters",
-                          STORE_ERROR_MAX);
-    }
-    snprintf(st.error, sizeof st.error, "%s", json_string_value(v));
-    json_decref(o);
+    if ((bad = parse_status_body(r->body, r->body_len, &st, buf, sizeof buf)))
+        return http_error(r, 400, "bad_request", "%s", bad);
 
     rc = images_get(srv, st.release, &img);
     if (rc == STORE_NOT_FOUND)

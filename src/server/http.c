@@ -145,96 +145,34 @@ enum MHD_Result http_store_error(struct request *r, int rc, const char *what)
 /* --- query ----------------------------------------------------------------- */
 
 static enum MHD_Result collect_query(void *cls, enum MHD_ValueKind kind, const char *key,
-                                     const char *value)
+                                     size_t key_size, const char *value, size_t value_size)
 {
     struct request *r = cls;
+    struct query *q = &r->query;
     (void)kind;
-    if (r->nq == QUERY_MAX) {
-        r->q_overflow = 1;
+    /* the sizes tell what C strings hide: an embedded NUL from %00 */
+    if (strlen(key) != key_size || (value && strlen(value) != value_size))
+        q->nul = 1;
+    if (q->n == QUERY_MAX) {
+        q->overflow = 1;
         return MHD_NO;
     }
-    r->q[r->nq].key = key;
-    r->q[r->nq].val = value;
-    r->nq++;
+    q->q[q->n].key = key;
+    q->q[q->n].val = value;
+    q->n++;
     r->q_len += strlen(key) + (value ? strlen(value) : 0) + 2;
     return MHD_YES;
-}
-
-static int in_list(const char *s, const char *const *list)
-{
-    for (; list && *list; list++)
-        if (strcmp(s, *list) == 0)
-            return 1;
-    return 0;
 }
 
 const char *http_query_problem(const struct request *r, const char *const *allowed,
                                const char *const *required, char *buf, size_t n)
 {
-    if (r->q_overflow) {
-        snprintf(buf, n, "too many query parameters (at most %d)", QUERY_MAX);
-        return buf;
-    }
-    for (int i = 0; i < r->nq; i++) {
-        if (!in_list(r->q[i].key, allowed)) {
-            snprintf(buf, n, "unknown query parameter \"%.40s\"", r->q[i].key);
-            return buf;
-        }
-        for (int j = 0; j < i; j++)
-            if (strcmp(r->q[i].key, r->q[j].key) == 0) {
-                snprintf(buf, n, "query parameter \"%.40s\" given more than once", r->q[i].key);
-                return buf;
-            }
-        if (!r->q[i].val) {
-            snprintf(buf, n, "query parameter \"%.40s\" has no value", r->q[i].key);
-            return buf;
-        }
-    }
-    for (; required && *required; required++)
-        if (!http_query(r, *required)) {
-            snprintf(buf, n, "missing query parameter \"%s\"", *required);
-            return buf;
-        }
-    return NULL;
+    return query_problem(&r->query, allowed, required, buf, n);
 }
 
 const char *http_query(const struct request *r, const char *key)
 {
-    for (int i = 0; i < r->nq; i++)
-        if (strcmp(r->q[i].key, key) == 0)
-            return r->q[i].val;
-    return NULL;
-}
-
-int parse_u64(const char *s, uint64_t max, int allow_hex, uint64_t *out)
-{
-    uint64_t v = 0;
-    unsigned base = 10;
-
-    if (!s || !*s)
-        return -1;
-    if (allow_hex && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
-        base = 16;
-        s += 2;
-        if (!*s)
-            return -1;
-    }
-    for (; *s; s++) {
-        unsigned d;
-        if (*s >= '0' && *s <= '9')
-            d = (unsigned)(*s - '0');
-        else if (base == 16 && *s >= 'a' && *s <= 'f')
-            d = (unsigned)(*s - 'a' + 10);
-        else if (base == 16 && *s >= 'A' && *s <= 'F')
-            d = (unsigned)(*s - 'A' + 10);
-        else
-            return -1;
-        if (v > (max - d) / base)
-            return -1;
-        v = v * base + d;
-    }
-    *out = v;
-    return 0;
+    return query_get(&r->query, key);
 }
 
 json_t *json_time(int64_t t)
@@ -396,7 +334,7 @@ static enum MHD_Result begin(struct request *r)
         return http_error(r, 405, "method_not_allowed", "%s is not allowed on %.100s (allowed: %s)",
                           r->log_method, r->url, r->allow);
     conn_request_started(r);
-    MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, collect_query, r);
+    MHD_get_connection_values_n(r->conn, MHD_GET_ARGUMENT_KIND, collect_query, r);
     if (r->q_len > srv->max_query)
         return http_error(r, 414, "uri_too_long", "query is %zu bytes or more, at most %u accepted",
                           r->q_len, srv->max_query);

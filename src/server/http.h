@@ -19,10 +19,9 @@
 #include <jansson.h>
 #include <microhttpd.h>
 
+#include "parse.h"
 #include "server.h"
 #include "store.h"
-
-#define QUERY_MAX 16
 
 struct upload; /* release.h */
 struct conn_entry; /* http.c: per-connection deadline */
@@ -52,9 +51,7 @@ struct request {
     unsigned retry_after;        /* Retry-After of a 429/503, 0: 1 second */
     char addr[48];               /* source address (IPv6: its /64), for rate limits */
 
-    struct { const char *key, *val; } q[QUERY_MAX];
-    int nq;
-    int q_overflow;
+    struct query query;          /* its parameters, as libmicrohttpd gives them */
     size_t q_len;                /* bytes of keys and values, for the 414 */
 
     char *body;                  /* JSON body, NUL-terminated */
@@ -126,14 +123,13 @@ enum MHD_Result http_error(struct request *r, unsigned status, const char *code,
 /* --- query parameters --- */
 
 /* NULL when every parameter is in allowed (NULL-terminated), none repeats
- * and every one in required is present; else a message (in buf) for a 400. */
+ * and every one in required is present; else a message (in buf) for a 400.
+ * (query_problem and query_get of parse.h on r->query.) */
 const char *http_query_problem(const struct request *r, const char *const *allowed,
                                const char *const *required, char *buf, size_t n);
 const char *http_query(const struct request *r, const char *key);
 
-/* Strict unsigned decimal (no sign, no spaces, no exponent, no overflow past
- * max); with allow_hex also 0x... Returns 0 or -1. */
-int parse_u64(const char *s, uint64_t max, int allow_hex, uint64_t *out);
+/* parse_u64: see parse.h */
 
 /* ISO-8601 UTC string for unix seconds t (t == 0 gives JSON null). */
 json_t *json_time(int64_t t);

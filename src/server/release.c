@@ -282,10 +282,47 @@ static int fsync_dir(const char *dir)
     return rc;
 }
 
+int release_check(const uint8_t *img, uint64_t size, const struct upload_params *p,
+                  struct store_release *rel, uint8_t sha[32], struct ingest_result *res)
+{
+    struct fota_app_info info;
+
+    if (check_image(img, size, p, &info, sha, res))
+        return -1;
+    memset(rel, 0, sizeof *rel);
+    snprintf(rel->version, sizeof rel->version, "%s", p->version[0] ? p->version : info.version);
+    if (!valid_version(rel->version)) {
+        refuse(res, 422, "missing_version",
+               "no version given and the image's app descriptor has none: pass version=...");
+        return -1;
+    }
+    rel->size = (int64_t)size;
+    rel->chip = info.chip_id;
+    snprintf(rel->project, sizeof rel->project, "%s", info.project_name);
+    snprintf(rel->idf_ver, sizeof rel->idf_ver, "%s", info.idf_ver);
+    rel->secure_version = info.secure_version;
+    keys_hex(sha, 32, rel->sha256);
+    rel->chunk_size = p->chunk_size;
+    rel->slot_size = (int64_t)p->slot_size;
+    if (p->has_manifest) {
+        if (strlen(rel->version) > 32) {
+            refuse(res, 422, "manifest_mismatch",
+                   "the release's version \"%s\" is longer than the 32 bytes a manifest holds",
+                   rel->version);
+            return -1;
+        }
+        if (check_manifest(p, rel, sha, res))
+            return -1;
+        memcpy(rel->manifest, p->manifest, sizeof rel->manifest);
+        memcpy(rel->signature, p->signature, sizeof rel->signature);
+        rel->is_signed = 1;
+    }
+    return 0;
+}
+
 void upload_finish(struct upload *u, struct ingest_result *res)
 {
     struct server *srv = u->srv;
-    struct fota_app_info info;
     struct store_release *rel = &res->rel;
     struct store_release old;
     uint8_t sha[32];
@@ -302,40 +339,12 @@ void upload_finish(struct upload *u, struct ingest_result *res)
             return;
         }
     }
-    rc = check_image(map, u->received, &u->p, &info, sha, res);
+    rc = release_check(map, u->received, &u->p, rel, sha, res);
     if (map)
         munmap(map, u->received);
     if (rc)
         return;
-
-    memset(rel, 0, sizeof *rel);
-    snprintf(rel->version, sizeof rel->version, "%s", u->p.version[0] ? u->p.version : info.version);
-    if (!valid_version(rel->version)) {
-        refuse(res, 422, "missing_version",
-               "no version given and the image's app descriptor has none: pass version=...");
-        return;
-    }
-    rel->size = (int64_t)u->received;
-    rel->chip = info.chip_id;
-    snprintf(rel->project, sizeof rel->project, "%s", info.project_name);
-    snprintf(rel->idf_ver, sizeof rel->idf_ver, "%s", info.idf_ver);
-    rel->secure_version = info.secure_version;
-    keys_hex(sha, 32, rel->sha256);
-    rel->chunk_size = u->p.chunk_size;
-    rel->slot_size = (int64_t)u->p.slot_size;
-    if (u->p.has_manifest) {
-        if (strlen(rel->version) > 32) {
-            refuse(res, 422, "manifest_mismatch",
-                   "the release's version \"%s\" is longer than the 32 bytes a manifest holds",
-                   rel->version);
-            return;
-        }
-        if (check_manifest(&u->p, rel, sha, res))
-            return;
-        memcpy(rel->manifest, u->p.manifest, sizeof rel->manifest);
-        memcpy(rel->signature, u->p.signature, sizeof rel->signature);
-        rel->is_signed = 1;
-    } else if (srv->require_signed) {
+    if (!rel->is_signed && srv->require_signed) {
         refuse(res, 422, "unsigned_release",
                "this server accepts only signed releases (X-Fota-Manifest and "
                "X-Fota-Signature; fota-admin release add --sign KEY)");

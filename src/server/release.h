@@ -50,6 +50,15 @@ struct ingest_result {
 };
 void upload_finish(struct upload *u, struct ingest_result *res);
 
+/* The checks of upload_finish that need no store and no file: the image
+ * (header, app descriptor, size vs p->slot_size, segment walk, XOR checksum,
+ * appended SHA-256), the version, and with p->has_manifest the manifest
+ * against the release being made. 0 with rel (all but id and created_at) and
+ * sha (SHA-256 of the size bytes) filled, or -1 with res->status, code and
+ * message set. Fuzzed by fuzz/fuzz_srv_upload.c. */
+int release_check(const uint8_t *img, uint64_t size, const struct upload_params *p,
+                  struct store_release *rel, uint8_t sha[32], struct ingest_result *res);
+
 /* Mapped bytes of a release. Valid until images_free. The base64 text of
  * every chunk (device-independent) is computed once, when the release is
  * first mapped: chunk n is b64[b64_off[n] .. b64_off[n + 1]). */

@@ -153,6 +153,7 @@ int main(int argc, char **argv)
         "chunk=abc", "chunk=-1", "chunk=1e3", "chunk=%2B1", "chunk=", "chunk",
         "chunk=99999999999999999999", "chunk=4294967296", "chunk=1&chunk=2", "chunk=0x10",
         "chunk=1.0", "chunk=%201", "chunk=1&bogus=2", "release=1", "", "chunk=0&release=abc",
+        "chunk=5%00junk", "chunk=007", /* both found by fuzz_srv_query */
         NULL};
     for (int i = 0; bad_chunks[i]; i++) {
         snprintf(path, sizeof path, "/api/inverter/fota/chunk?%s", bad_chunks[i]);

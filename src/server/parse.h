@@ -1,0 +1,77 @@
+/*
+ * parse.h - the server's parsing of what a client sends, as pure functions
+ * over plain strings and buffers (no libmicrohttpd, no store, no I/O): query
+ * parameters, the device status body, the admin device body and the base64
+ * signing headers. The handlers (http.c, api_device.c, api_admin.c) call
+ * them; the libFuzzer harnesses fuzz/fuzz_srv_*.c call them directly.
+ *
+ * Every function that can refuse returns NULL when the input is acceptable,
+ * else a message for a 400 written into buf (always NUL-terminated, at most
+ * n - 1 bytes).
+ */
+#ifndef FOTA_SERVER_PARSE_H
+#define FOTA_SERVER_PARSE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "keys.h"
+#include "store.h"
+
+#define QUERY_MAX 16
+#define PARSE_MSG_MAX 256 /* room for any message below */
+
+/* Query parameters as libmicrohttpd hands them over (unescaped, in order,
+ * every occurrence; val NULL for a name without '='). */
+struct query_param {
+    const char *key, *val;
+};
+struct query {
+    struct query_param q[QUERY_MAX];
+    int n;
+    int overflow; /* more than QUERY_MAX were given */
+    int nul;      /* a key or value held a %00 (a NUL byte) */
+};
+
+/* NULL when every parameter is in allowed (NULL-terminated), none repeats,
+ * each has a value and every one in required is present. */
+const char *query_problem(const struct query *q, const char *const *allowed,
+                          const char *const *required, char *buf, size_t n);
+/* Value of the first occurrence of key, or NULL. */
+const char *query_get(const struct query *q, const char *key);
+
+/* Strict canonical unsigned decimal: digits only, no sign, space or
+ * exponent, no leading zero (except "0" itself), no value past max; with
+ * allow_hex also 0x/0X followed by hex digits. Returns 0 (*out set) or -1. */
+int parse_u64(const char *s, uint64_t max, int allow_hex, uint64_t *out);
+
+/* The device API's queries (docs/server.md): check?version=V[&secure_version=S],
+ * chunk?chunk=N[&release=ID], stream?release=ID&from=N. */
+const char *parse_check_query(const struct query *q, const char **version, int *has_sv,
+                              uint32_t *secure_version, char *buf, size_t n);
+const char *parse_chunk_query(const struct query *q, uint32_t *chunk, int *has_release,
+                              int64_t *release, char *buf, size_t n);
+const char *parse_stream_query(const struct query *q, uint32_t *release, uint32_t *from,
+                               char *buf, size_t n);
+
+/* Whether s is at most max bytes, none of them a control character. */
+int parse_printable(const char *s, size_t max);
+
+/* The status body: a JSON object with exactly release (integer > 0), state
+ * (one of the six), chunks_received (integer >= 0) and error (at most
+ * STORE_ERROR_MAX printable bytes); a repeated key is refused. On success
+ * st's release, state, chunks_received and error are set (the rest zeroed). */
+extern const char *const parse_states[]; /* the six states, NULL-terminated */
+const char *parse_status_body(const char *body, size_t len, struct store_status *st,
+                              char *buf, size_t n);
+
+/* The admin device body {"id": ID, "chip": NAME} (chip optional, default
+ * esp32). On success id holds a valid device id and *chip its chip id. */
+const char *parse_device_body(const char *body, size_t len, char id[DEVICE_ID_MAX + 1],
+                              int *chip, char *buf, size_t n);
+
+/* Strict padded base64 text of exactly n bytes (n <= 150) into out: 0, or -1
+ * (length not 4*ceil(n/3), not base64, or not n bytes). */
+int parse_b64_exact(const char *text, uint8_t *out, size_t n);
+
+#endif
