@@ -181,7 +181,7 @@ struct fota_config {
 #define FOTA_PHASE_VERIFYING   2
 #define FOTA_PHASE_SWITCHING   3
 #define FOTA_PHASE_INSTALLED   4  /* boot slot switched: reboot to try it */
-#define FOTA_PHASE_FAILED      5
+/* A failed step leaves the phase as it was; fota_step may be called again. */
 
 /* What the server offers (the `check` answer). */
 struct fota_offer {
@@ -248,7 +248,6 @@ struct fota {
     char     token[65];                   /* hex HMAC(key, "token:" + id) */
     uint8_t  target_slot;
     uint8_t  phase;
-    uint8_t  have_offer;
     uint32_t next_chunk;
     uint32_t min_secure;                  /* highest secure_version confirmed */
     uint32_t erased_until;                /* slot bytes erased in this run */

@@ -26,7 +26,4 @@ int fota_b64_feed(struct fota_b64_state *b, const uint8_t *in, uint32_t n,
 /* End of input: FOTA_OK when the text ended on a whole quad. */
 int fota_b64_finish(const struct fota_b64_state *b);
 
-/* Decoded length of n characters of padded base64 (upper bound: 3n/4). */
-#define FOTA_B64_ENCODED_LEN(n) ((((n) + 2u) / 3u) * 4u)
-
 #endif

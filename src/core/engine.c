@@ -4,24 +4,27 @@
  *
  * STATE DIAGRAM (f->phase; the journal phase in the state store in brackets)
  *
- *            fota_begin                  last chunk
- *   IDLE ───────────────▶ DOWNLOADING ───────────────▶ VERIFYING
- *    ▲      [downloading,   │  ▲ one chunk per step:    │ read slot back:
- *    │       committed=c]   │  │ fetch, parse, HMAC,    │ SHA-256 of release,
- *    │                      │  │ erase sector at its    │ image structure and
- *    │                      │  │ first byte, program,   │ appended hash
- *    │                      │  │ commit at sector end   │
- *    │                      ▼  │                        ▼
- *    │                    FAILED (a step's error;     SWITCHING
- *    │                     fota_step may go on)         │ [installed] saved,
- *    │                                                  │ then otadata NEW
- *    │                                                  ▼ written to the other
- *    │                                                INSTALLED  sector
- *    │                                                  │ reboot
- *    │      fota_confirm: otadata VALID, [none]         ▼
- *    └──────────────────────────────────────── (bootloader: NEW→PENDING_VERIFY,
- *                                               boots the new slot on trial)
+ *   IDLE
+ *    │ fota_begin [downloading, committed = c]
+ *    ▼
+ *   DOWNLOADING ◀───────────────────────────┐
+ *    │ v1: one chunk per step; v2: one      │
+ *    │ stream per step. Fetch, parse, HMAC, │ read-back differs:
+ *    │ erase ahead, program, commit at      │ [committed = 0]
+ *    │ sector ends                          │
+ *    ▼ last chunk                           │
+ *   VERIFYING ──────────────────────────────┘
+ *    │ read the slot back: SHA-256 of the release, image
+ *    │ structure, appended hash
+ *    ▼
+ *   SWITCHING
+ *    │ [installed] saved, then otadata NEW written to the
+ *    │ sector not in force
+ *    ▼
+ *   INSTALLED ── reboot ──▶ bootloader: NEW -> PENDING_VERIFY, boots the new
+ *                           slot on trial; fota_confirm: VALID, [none] -> IDLE
  *
+ *   Any other failed step keeps its phase; fota_step may be called again.
  *   At fota_init, after any reboot, the journal and otadata decide what
  *   happened (recovery table below): resume the download, redo a boot switch
  *   that a cut undid, see a confirmed image, or see a rollback.
@@ -547,7 +550,6 @@ int fota_check(struct fota *f, const char *running_version, struct fota_offer *o
         return rc;
     }
     *offer = f->offer;
-    f->have_offer = 1;
     return FOTA_OK;
 }
 
