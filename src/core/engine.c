@@ -32,8 +32,9 @@
  * INVARIANTS (numbered as in DESIGN.md; tests name the one they check)
  *
  *   1. No byte of a chunk reaches flash before its HMAC verified: chunks are
- *      decoded into f->buf and fota_chunk_end() must return FOTA_OK before
- *      write_chunk() is called; nothing else programs the slot.
+ *      decoded into f->buf, and fota_chunk_end() (v1) or fota_v2_frame()
+ *      (v2) verifies the HMAC before accept_chunk() writes it; nothing else
+ *      programs the slot.
  *   2. No allocation; RAM is struct fota (sized by FOTA_CHUNK_MAX) plus a
  *      bounded stack, whatever the image size.
  *   3. A cut anywhere leaves a bootable verified image, and the download
