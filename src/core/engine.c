@@ -55,6 +55,7 @@
 #include "fmt.h"
 #include "journal.h"
 #include "le.h"
+#include "slot.h"
 #include "wire.h"
 
 #define STATUS_EVERY_CHUNKS 64u
@@ -65,15 +66,6 @@
 static uint32_t sector(const struct fota *f)
 {
     return f->cfg->sector_size;
-}
-
-static int all_ff(const uint8_t *p, uint32_t n)
-{
-    uint32_t i;
-    for (i = 0; i < n; i++)
-        if (p[i] != 0xFF)
-            return 0;
-    return 1;
 }
 
 static int valid_id(const char *id)
@@ -89,17 +81,6 @@ static int valid_id(const char *id)
             return 0;
     }
     return n > 0;
-}
-
-static void to_hex(const uint8_t *b, uint32_t n, char *out)
-{
-    static const char hx[] = "0123456789abcdef";
-    uint32_t i;
-    for (i = 0; i < n; i++) {
-        out[2 * i] = hx[b[i] >> 4];
-        out[2 * i + 1] = hx[b[i] & 15];
-    }
-    out[2 * n] = '\0';
 }
 
 static int jload(struct fota *f, struct fota_jrec *r)
@@ -121,31 +102,6 @@ static int jsave(struct fota *f, struct fota_jrec *r)
     if (rc)
         fota_log(f, FOTA_LOG_ERROR, "journal: save failed: %s", fota_strerror(rc));
     return rc;
-}
-
-static int read_otadata(struct fota *f, struct fota_ota_entry e[2])
-{
-    unsigned i;
-    int rc;
-    for (i = 0; i < 2; i++) {
-        rc = f->cfg->flash_read(f->cfg, f->layout.otadata_offset + i * sector(f), f->buf,
-                                FOTA_OTA_ENTRY_LEN);
-        if (rc)
-            return rc;
-        fota_ota_decode(f->buf, &e[i]);
-    }
-    return FOTA_OK;
-}
-
-/* Rewrite one otadata sector with entry e: erase, then program 32 bytes. */
-static int write_otadata(struct fota *f, unsigned sec, const struct fota_ota_entry *e)
-{
-    uint32_t addr = f->layout.otadata_offset + sec * sector(f);
-    int rc = f->cfg->flash_erase(f->cfg, addr);
-    if (rc)
-        return rc;
-    fota_ota_encode(e, f->buf);
-    return f->cfg->flash_program(f->cfg, addr, f->buf, FOTA_OTA_ENTRY_LEN);
 }
 
 static unsigned update_slot(const struct fota *f)
@@ -191,98 +147,6 @@ static void auth_headers(const struct fota *f, struct fota_http_header h[2])
     h[0].value = f->cfg->device_id;
     h[1].name = "X-Device-Token";
     h[1].value = f->token;
-}
-
-/* ---- slot read-back (invariant 4) ---------------------------------------- */
-
-/* SHA-256 of [0, len) of the slot into out, through f->buf. */
-static int hash_slot(struct fota *f, uint32_t base, uint32_t len, uint8_t out[32])
-{
-    const struct fota_config *c = f->cfg;
-    uint32_t off, n;
-    int rc = c->sha256_start(c, f->hash.bytes);
-    for (off = 0; rc == FOTA_OK && off < len; off += n) {
-        n = len - off < FOTA_CHUNK_MAX ? len - off : FOTA_CHUNK_MAX;
-        rc = c->flash_read(c, base + off, f->buf, n);
-        if (!rc)
-            rc = c->sha256_update(c, f->hash.bytes, f->buf, n);
-    }
-    if (!rc)
-        rc = c->sha256_finish(c, f->hash.bytes, out);
-    return rc;
-}
-
-/* Whole-slot check before a boot switch, in two read-back passes (the port
- * gives one hash state at a time): the release SHA-256 over [0, size); then
- * the image walk (head, segments, checksum) and, in the same pass, the
- * SHA-256 of [0, hash_offset) against the appended hash. hash_offset is
- * known as soon as the last segment header has been walked, which is before
- * the bytes it bounds, so each block is walked first and hashed up to it. */
-static int verify_slot(struct fota *f, unsigned slot, uint32_t size, const uint8_t sha[32])
-{
-    const struct fota_config *c = f->cfg;
-    uint32_t base = f->layout.slot_offset[slot], off, n, hoff = 0, lim;
-    struct fota_img_walk w;
-    uint8_t got[32], want[32];
-    char hx[65];
-    int rc;
-
-    rc = hash_slot(f, base, size, got);
-    if (rc)
-        return rc;
-    if (fota_ct_diff(got, sha, 32)) {
-        to_hex(got, 32, hx);
-        fota_log(f, FOTA_LOG_ERROR, "verify: slot ota_%u SHA-256 is %s, not the release's",
-                 (uint32_t)slot, hx);
-        return FOTA_ERR_SHA256;
-    }
-    fota_img_walk_init(&w, f->layout.slot_size[slot]);
-    rc = c->sha256_start(c, f->hash.bytes);
-    for (off = 0; rc == FOTA_OK && off < size; off += n) {
-        n = size - off < FOTA_CHUNK_MAX ? size - off : FOTA_CHUNK_MAX;
-        rc = c->flash_read(c, base + off, f->buf, n);
-        if (!rc && off == 0)
-            rc = fota_img_check_head(f->buf, n, c->chip_id, 0);
-        if (!rc)
-            rc = fota_img_walk_feed(&w, f->buf, n);
-        /* hash what lies below the appended hash (all of it while unknown) */
-        lim = w.segs_end ? (w.hash_offset ? w.hash_offset : size) : off + n;
-        if (!rc && lim > off)
-            rc = c->sha256_update(c, f->hash.bytes, f->buf, lim - off < n ? lim - off : n);
-    }
-    if (!rc)
-        rc = c->sha256_finish(c, f->hash.bytes, got);
-    if (!rc)
-        rc = fota_img_walk_finish(&w, &hoff);
-    if (!rc && hoff) {
-        rc = c->flash_read(c, base + hoff, want, 32);
-        if (!rc && fota_ct_diff(got, want, 32))
-            rc = FOTA_ERR_IMG_HASH;
-    }
-    if (rc)
-        fota_log(f, FOTA_LOG_ERROR, "verify: slot ota_%u: %s", (uint32_t)slot, fota_strerror(rc));
-    return rc;
-}
-
-/* Write NEW for slot into the otadata sector not in force (invariant 5). */
-static int switch_to(struct fota *f, unsigned slot)
-{
-    struct fota_ota_entry e[2], n;
-    unsigned sec;
-    int rc = read_otadata(f, e);
-    if (rc)
-        return rc;
-    rc = fota_ota_next(e, slot, f->layout.slot_count, &n, &sec);
-    if (rc) {
-        fota_log(f, FOTA_LOG_ERROR, "boot: otadata seq %u/%u leaves no room for a new entry",
-                 e[0].seq, e[1].seq);
-        return rc;
-    }
-    rc = write_otadata(f, sec, &n);
-    if (!rc)
-        fota_log(f, FOTA_LOG_INFO, "boot: otadata[%u] seq %u selects ota_%u (NEW)",
-                 (uint32_t)sec, n.seq, (uint32_t)slot);
-    return rc;
 }
 
 /* ---- recovery at init ---------------------------------------------------- */
@@ -373,7 +237,7 @@ static int recover(struct fota *f)
         r.phase = FOTA_J_NONE;
         return jsave(f, &r);
     }
-    rc = read_otadata(f, e);
+    rc = fota_slot_read_otadata(f, e);
     if (rc)
         return rc;
     seen = target_seen(e, r.target, f->layout.slot_count);
@@ -424,7 +288,7 @@ static int recover(struct fota *f)
         fota_log(f, FOTA_LOG_WARN, "ota_%u runs without a trial entry; re-arming trial",
                  (uint32_t)r.target);
     }
-    rc = verify_slot(f, r.target, r.size, r.sha256);
+    rc = fota_slot_verify(f, r.target, r.size, r.sha256);
     if (rc == FOTA_ERR_POWER_LOST || rc == FOTA_ERR_IO)
         return rc;
     if (rc) {
@@ -435,7 +299,7 @@ static int recover(struct fota *f)
     r.switches++;
     rc = jsave(f, &r);
     if (!rc)
-        rc = switch_to(f, r.target);
+        rc = fota_slot_switch(f, r.target);
     if (!rc)
         f->phase = FOTA_PHASE_INSTALLED;
     return rc;
@@ -502,7 +366,7 @@ int fota_init(struct fota *f, const struct fota_config *c)
         rc = c->hmac_finish(c, f->hash.bytes, mac);
     if (rc)
         return rc;
-    to_hex(mac, 32, f->token);
+    fota_hex(mac, 32, f->token);
 
     rc = c->store_load(c, f->journal, FOTA_JOURNAL_LEN);
     if (rc)
@@ -734,61 +598,6 @@ static int check_app_desc(struct fota *f)
 }
 
 /*
- * Program a verified chunk (invariants 1 and 3). Erasing runs ahead of the
- * write position in bounded steps: the first write at or past erased_until
- * erases a whole 64 KB block when the write is block aligned and at least
- * four more sectors of the image will land in it (one block erase costs
- * about as much as 3-4 sector erases on NOR), else one sector. Every sector
- * erased was at or past the journal's committed point, so nothing verified
- * is ever erased. Pages of the chunk that are all 0xFF are not programmed:
- * erased flash already reads 0xFF.
- */
-static int write_chunk(struct fota *f, uint32_t off, uint32_t len)
-{
-    const struct fota_config *c = f->cfg;
-    uint32_t base = f->layout.slot_offset[f->target_slot];
-    uint32_t slot_end = f->layout.slot_size[f->target_slot];
-    uint32_t p, q, k;
-    int rc;
-
-    if (off + len > f->erased_until) {
-        uint32_t at = off > f->erased_until ? off : f->erased_until;
-        at -= at % sector(f);
-        if (c->flash_erase_block && (base + at) % FOTA_BLOCK_SIZE == 0 &&
-            at + FOTA_BLOCK_SIZE <= slot_end && f->offer.size > at + 3u * sector(f)) {
-            rc = c->flash_erase_block(c, base + at);
-            f->erased_until = at + FOTA_BLOCK_SIZE;
-        } else {
-            rc = c->flash_erase(c, base + at);
-            f->erased_until = at + sector(f);
-        }
-        if (rc)
-            return rc;
-    }
-    /* program runs of pages that hold something other than 0xFF */
-    for (p = 0; p < len; p = q) {
-        for (; p < len; p += k) {
-            k = FOTA_PAGE_SIZE - (off + p) % FOTA_PAGE_SIZE;
-            k = k < len - p ? k : len - p;
-            if (!all_ff(f->buf + p, k))
-                break;
-        }
-        for (q = p; q < len; q += k) {
-            k = FOTA_PAGE_SIZE - (off + q) % FOTA_PAGE_SIZE;
-            k = k < len - q ? k : len - q;
-            if (all_ff(f->buf + q, k))
-                break;
-        }
-        if (q > p) {
-            rc = c->flash_program(c, base + off + p, f->buf + p, q - p);
-            if (rc)
-                return rc;
-        }
-    }
-    return FOTA_OK;
-}
-
-/*
  * Chunk n (len bytes in f->buf) has verified: check the image head (chunk
  * 0), write it, commit at sector ends, report progress. The only way bytes
  * reach the update slot; callers call it only after the chunk's HMAC
@@ -817,7 +626,7 @@ static int accept_chunk(struct fota *f, uint32_t n, uint32_t len)
         if (rc)
             return rc;
     }
-    rc = write_chunk(f, off, len);
+    rc = fota_slot_write(f, off, len);
     if (rc)
         return rc;
     f->next_chunk = n + 1;
@@ -939,7 +748,7 @@ static int step_stream(struct fota *f)
 static int step_verify(struct fota *f)
 {
     struct fota_jrec r;
-    int rc = verify_slot(f, f->target_slot, f->offer.size, f->offer.sha256);
+    int rc = fota_slot_verify(f, f->target_slot, f->offer.size, f->offer.sha256);
 
     if (rc == FOTA_ERR_POWER_LOST || rc == FOTA_ERR_IO)
         return rc;
@@ -969,7 +778,7 @@ static int step_switch(struct fota *f)
     r.switches = 1;
     rc = jsave(f, &r);
     if (!rc)
-        rc = switch_to(f, f->target_slot);
+        rc = fota_slot_switch(f, f->target_slot);
     if (rc)
         return rc;
     f->phase = FOTA_PHASE_INSTALLED;
@@ -1105,7 +914,7 @@ int fota_confirm(struct fota *f)
 
     if (!f || !f->cfg)
         return FOTA_ERR_PARAM;
-    rc = read_otadata(f, e);
+    rc = fota_slot_read_otadata(f, e);
     if (rc)
         return rc;
     a = fota_ota_active(e);
@@ -1118,7 +927,7 @@ int fota_confirm(struct fota *f)
         /* in place, as esp_ota_mark_app_valid_cancel_rollback() does; a cut
          * here leaves the other entry in force and recovery re-switches */
         e[a].state = FOTA_OTA_VALID;
-        rc = write_otadata(f, (unsigned)a, &e[a]);
+        rc = fota_slot_write_otadata(f, (unsigned)a, &e[a]);
         if (rc)
             return rc;
         fota_log(f, FOTA_LOG_INFO, "confirm: ota_%u marked VALID", (uint32_t)f->cfg->running_slot);
@@ -1159,7 +968,7 @@ int fota_boot_info(struct fota *f, struct fota_boot_info *bi)
 
     if (!f || !f->cfg || !bi)
         return FOTA_ERR_PARAM;
-    rc = read_otadata(f, e);
+    rc = fota_slot_read_otadata(f, e);
     if (rc)
         return rc;
     a = fota_ota_active(e);

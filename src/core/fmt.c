@@ -112,3 +112,13 @@ void fota_log(const struct fota *f, int level, const char *fmt, ...)
     va_end(ap);
     f->cfg->log(f->cfg, level, line);
 }
+void fota_hex(const uint8_t *b, uint32_t n, char *out)
+{
+    static const char hx[] = "0123456789abcdef";
+    uint32_t i;
+    for (i = 0; i < n; i++) {
+        out[2 * i] = hx[b[i] >> 4];
+        out[2 * i + 1] = hx[b[i] & 15];
+    }
+    out[2 * n] = '\0';
+}

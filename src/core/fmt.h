@@ -17,6 +17,9 @@ uint32_t fota_fmt(char *buf, uint32_t cap, const char *fmt, ...);
  * outside [A-Za-z0-9._~-], for a URL query value. */
 void fota_urlenc(char *buf, uint32_t cap, uint32_t *len, const char *s);
 
+/* n bytes as 2n lowercase hex digits and a NUL into out. */
+void fota_hex(const uint8_t *b, uint32_t n, char *out);
+
 /* Log through cfg->log when set; a line of at most 127 bytes. */
 void fota_log(const struct fota *f, int level, const char *fmt, ...);
 
