@@ -8,21 +8,10 @@ usage: fuzz/mkcorpus_srv.py
 """
 import base64
 import hashlib
-import os
 import struct
 
-ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus")
+from corpuslib import app_desc, image as base_image, pattern, put
 
-
-def put(name, fname, data):
-    d = os.path.join(ROOT, name)
-    os.makedirs(d, exist_ok=True)
-    with open(os.path.join(d, fname), "wb") as f:
-        f.write(data)
-
-
-def pattern(n, seed):
-    return bytes((i * 31 + seed * 7 + (i >> 5)) & 0xFF for i in range(n))
 
 
 # ---- srv_query: mode, message buffer size - 1, [max, hex], query --------------
@@ -64,29 +53,9 @@ put("srv_status", "st_dup", b"\x01" + bytes([5]) + ok[1:] + bytes([4, 1, 4, 3, 1
 
 
 # ---- srv_upload ---------------------------------------------------------------
-def app_desc(version=b"1.4.0", project=b"fuzz-demo", secure_version=0):
-    d = struct.pack("<III", 0xABCD5432, secure_version, 0) + b"\0" * 4
-    d += version.ljust(32, b"\0") + project.ljust(32, b"\0")
-    d += b"12:00:00".ljust(16, b"\0") + b"Jan  1 2025".ljust(16, b"\0")
-    d += b"v5.1".ljust(32, b"\0") + bytes(32)
-    return d.ljust(256, b"\0")
-
-
 def image(chip=0, hash_appended=1, desc=None):
-    segs = [(0x3F400020, (desc or app_desc()) + pattern(200, 7)), (0x40080000, pattern(300, 8))]
-    hdr = struct.pack("<BBBBI", 0xE9, len(segs), 2, 0x20, 0x40081000)
-    hdr += bytes([0xEE, 0, 0, 0]) + struct.pack("<HBHH", chip, 0, 0, 0xFFFF)
-    hdr = hdr.ljust(23, b"\0") + bytes([hash_appended])
-    body, ck = b"", 0xEF
-    for addr, data in segs:
-        body += struct.pack("<II", addr, len(data)) + data
-        for b in data:
-            ck ^= b
-    img = hdr + body
-    img += b"\0" * (15 - len(img) % 16) + bytes([ck])
-    if hash_appended:
-        img += hashlib.sha256(img).digest()
-    return img
+    return base_image(chip, [(0x3F400020, (desc or app_desc()) + pattern(200, 7)),
+                             (0x40080000, pattern(300, 8))], hash_appended)
 
 
 def manifest(img, version, project, chip=0, chunk=1024, sv=0):

@@ -152,7 +152,8 @@ int nor_rearm(struct nor_flash *f)
     return FOTA_OK;
 }
 
-int nor_read(struct nor_flash *f, uint32_t addr, void *buf, uint32_t len)
+/* Checks common to read and program: FOTA_OK or the error. */
+static int io_args(const struct nor_flash *f, uint32_t addr, const void *buf, uint32_t len)
 {
     if (!f || (!buf && len))
         return FOTA_ERR_PARAM;
@@ -160,8 +161,14 @@ int nor_read(struct nor_flash *f, uint32_t addr, void *buf, uint32_t len)
         return FOTA_ERR_POWER_LOST;
     if (!range_ok(f, addr, len))
         return FOTA_ERR_PARAM;
-    if (len == 0)
-        return FOTA_OK;
+    return FOTA_OK;
+}
+
+int nor_read(struct nor_flash *f, uint32_t addr, void *buf, uint32_t len)
+{
+    int rc = io_args(f, addr, buf, len);
+    if (rc || len == 0) /* a zero-length call is no operation */
+        return rc;
     memcpy(buf, f->mem + addr, len);
     f->reads++;
     f->bytes_read += len;
@@ -235,16 +242,10 @@ int nor_program(struct nor_flash *f, uint32_t addr, const void *buf, uint32_t le
 {
     const uint8_t *d = buf;
     uint32_t i, pages;
-    int torn;
+    int torn, rc = io_args(f, addr, buf, len);
 
-    if (!f || (!buf && len))
-        return FOTA_ERR_PARAM;
-    if (f->dead)
-        return FOTA_ERR_POWER_LOST;
-    if (!range_ok(f, addr, len))
-        return FOTA_ERR_PARAM;
-    if (len == 0)
-        return FOTA_OK;
+    if (rc || len == 0) /* a zero-length call is no operation */
+        return rc;
     if (f->on_program)
         f->on_program(f->on_program_arg, addr, d, len);
     torn = op_begin(f);
