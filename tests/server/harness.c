@@ -172,7 +172,7 @@ void h_cleanup(struct srv *s)
 
 /* --- HTTP ---------------------------------------------------------------- */
 
-static size_t on_body(char *p, size_t sz, size_t n, void *ud)
+size_t h_body_sink(char *p, size_t sz, size_t n, void *ud)
 {
     struct resp *r = ud;
     size_t add = sz * n;
@@ -225,7 +225,7 @@ int h_http(struct resp *r, const char *method, const char *url, const char *cons
         curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
     }
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, h_body_sink);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
     curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(c, CURLOPT_HEADERDATA, r);

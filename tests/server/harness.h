@@ -58,6 +58,8 @@ struct resp {
     char retry_after[32];
 };
 void resp_free(struct resp *r);
+/* libcurl write callback appending the body to a struct resp (NUL-kept). */
+size_t h_body_sink(char *p, size_t sz, size_t n, void *ud);
 
 /* One request. headers: NULL-terminated. body may be NULL. Returns 0, or -1
  * on a transport error (connection refused, reset). */

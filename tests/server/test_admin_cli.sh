@@ -8,20 +8,7 @@ set -u
 SERVER=$1 ADMIN=$2 FW=$3
 DIR=$(mktemp -d "${TMPDIR:-/tmp}/fota-admin-test-XXXXXX")
 PID=
-fail() {
-    echo "FAIL: $*" >&2
-    [ -f "$DIR/server.log" ] && tail -20 "$DIR/server.log" >&2
-    [ -n "$PID" ] && kill "$PID" 2>/dev/null
-    exit 1
-}
-# expect CODE CMD...: run CMD, check its exit code, keep stdout in $DIR/out
-expect() {
-    want=$1; shift
-    "$@" >"$DIR/out" 2>"$DIR/err"
-    got=$?
-    [ "$got" = "$want" ] || { cat "$DIR/out" "$DIR/err" >&2; fail "exit $got, expected $want: $*"; }
-    echo "ok: exit $got: $*"
-}
+. "$(dirname "$0")/../lib/clitest.sh"
 
 # --- fota-server option errors: exit 2 with a message ---------------------------
 expect 2 "$SERVER" --bogus

@@ -21,17 +21,6 @@ struct job {
     int ok;
 };
 
-static size_t sink(char *p, size_t sz, size_t n, void *ud)
-{
-    struct resp *r = ud;
-    char *b = realloc(r->body, r->len + sz * n + 1);
-    memcpy(b + r->len, p, sz * n);
-    r->body = b;
-    r->len += sz * n;
-    b[r->len] = 0;
-    return sz * n;
-}
-
 static void *run(void *arg)
 {
     struct job *j = arg;
@@ -42,7 +31,7 @@ static void *run(void *arg)
     char url[256], hex[65];
 
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, h_body_sink);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     for (long n = 0; n < total; n++) {
         struct resp r;

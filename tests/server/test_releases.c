@@ -55,17 +55,6 @@ static size_t feed_cb(char *buf, size_t sz, size_t n, void *ud)
     return k;
 }
 
-static size_t sink(char *p, size_t sz, size_t n, void *ud)
-{
-    struct resp *r = ud;
-    char *b = realloc(r->body, r->len + sz * n + 1);
-    memcpy(b + r->len, p, sz * n);
-    r->body = b;
-    r->len += sz * n;
-    b[r->len] = 0;
-    return sz * n;
-}
-
 int main(int argc, char **argv)
 {
     struct srv s, small;
@@ -219,7 +208,7 @@ int main(int argc, char **argv)
         curl_easy_setopt(c, CURLOPT_READFUNCTION, feed_cb);
         curl_easy_setopt(c, CURLOPT_READDATA, &f);
         curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
-        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink);
+        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, h_body_sink);
         curl_easy_setopt(c, CURLOPT_WRITEDATA, &r);
         CHECK(curl_easy_perform(c) == CURLE_OK, "chunked upload transport");
         curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);

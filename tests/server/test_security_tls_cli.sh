@@ -15,19 +15,7 @@ set -u
 SERVER=$1 ADMIN=$2 FW=$3
 DIR=$(mktemp -d "${TMPDIR:-/tmp}/fota-sec-test-XXXXXX")
 PID=
-fail() {
-    echo "FAIL: $*" >&2
-    [ -f "$DIR/server.log" ] && tail -20 "$DIR/server.log" >&2
-    [ -n "$PID" ] && kill "$PID" 2>/dev/null
-    exit 1
-}
-expect() {
-    want=$1; shift
-    "$@" >"$DIR/out" 2>"$DIR/err"
-    got=$?
-    [ "$got" = "$want" ] || { cat "$DIR/out" "$DIR/err" >&2; fail "exit $got, expected $want: $*"; }
-    echo "ok: exit $got: $*"
-}
+. "$(dirname "$0")/../lib/clitest.sh"
 command -v openssl >/dev/null || fail "openssl CLI missing"
 command -v curl >/dev/null || fail "curl CLI missing"
 cd "$DIR" || fail "cd"
