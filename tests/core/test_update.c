@@ -42,27 +42,30 @@ static int setup_all(void **state)
 
 static void test_real_images_accepted_and_refused(void **state)
 {
+    const struct {
+        const char *csv;
+        uint8_t **img;
+        uint32_t *len;
+        int chip, expect;
+    } cases[] = {
+        {NULL, &img_a, &len_a, FOTA_CHIP_ESP32, FOTA_OK},
+        {NULL, &img_b, &len_b, FOTA_CHIP_ESP32, FOTA_OK},
+        {NULL, &img_s2, &len_s2, FOTA_CHIP_ESP32, FOTA_ERR_IMG_CHIP},
+        {NULL, &img_s3, &len_s3, FOTA_CHIP_ESP32, FOTA_ERR_IMG_CHIP},
+        {NULL, &img_s3, &len_s3, FOTA_CHIP_ESP32S3, FOTA_OK}, /* an S3 takes it */
+        {NULL, &img_boot, &len_boot, FOTA_CHIP_ESP32, FOTA_ERR_IMG_NOT_APP},
+        {NULL, &img_pt, &len_pt, FOTA_CHIP_ESP32, FOTA_ERR_IMG_MAGIC},
+        {NULL, &img_large, &len_large, FOTA_CHIP_ESP32, FOTA_ERR_SLOT_SIZE},
+        {min_spiffs_csv, &img_large, &len_large, FOTA_CHIP_ESP32, FOTA_OK},
+    };
     struct testdev t;
+    unsigned i;
     (void)state;
-    assert_int_equal(td_provision(&t, NULL, img_a, len_a, FOTA_CHIP_ESP32), FOTA_OK);
-    td_free(&t);
-    assert_int_equal(td_provision(&t, NULL, img_b, len_b, FOTA_CHIP_ESP32), FOTA_OK);
-    td_free(&t);
-    assert_int_equal(td_provision(&t, NULL, img_s2, len_s2, FOTA_CHIP_ESP32), FOTA_ERR_IMG_CHIP);
-    td_free(&t);
-    assert_int_equal(td_provision(&t, NULL, img_s3, len_s3, FOTA_CHIP_ESP32), FOTA_ERR_IMG_CHIP);
-    td_free(&t);
-    /* an S3 device takes the S3 image */
-    assert_int_equal(td_provision(&t, NULL, img_s3, len_s3, FOTA_CHIP_ESP32S3), FOTA_OK);
-    td_free(&t);
-    assert_int_equal(td_provision(&t, NULL, img_boot, len_boot, FOTA_CHIP_ESP32), FOTA_ERR_IMG_NOT_APP);
-    td_free(&t);
-    assert_int_equal(td_provision(&t, NULL, img_pt, len_pt, FOTA_CHIP_ESP32), FOTA_ERR_IMG_MAGIC);
-    td_free(&t);
-    assert_int_equal(td_provision(&t, NULL, img_large, len_large, FOTA_CHIP_ESP32), FOTA_ERR_SLOT_SIZE);
-    td_free(&t);
-    assert_int_equal(td_provision(&t, min_spiffs_csv, img_large, len_large, FOTA_CHIP_ESP32), FOTA_OK);
-    td_free(&t);
+    for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        assert_int_equal(td_provision(&t, cases[i].csv, *cases[i].img, *cases[i].len,
+                                      cases[i].chip), cases[i].expect);
+        td_free(&t);
+    }
 }
 
 static void test_refusal_names_expected_and_got(void **state)
