@@ -146,3 +146,10 @@ ota_1, app, ota_1, , 1M, encrypted
 put("partcsv", "overlap", default_csv.replace(b"0x150000", b"0x140000"))
 put("partcsv", "bad_field", b"nvs, data, nvs, 0x9000, 0x5000q,\n")
 put("partcsv", "crlf_quotes", default_csv.replace(b"\n", b"\r\n"))
+
+# Limits near 2^32 with a segment length that wraps start + len (the walk
+# once indexed its header buffer out of bounds there; see docs/fuzzing.md).
+wrap = bytearray(full)
+seg2 = 24 + 8 + struct.unpack_from("<I", full, 28)[0]
+wrap[seg2 + 4:seg2 + 8] = struct.pack("<I", 0xFFFFFF00)
+put("image", "seg_len_wraps_top", split([9]) + struct.pack("<I", 0xFFFFFFFE) + b"\x00" + bytes(wrap))

@@ -91,3 +91,10 @@ put("srv_upload", "manifest_b64_short", upload(12, 0x10000, 4096,
                                                extra=bytes([len(text) - 1]) + text[:-1]) + c3)
 sig = base64.b64encode(pattern(64, 3))
 put("srv_upload", "signature_b64", upload(12, 0x10000, 4096, extra=bytes([len(sig)]) + sig) + c3)
+
+# A segment length that wraps start + len past 2^32 under a slot size near
+# 2^32 (the shape of ../shared/repro/fuzz_srv_upload-crash-fb59fd18.bin, made
+# here from synthetic bytes): the walk must refuse it as slot_size.
+wrap = bytearray(img)
+wrap[28:32] = struct.pack("<I", 0xFFFFFFF0)     # first segment: 32 + len wraps to 16
+put("srv_upload", "seg_len_wraps", upload(0, 0xFFFFFFFE, 1024) + bytes(wrap))

@@ -104,13 +104,19 @@ void fota_img_walk_init(struct fota_img_walk *w, uint32_t limit)
 
 /* Once the end of the last segment is known, the rest of the image follows:
  * padding up to a 16-byte boundary (its last byte the checksum), then the
- * optional hash. */
-static void walk_set_end(struct fota_img_walk *w, uint32_t segs_end)
+ * optional hash. The tail is measured against what is left below the limit,
+ * never by adding to segs_end, so a limit near 2^32 cannot wrap the sums. */
+static int walk_set_end(struct fota_img_walk *w, uint32_t segs_end)
 {
-    uint32_t padded = (segs_end + 1u + 15u) & ~15u;
+    uint32_t pad = 16u - (segs_end & 15u); /* 1..16 bytes, the checksum last */
+    uint32_t tail = pad + (w->hash_appended ? FOTA_IMG_HASH_LEN : 0u);
+
+    if (tail > w->limit - segs_end) /* segs_end <= limit: checked by the caller */
+        return FOTA_ERR_SLOT_SIZE;
     w->segs_end = segs_end;
-    w->hash_offset = w->hash_appended ? padded : 0;
-    w->total = padded + (w->hash_appended ? FOTA_IMG_HASH_LEN : 0);
+    w->hash_offset = w->hash_appended ? segs_end + pad : 0;
+    w->total = segs_end + tail;
+    return FOTA_OK;
 }
 
 int fota_img_walk_feed(struct fota_img_walk *w, const uint8_t *data, uint32_t len)
@@ -166,9 +172,12 @@ int fota_img_walk_feed(struct fota_img_walk *w, const uint8_t *data, uint32_t le
             w->hdr[k] = b;
             if (k == FOTA_IMG_SEG_HEADER_LEN - 1) {
                 uint32_t dlen = fota_le32(w->hdr + 4);
-                uint32_t start = p + 1;
-                /* data_len is untrusted: bound it before any arithmetic */
-                if (dlen > w->limit || start + dlen > w->limit) {
+                uint32_t start = p + 1; /* <= limit, since p < limit */
+                /* data_len is untrusted: compare it with the room left, never
+                 * add it first (start + dlen wraps for dlen near 2^32, which
+                 * once moved next_hdr behind pos and indexed hdr[] far out of
+                 * bounds; ../shared/repro/fuzz_srv_upload-crash-fb59fd18.bin) */
+                if (dlen > w->limit - start) {
                     w->err = FOTA_ERR_SLOT_SIZE;
                     return w->err;
                 }
@@ -176,14 +185,16 @@ int fota_img_walk_feed(struct fota_img_walk *w, const uint8_t *data, uint32_t le
                 w->next_hdr = w->seg_end;
                 w->seg_index++;
                 if (w->seg_index == w->seg_count)
-                    walk_set_end(w, w->seg_end);
+                    w->err = walk_set_end(w, w->seg_end);
+                if (w->err)
+                    return w->err;
             }
             continue;
         }
         /* padding, checksum byte, appended hash */
         if (w->segs_end && w->hash_offset && p >= w->hash_offset)
             continue;
-        if (w->segs_end && p == ((w->segs_end + 1u + 15u) & ~15u) - 1u)
+        if (w->segs_end && p == w->total - (w->hash_appended ? FOTA_IMG_HASH_LEN : 0u) - 1u)
             w->stored_checksum = b;
     }
     return FOTA_OK;
