@@ -1,12 +1,16 @@
 /*
  * boot.c - ESP-IDF second-stage bootloader model (see boot.h).
  *
- * Mirrors bootloader_utility.c (ESP-IDF v4.4/v5) with rollback enabled:
+ * Mirrors bootloader_utility.c (ESP-IDF v5.4) with rollback enabled:
  * get_selected_boot_partition() picks the slot from otadata and rewrites the
  * entry in place (erase + program of that sector) when it turns NEW into
- * PENDING_VERIFY or PENDING_VERIFY into ABORTED; load_boot_image() verifies
- * the image and, if it fails, tries start-1 down to ota_0, then factory, then
- * start+1 upwards, without touching otadata. All reads go to the flash.
+ * PENDING_VERIFY or PENDING_VERIFY into ABORTED (every entry whose state
+ * reads PENDING_VERIFY, valid or not); load_boot_image() verifies the image
+ * and, if it fails, tries start-1 down to ota_0, then factory, then start+1
+ * upwards; with no factory app and no entry holding a seq, the OTA slot that
+ * boots gets {seq = slot + 1, VALID} written into sector 0
+ * (set_actual_ota_seq). All reads go to the flash. tests/oracle compares
+ * every decision and every byte written back with ESP-IDF's own code.
  */
 #include "boot.h"
 
@@ -77,15 +81,24 @@ int sim_boot_read_otadata(struct nor_flash *f, const struct fota_layout *l,
 
 /* Rewrite otadata entry i in place, as ESP-IDF's write_otadata(): erase its
  * sector, program the 32 bytes. A cut in between leaves that sector blank
- * (or torn), so the other entry decides the next boot. */
+ * (or torn), so the other entry decides the next boot. With keep_crc the crc
+ * field is written back as the flash holds it: the bootloader writes back
+ * the struct it read with only the state changed, so an entry whose crc
+ * does not match stays one (found by the bootloader oracle, tests/oracle). */
 static int write_entry(struct nor_flash *f, const struct fota_layout *l, unsigned i,
-                       const struct fota_ota_entry *e)
+                       const struct fota_ota_entry *e, int keep_crc)
 {
-    uint8_t b[FOTA_OTA_ENTRY_LEN];
+    uint8_t b[FOTA_OTA_ENTRY_LEN], raw[FOTA_OTA_ENTRY_LEN];
     uint32_t addr = l->otadata_offset + i * FOTA_SECTOR_SIZE;
     int rc;
 
     fota_ota_encode(e, b);
+    if (keep_crc) {
+        rc = nor_read(f, addr, raw, sizeof raw);
+        if (rc)
+            return rc;
+        memcpy(b + FOTA_OTA_ENTRY_LEN - 4, raw + FOTA_OTA_ENTRY_LEN - 4, 4);
+    }
     rc = nor_erase(f, addr);
     if (rc)
         return rc;
@@ -206,18 +219,36 @@ static int part_of(const struct fota_layout *l, int idx, uint32_t *off, uint32_t
     return *size != 0;
 }
 
+/* ESP-IDF's ota_has_initial_contents (bootloader_utility.c, v5.4.4), read
+ * after the PENDING_VERIFY entries became ABORTED: neither entry can be
+ * selected (seq blank, INVALID or ABORTED) and neither holds a seq with its
+ * crc (blank or torn). With no factory app the bootloader then writes the
+ * first entry itself once an OTA slot boots. */
+static int initial_contents(const struct fota_ota_entry e[2])
+{
+    int i;
+    for (i = 0; i < 2; i++) {
+        int unselectable = e[i].seq == FOTA_OTA_SEQ_BLANK || e[i].state == FOTA_OTA_INVALID ||
+                           e[i].state == FOTA_OTA_ABORTED;
+        if (!unselectable || fota_ota_valid(&e[i]))
+            return 0;
+    }
+    return 1;
+}
+
 int sim_boot(struct nor_flash *f, int chip_id, struct sim_boot_result *r)
 {
     struct fota_layout l;
     struct fota_ota_entry e[2];
     char sel[120] = "", name[16], fails[96] = "";
     int rc, i, active = -1, start, order[FOTA_MAX_OTA_SLOTS + 1], norder = 0;
-    int have_ota;
+    int have_ota, initial = 0, wrote_first = 0;
 
     if (!f || !r)
         return FOTA_ERR_PARAM;
     memset(r, 0, sizeof *r);
     r->slot = -1;
+    r->entry = -1;
     r->ota_state = FOTA_OTA_UNDEFINED;
 
     rc = sim_read_layout(f, &l);
@@ -236,13 +267,18 @@ int sim_boot(struct nor_flash *f, int chip_id, struct sim_boot_result *r)
         rc = sim_boot_read_otadata(f, &l, e);
         if (rc)
             return rc;
-        /* An entry still PENDING_VERIFY at boot: its app never confirmed. */
+        /* An entry still PENDING_VERIFY at boot: its app never confirmed.
+         * As ESP-IDF, every entry whose state reads PENDING_VERIFY is
+         * rewritten, whether its seq and crc are valid or not. */
         for (i = 0; i < 2; i++) {
-            if (fota_ota_valid(&e[i]) && e[i].state == FOTA_OTA_PENDING_VERIFY) {
+            if (e[i].state == FOTA_OTA_PENDING_VERIFY) {
+                int was_valid = fota_ota_valid(&e[i]);
                 e[i].state = FOTA_OTA_ABORTED;
-                rc = write_entry(f, &l, (unsigned)i, &e[i]);
+                rc = write_entry(f, &l, (unsigned)i, &e[i], 1);
                 if (rc)
                     return rc;
+                if (!was_valid)
+                    continue;
                 r->aborted = 1;
                 slot_name(name, sizeof name, (int)fota_ota_slot(e[i].seq, l.slot_count));
                 snprintf(sel, sizeof sel, "%s (seq %u) never confirmed -> ABORTED; ", name,
@@ -250,12 +286,13 @@ int sim_boot(struct nor_flash *f, int chip_id, struct sim_boot_result *r)
             }
         }
         active = fota_ota_active(e);
+        r->entry = active >= 0 ? active : -1;
         if (active >= 0) {
             uint32_t was = e[active].state;
             start = (int)fota_ota_slot(e[active].seq, l.slot_count);
             if (was == FOTA_OTA_NEW) {
                 e[active].state = FOTA_OTA_PENDING_VERIFY;
-                rc = write_entry(f, &l, (unsigned)active, &e[active]);
+                rc = write_entry(f, &l, (unsigned)active, &e[active], 1);
                 if (rc)
                     return rc;
             }
@@ -264,6 +301,7 @@ int sim_boot(struct nor_flash *f, int chip_id, struct sim_boot_result *r)
                      (unsigned)e[active].seq, fota_ota_state_name(was),
                      was == FOTA_OTA_NEW ? " -> PENDING_VERIFY (trial boot)" : "", name);
         } else {
+            initial = !l.factory_size && initial_contents(e);
             slot_name(name, sizeof name, start);
             snprintf(sel + strlen(sel), sizeof sel - strlen(sel),
                      "no bootable otadata entry, default %s", name);
@@ -294,11 +332,27 @@ int sim_boot(struct nor_flash *f, int chip_id, struct sim_boot_result *r)
                      fota_errname(rc));
             continue;
         }
+        if (initial && idx != FACTORY_INDEX) {
+            /* ESP-IDF's set_actual_ota_seq: the slot that boots gets the
+             * entry it would have had, {seq = idx + 1, VALID}, in sector 0 */
+            struct fota_ota_entry first;
+            memset(&first, 0xFF, sizeof first);
+            first.seq = (uint32_t)idx + 1u;
+            first.state = FOTA_OTA_VALID;
+            rc = write_entry(f, &l, 0, &first, 0);
+            if (rc)
+                return rc;
+            e[0] = first;
+            active = 0;
+            wrote_first = 1;
+            snprintf(sel + strlen(sel), sizeof sel - strlen(sel), "; wrote seq %u valid",
+                     (unsigned)first.seq);
+        }
         r->slot = idx;
         r->offset = off;
         r->size = size;
         r->fell_back = idx != start;
-        if (!r->fell_back && active >= 0)
+        if ((!r->fell_back || wrote_first) && active >= 0)
             r->ota_state = e[active].state;
         slot_name(name, sizeof name, idx);
         if (r->fell_back)

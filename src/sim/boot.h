@@ -4,7 +4,8 @@
  *
  * It reads everything from the flash (nothing cached between boots), applies
  * the same otadata rules as the real one (NEW -> PENDING_VERIFY on the trial
- * boot, PENDING_VERIFY found at boot -> ABORTED and roll back), verifies the
+ * boot, PENDING_VERIFY found at boot -> ABORTED and roll back, the first
+ * entry written when otadata holds none), verifies the
  * chosen image (header, chip, segments, checksum, appended SHA-256) and falls
  * back to another image when it does not verify. FOTA_ERR_NO_SLOT means no
  * image verifies: the device is bricked, which tests must be able to see.
@@ -29,7 +30,10 @@ struct sim_boot_result {
     uint32_t ota_state;    /* state of the entry in force after this boot for the
                             * booted slot; FOTA_OTA_UNDEFINED when booted
                             * without an entry (blank otadata, fallback) */
-    int aborted;           /* this boot turned PENDING_VERIFY into ABORTED */
+    int entry;             /* otadata entry (0, 1) the slot was selected from,
+                            * -1 none (blank or unbootable otadata) */
+    int aborted;           /* this boot turned a valid PENDING_VERIFY entry
+                            * (a trial that never confirmed) into ABORTED */
     int fell_back;         /* the selected image failed; another one booted */
     uint8_t image_sha256[32]; /* SHA-256 of the whole booted image */
     struct fota_app_info info;

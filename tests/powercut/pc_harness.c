@@ -377,6 +377,8 @@ void pc_run(struct pc_ctx *c, const struct pc_case *cs, struct pc_result *r)
         x.d.no_sleep = 1;
         x.d.cfg.progress = on_progress;
         br->g_start = x.G;
+        if (c->on_power_on)
+            c->on_power_on(c->on_power_on_arg, c->work + l->otadata_offset, l->otadata_size);
         rc = sim_device_power_on(&x.d);
         br->g_action = x.G + x.fl.ops;
         booted = x.d.boot.slot >= 0 && x.d.boot.image_len > 0;
@@ -669,6 +671,9 @@ int pc_parse_opts(int argc, char **argv, struct pc_opts *o)
         } else if (!strcmp(a, "--age") && v) {
             o->age = (int)strtol(v, NULL, 0);
             i++;
+        } else if (!strcmp(a, "--dump-otadata") && v) {
+            o->dump_otadata = v;
+            i++;
         } else if (!strcmp(a, "--sample") && v) {
             o->sample = (uint32_t)strtoul(v, NULL, 0);
             i++;
@@ -705,7 +710,7 @@ int pc_parse_opts(int argc, char **argv, struct pc_opts *o)
     return 0;
 bad:
     fprintf(stderr,
-            "usage: %s [FIRMWARE_DIR] [--full] [--seed S] [--sample N] [-v]\n"
+            "usage: %s [FIRMWARE_DIR] [--full] [--seed S] [--sample N] [--dump-otadata FILE] [-v]\n"
             "       %s [FIRMWARE_DIR] --k K|last [--j J] [--kind after|inside|double|double-inside]\n"
             "          [--scenario confirm|rollback] [--seed S]   (replay one case with a trace)\n",
             argv[0], argv[0]);

@@ -52,6 +52,10 @@ struct pc_ctx {
     int strict_status;        /* a status report lost across a cut fails */
     int age;                  /* saves made by pc_age_store (for replay lines) */
     const char *replay_args;  /* printed after the program name in replay lines */
+    /* optional: called at every power-on, before the bootloader runs, with
+     * the two otadata sectors as the flash holds them (len bytes) */
+    void (*on_power_on)(void *arg, const uint8_t *otadata, uint32_t len);
+    void *on_power_on_arg;
 };
 
 /* One case: a scenario, a first cut at global operation k (kind1), and an
@@ -118,6 +122,7 @@ struct pc_opts {
     int strict_status;        /* --strict-status */
     int age;                  /* --age N: journal store aged by N saves (-1: default) */
     uint32_t sample;          /* download cut points sampled (large) */
+    const char *dump_otadata; /* --dump-otadata FILE: see pc_otadata_dump_open */
     const char *arg;          /* first non-option argument */
 };
 
@@ -137,6 +142,16 @@ int pc_case_run(struct pc_ctx *c, const char *prog, const struct pc_case *cs,
 
 /* Replay the single case of o (--k), with a trace. Returns the exit code. */
 int pc_replay(struct pc_ctx *c, const char *prog, const struct pc_opts *o);
+
+/* The otadata states the campaign meets, for the bootloader oracle
+ * (tests/oracle): pc_otadata_dump_open truncates path and makes
+ * pc_otadata_dump_hook (an on_power_on hook) append each distinct state once,
+ * as 64 bytes: the first 32 bytes of otadata sector 0, then of sector 1.
+ * pc_otadata_dump_close returns the number of distinct states, or -1 when
+ * the file could not be written. */
+int pc_otadata_dump_open(const char *path);
+void pc_otadata_dump_hook(void *arg, const uint8_t *otadata, uint32_t len);
+long pc_otadata_dump_close(void);
 
 double pc_now(void);
 uint32_t pc_rand(uint32_t *s);

@@ -46,6 +46,10 @@ int main(int argc, char **argv)
     memset(&o, 0, sizeof o);
     if (pc_parse_opts(argc, argv, &o))
         return 2;
+    if (o.dump_otadata && pc_otadata_dump_open(o.dump_otadata)) {
+        fprintf(stderr, PROG ": cannot write %s\n", o.dump_otadata);
+        return 2;
+    }
     if (!o.arg) {
         fprintf(stderr, "usage: " PROG " FIRMWARE_DIR [options] (see --help)\n");
         return 2;
@@ -66,6 +70,8 @@ int main(int argc, char **argv)
         return 2;
     }
     c.strict_status = o.strict_status;
+    if (o.dump_otadata)
+        c.on_power_on = pc_otadata_dump_hook;
     snprintf(c_args, sizeof c_args, " %s", o.arg);
     c.replay_args = c_args;
     if (o.age > 0 && pc_age_store(&c, (unsigned)o.age)) {
@@ -154,5 +160,14 @@ int main(int argc, char **argv)
     pc_free(&c);
     free(a);
     free(b);
+    if (o.dump_otadata) {
+        long n = pc_otadata_dump_close();
+        if (n < 0) {
+            printf("FAIL " PROG ": cannot write %s\n", o.dump_otadata);
+            return 1;
+        }
+        printf(PROG ": %ld distinct otadata states at power-ons written to %s\n", n,
+               o.dump_otadata);
+    }
     return st.fails ? 1 : 0;
 }

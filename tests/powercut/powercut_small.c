@@ -108,6 +108,10 @@ int main(int argc, char **argv)
     memset(&o, 0, sizeof o);
     if (pc_parse_opts(argc, argv, &o))
         return 2;
+    if (o.dump_otadata && pc_otadata_dump_open(o.dump_otadata)) {
+        fprintf(stderr, PROG ": cannot write %s\n", o.dump_otadata);
+        return 2;
+    }
     fota_posix_log_level = -1;
     if (sim_mkimage(a, IMG_SIZE, &oa) || sim_mkimage(b, IMG_SIZE, &ob)) {
         fprintf(stderr, PROG ": sim_mkimage failed\n");
@@ -124,6 +128,8 @@ int main(int argc, char **argv)
             return 2;
         }
         c.strict_status = o.strict_status;
+        if (o.dump_otadata)
+            c.on_power_on = pc_otadata_dump_hook;
         if (o.replay)
             return pc_replay(&c, PROG, &o);
         sweep(&c, &o, &st, o.full || (v == 0 && !PC_SANITIZED));
@@ -136,5 +142,14 @@ int main(int argc, char **argv)
            (unsigned long long)st.fails, (unsigned long long)st.rb_confirm,
            (unsigned long long)st.status_lost, st.max_refetch,
            st.fails ? "FAILED" : "ok", pc_now() - t0);
+    if (o.dump_otadata) {
+        long n = pc_otadata_dump_close();
+        if (n < 0) {
+            printf("FAIL " PROG ": cannot write %s\n", o.dump_otadata);
+            return 1;
+        }
+        printf(PROG ": %ld distinct otadata states at power-ons written to %s\n", n,
+               o.dump_otadata);
+    }
     return st.fails ? 1 : 0;
 }

@@ -94,15 +94,71 @@ static void boot_ok(struct rig *r, struct sim_boot_result *res, int slot)
     assert_true(strlen(res->why) > 0);
 }
 
+/* Blank otadata, no factory app: ota_0 boots and, as ESP-IDF's
+ * set_actual_ota_seq does, gets its entry {seq 1, VALID} in sector 0
+ * (found by the bootloader oracle, tests/oracle: the model wrote nothing). */
 static void test_blank_otadata_boots_ota0(void **state)
 {
     struct rig *r = *state;
     struct sim_boot_result res;
+    struct fota_ota_entry e;
     boot_ok(r, &res, 0);
-    assert_int_equal(res.ota_state, FOTA_OTA_UNDEFINED);
+    assert_int_equal(res.ota_state, FOTA_OTA_VALID);
+    assert_int_equal(res.entry, -1);
     assert_int_equal(res.aborted, 0);
     assert_int_equal(res.fell_back, 0);
-    assert_int_equal(r->f.ops, 0); /* nothing written */
+    assert_int_equal(r->f.ops, 2); /* erase + program of sector 0 */
+    e = get_entry(&r->f, &r->l, 0);
+    assert_true(fota_ota_valid(&e));
+    assert_int_equal(e.seq, 1);
+    assert_int_equal(e.state, FOTA_OTA_VALID);
+    assert_int_equal(get_entry(&r->f, &r->l, 1).seq, FOTA_OTA_SEQ_BLANK);
+    /* the next boot selects it and writes nothing */
+    boot_ok(r, &res, 0);
+    assert_int_equal(res.entry, 0);
+    assert_int_equal(res.ota_state, FOTA_OTA_VALID);
+    assert_int_equal(r->f.ops, 0);
+}
+
+/* Blank otadata and a corrupt ota_0: ota_1 boots and the entry written is
+ * ota_1's (seq 2), so the next boot selects ota_1 directly. */
+static void test_blank_otadata_fallback_gets_entry(void **state)
+{
+    struct rig *r = *state;
+    struct sim_boot_result res;
+    assert_int_equal(nor_erase(&r->f, r->l.slot_offset[0]), FOTA_OK);
+    boot_ok(r, &res, 1);
+    assert_int_equal(res.fell_back, 1);
+    assert_int_equal(res.ota_state, FOTA_OTA_VALID);
+    assert_int_equal(get_entry(&r->f, &r->l, 0).seq, 2);
+    boot_ok(r, &res, 1);
+    assert_int_equal(res.fell_back, 0);
+    assert_int_equal(res.entry, 0);
+    assert_int_equal(r->f.ops, 0);
+}
+
+/* An entry whose state reads PENDING_VERIFY but whose crc does not match (a
+ * torn write) is rewritten as ABORTED like any other, its bytes otherwise as
+ * read, crc included, as ESP-IDF's bootloader does (found by the oracle: the
+ * model left it alone). It was never in force: no rollback is reported. */
+static void test_torn_pending_entry_aborted_as_read(void **state)
+{
+    struct rig *r = *state;
+    struct sim_boot_result res;
+    struct fota_ota_entry e;
+    uint8_t zero[4] = {0, 0, 0, 0};
+
+    put_entry(&r->f, &r->l, 0, 1, FOTA_OTA_VALID);
+    put_entry(&r->f, &r->l, 1, 2, FOTA_OTA_PENDING_VERIFY);
+    assert_int_equal(nor_program(&r->f, r->l.otadata_offset + 4096u + 28u, zero, 4), FOTA_OK);
+    boot_ok(r, &res, 0);
+    assert_int_equal(res.aborted, 0);
+    assert_int_equal(res.entry, 0);
+    assert_int_equal(r->f.ops, 2);
+    e = get_entry(&r->f, &r->l, 1);
+    assert_int_equal(e.seq, 2);
+    assert_int_equal(e.state, FOTA_OTA_ABORTED);
+    assert_int_equal(e.crc, 0);
 }
 
 static void test_trial_boot_then_rollback(void **state)
@@ -412,6 +468,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(test_blank_otadata_boots_ota0, setup),
+        cmocka_unit_test_setup(test_blank_otadata_fallback_gets_entry, setup),
+        cmocka_unit_test_setup(test_torn_pending_entry_aborted_as_read, setup),
         cmocka_unit_test_setup(test_trial_boot_then_rollback, setup),
         cmocka_unit_test_setup(test_rollback_to_valid_entry, setup),
         cmocka_unit_test_setup(test_valid_stays_valid, setup),

@@ -1,0 +1,2 @@
+/* Stand-in for ESP-IDF's hal/cache_ll.h: see idf_standin.h. */
+#include "idf_standin.h"
