@@ -1,7 +1,9 @@
 /*
  * test_units.c - unit tests of the core's small pieces: base64, the JSON
  * push parser, otadata codec and ESP-IDF's seq rule, CRC-32, partition table
- * checks, the flash record store, and the printf subset.
+ * checks, the flash record store, the printf subset, the little-endian
+ * helpers, version comparison and the image walk's edges. The checks are
+ * in unit_checks.h, shared with the RV32 QEMU runner (tests/rv32).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,260 +15,53 @@
 #include "journal.h"
 #include "json.h"
 
-static int b64(const char *in, uint8_t *out, uint32_t *n, uint32_t cap)
+/* The checks live in unit_checks.h, shared with the RV32 runner
+ * (tests/rv32); here they run under cmocka. */
+#define UC_INT_EQ(a, b) assert_int_equal((a), (b))
+#define UC_TRUE(x) assert_true(x)
+#define UC_MEM_EQ(a, b, n) assert_memory_equal((a), (b), (n))
+#define UC_STR_EQ(a, b) assert_string_equal((a), (b))
+
+/* The flash under uc_fstore_atomic: the NOR model behind the simulated
+ * device's port (a fake at the port boundary). */
+static struct nor_flash uc_fl;
+static struct sim_device uc_dev;
+
+static const struct fota_config *uc_flash_open(uint8_t *mem, uint32_t size)
 {
-    struct fota_b64_state s;
-    int rc;
-    fota_b64_init(&s);
-    *n = 0;
-    rc = fota_b64_feed(&s, (const uint8_t *)in, (uint32_t)strlen(in), out, n, cap);
-    return rc ? rc : fota_b64_finish(&s);
+    static const uint8_t key[32];
+    nor_open_mem(&uc_fl, mem, size);
+    sim_device_setup(&uc_dev, &uc_fl, 0, "x", key);
+    return &uc_dev.cfg;
 }
 
-static void test_base64_strict(void **state)
+static void uc_flash_cut_after(uint64_t k)
 {
-    uint8_t out[16];
-    uint32_t n;
-    (void)state;
-    assert_int_equal(b64("", out, &n, 16), FOTA_OK);
-    assert_int_equal(n, 0);
-    assert_int_equal(b64("Zm9vYmFy", out, &n, 16), FOTA_OK);
-    assert_memory_equal(out, "foobar", 6);
-    assert_int_equal(b64("Zm9vYg==", out, &n, 16), FOTA_OK);
-    assert_int_equal(n, 4);
-    assert_int_equal(b64("Zm9vYmE=", out, &n, 16), FOTA_OK);
-    assert_int_equal(n, 5);
-    assert_int_equal(b64("Zm9vYg=", out, &n, 16), FOTA_ERR_BASE64);   /* short quad */
-    assert_int_equal(b64("Zm9vYh==", out, &n, 16), FOTA_ERR_BASE64);  /* non-canonical */
-    assert_int_equal(b64("Zm9=YmFy", out, &n, 16), FOTA_ERR_BASE64);  /* pad inside */
-    assert_int_equal(b64("Zg==Zg==", out, &n, 16), FOTA_ERR_BASE64);  /* data after pad */
-    assert_int_equal(b64("Zm9v\nYmFy", out, &n, 16), FOTA_ERR_BASE64); /* no line breaks */
-    assert_int_equal(b64("Zm9-YmFy", out, &n, 16), FOTA_ERR_BASE64);  /* url alphabet */
-    assert_int_equal(b64("Zm9vYmFy", out, &n, 5), FOTA_ERR_CHUNK_LEN); /* over capacity */
+    uc_fl.cut_after = k;
 }
 
-struct ev { char key[16]; int ev; uint32_t num; char str[64]; };
-static struct ev evs[16];
-static int nev;
-
-static int on_member(void *arg, const char *key, int ev, const uint8_t *s, uint32_t len, int final,
-                     uint32_t num)
+static void uc_flash_rearm(void)
 {
-    struct ev *e;
-    (void)arg, (void)final;
-    if (ev != FOTA_JSON_STR || nev == 0 || strcmp(evs[nev - 1].key, key) ||
-        evs[nev - 1].ev != FOTA_JSON_STR || evs[nev - 1].num) {
-        e = &evs[nev++];
-        memset(e, 0, sizeof *e);
-        snprintf(e->key, sizeof e->key, "%s", key);
-        e->ev = ev;
-        e->num = num;
-    } else {
-        e = &evs[nev - 1];
-    }
-    if (ev == FOTA_JSON_STR) {
-        if (len)
-            strncat(e->str, (const char *)s, len);
-        if (final)
-            e->num = 1; /* string complete */
-    }
-    return FOTA_OK;
+    nor_rearm(&uc_fl);
 }
 
-static int json(const char *text)
-{
-    struct fota_json_state j;
-    int rc;
-    nev = 0;
-    fota_json_init(&j);
-    rc = fota_json_feed(&j, (const uint8_t *)text, (uint32_t)strlen(text), on_member, NULL);
-    return rc ? rc : fota_json_finish(&j);
-}
+#include "unit_checks.h"
 
-static void test_json_push_parser(void **state)
+static void run_group(void **state)
 {
-    (void)state;
-    assert_int_equal(json("{\"a\": 1, \"b\": \"x\\u00e9\\n\\/\", \"c\": true, \"d\": null, "
-                          "\"e\": {\"n\": [1, \"}\"]}, \"f\": 1.5e3, \"g\": false}"),
-                     FOTA_OK);
-    assert_int_equal(nev, 7);
-    assert_int_equal(evs[0].ev, FOTA_JSON_NUM);
-    assert_int_equal(evs[0].num, 1);
-    assert_string_equal(evs[1].str, "x\xc3\xa9\n/");
-    assert_int_equal(evs[2].ev, FOTA_JSON_TRUE);
-    assert_int_equal(evs[3].ev, FOTA_JSON_NULL);
-    assert_int_equal(evs[4].ev, FOTA_JSON_NESTED);
-    assert_int_equal(evs[5].ev, FOTA_JSON_BADNUM);
-    assert_int_equal(evs[6].ev, FOTA_JSON_FALSE);
-    assert_int_equal(json("{}"), FOTA_OK);
-    assert_int_equal(json("{"), FOTA_ERR_TRUNCATED);
-    assert_int_equal(json(""), FOTA_ERR_TRUNCATED);
-    assert_int_equal(json("{\"a\" 1}"), FOTA_ERR_JSON);
-    assert_int_equal(json("{\"a\": 1,}"), FOTA_ERR_JSON);
-    assert_int_equal(json("{\"a\": tru}"), FOTA_ERR_JSON);
-    assert_int_equal(json("{\"a\": \"\x01\"}"), FOTA_ERR_JSON);
-    assert_int_equal(json("{\"a\": 1} {}"), FOTA_ERR_JSON);
-    assert_int_equal(json("[1]"), FOTA_ERR_JSON);
-    assert_int_equal(json("{\"a\": \"\\ud800\"}"), FOTA_ERR_JSON);
-}
-
-static void test_otadata_rules(void **state)
-{
-    struct fota_ota_entry e[2], n;
-    uint8_t b[32];
-    unsigned sec;
-    (void)state;
-    /* DESIGN.md: seq 1 gives 0x4743989A */
-    assert_int_equal(fota_ota_seq_crc(1), 0x4743989Au);
-    assert_int_equal(fota_crc32(0, (const uint8_t *)"123456789", 9), 0xCBF43926u);
-    memset(e, 0xFF, sizeof e);
-    /* blank: first switch to ota_1 writes seq 2 in sector 0 */
-    fota_ota_next(e, 1, 2, &n, &sec);
-    assert_int_equal(n.seq, 2);
-    assert_int_equal(n.state, FOTA_OTA_NEW);
-    assert_int_equal(sec, 0);
-    fota_ota_encode(&n, b);
-    fota_ota_decode(b, &e[0]);
-    assert_true(fota_ota_valid(&e[0]));
-    assert_int_equal(fota_ota_active(e), 0);
-    assert_int_equal(fota_ota_slot(e[0].seq, 2), 1);
-    /* back to ota_0: seq 3, the other sector */
-    fota_ota_next(e, 0, 2, &n, &sec);
-    assert_int_equal(n.seq, 3);
-    assert_int_equal(sec, 1);
-    e[1] = n;
-    assert_int_equal(fota_ota_active(e), 1);
-    /* an aborted entry is not bootable; the other one is in force */
-    e[1].state = FOTA_OTA_ABORTED;
-    assert_int_equal(fota_ota_active(e), 0);
-    /* and a new switch still beats its seq */
-    fota_ota_next(e, 0, 2, &n, &sec);
-    assert_int_equal(n.seq, 5);
-    assert_int_equal(sec, 1);
-    /* a seq near 2^32 (from flash: only a CRC guards it) leaves no room:
-     * refused, not wrapped or made blank (found by fuzz_otadata) */
-    e[0].seq = 0xFFFFFFFEu;
-    e[0].state = FOTA_OTA_VALID;
-    e[0].crc = fota_ota_seq_crc(e[0].seq);
-    assert_int_equal(fota_ota_next(e, 0, 1, &n, &sec), FOTA_ERR_OTADATA);
-    assert_int_equal(fota_ota_next(e, 15, 16, &n, &sec), FOTA_ERR_OTADATA);
-    assert_int_equal(fota_ota_next(e, 2, 2, &n, &sec), FOTA_ERR_PARAM);
-    /* a corrupt crc makes an entry invalid */
-    e[0].crc ^= 1;
-    assert_false(fota_ota_valid(&e[0]));
-}
-
-static void test_partition_table_checks(void **state)
-{
-    struct fota_layout l;
-    struct fota_partition p = {FOTA_PT_TYPE_APP, FOTA_PT_SUB_OTA_0, 0x10000, 0x140000, "app0", 0};
-    uint8_t e[32], end[32];
-    int done;
-    (void)state;
-    memset(end, 0xFF, 32);
-    fota_layout_init(&l);
-    p.offset = 0x11000; /* apps are 64 KB aligned */
-    fota_pt_encode(&p, e);
-    assert_int_equal(fota_layout_add(&l, e, &done), FOTA_ERR_PTABLE);
-    memset(e, 0, 32); /* bad magic */
-    assert_int_equal(fota_layout_add(&l, e, &done), FOTA_ERR_PTABLE);
-    /* a slot past the end of flash */
-    fota_layout_init(&l);
-    p.offset = 0x3F0000;
-    fota_pt_encode(&p, e);
-    assert_int_equal(fota_layout_add(&l, e, &done), FOTA_OK);
-    assert_int_equal(fota_layout_finish(&l, 4u << 20), FOTA_ERR_PTABLE);
-    /* ota_1 without ota_0 */
-    fota_layout_init(&l);
-    p.offset = 0x10000;
-    p.subtype = FOTA_PT_SUB_OTA_0 + 1;
-    fota_pt_encode(&p, e);
-    assert_int_equal(fota_layout_add(&l, e, &done), FOTA_OK);
-    assert_int_equal(fota_layout_add(&l, end, &done), FOTA_OK);
-    assert_int_equal(done, 1);
-    assert_int_equal(fota_layout_finish(&l, 4u << 20), FOTA_ERR_PTABLE);
-}
-
-static void test_journal_codec(void **state)
-{
-    struct fota_jrec r = {FOTA_J_DOWNLOADING, 1, 0, 7, 100000, 1024, 8192, {1, 2, 3}, 5}, q;
-    uint8_t b[64];
-    (void)state;
-    fota_j_encode(&r, b);
-    assert_int_equal(fota_j_decode(b, &q), FOTA_OK);
-    assert_int_equal(q.committed, 8192);
-    assert_int_equal(q.release, 7);
-    b[20] ^= 1; /* flash bit rot: refused */
-    assert_int_equal(fota_j_decode(b, &q), FOTA_ERR_JOURNAL);
-    memset(b, 0xFF, 64);
-    assert_int_equal(fota_j_decode(b, &q), FOTA_OK);
-    assert_int_equal(q.phase, FOTA_J_NONE);
-}
-
-/* fstore: every save is atomic against a cut at any operation */
-static void test_fstore_atomic(void **state)
-{
-    static uint8_t mem[64 * 1024];
-    struct nor_flash fl;
-    struct sim_device d;
-    struct fota_fstore s;
-    uint8_t rec[64], got[64], key[32] = {0};
-    unsigned i, k;
-    (void)state;
-    for (k = 1; k < 400; k += 7) {
-        memset(mem, 0xFF, sizeof mem);
-        nor_open_mem(&fl, mem, sizeof mem);
-        sim_device_setup(&d, &fl, 0, "x", key);
-        assert_int_equal(fota_fstore_open(&s, &d.cfg, 0x8000), FOTA_OK);
-        fl.cut_after = k;
-        for (i = 0; i < 200; i++) {
-            memset(rec, (int)i, 64);
-            if (fota_fstore_save(&s, rec, 64))
-                break;
-        }
-        /* i saves completed; the one in flight (i) may or may not have */
-        nor_rearm(&fl);
-        assert_int_equal(fota_fstore_open(&s, &d.cfg, 0x8000), FOTA_OK);
-        assert_int_equal(fota_fstore_load(&s, got, 64), FOTA_OK);
-        if (i == 0) {
-            assert_true(got[0] == 0xFF || got[0] == 0);
-        } else {
-            assert_true(got[0] == (uint8_t)(i - 1) || got[0] == (uint8_t)i);
-            assert_memory_equal(got, got + 32, 32);
-        }
-        /* and the store goes on working after the cut */
-        memset(rec, 0xAB, 64);
-        assert_int_equal(fota_fstore_save(&s, rec, 64), FOTA_OK);
-        assert_int_equal(fota_fstore_open(&s, &d.cfg, 0x8000), FOTA_OK);
-        assert_int_equal(fota_fstore_load(&s, got, 64), FOTA_OK);
-        assert_memory_equal(got, rec, 64);
-    }
-}
-
-static void test_fmt(void **state)
-{
-    char b[32];
-    uint32_t n = 0;
-    (void)state;
-    fota_fmt(b, sizeof b, "%s=%u %d %x%%", "a", (uint32_t)42, -7, (uint32_t)255);
-    assert_string_equal(b, "a=42 -7 ff%");
-    assert_int_equal(fota_fmt(b, 4, "%s", "abcdef"), 6);
-    assert_string_equal(b, "abc");
-    fota_urlenc(b, sizeof b, &n, "v 1/é");
-    assert_string_equal(b, "v%201%2F%C3%A9");
+    ((const struct uc_group *)*state)->fn();
 }
 
 int main(void)
 {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_base64_strict),
-        cmocka_unit_test(test_json_push_parser),
-        cmocka_unit_test(test_otadata_rules),
-        cmocka_unit_test(test_partition_table_checks),
-        cmocka_unit_test(test_journal_codec),
-        cmocka_unit_test(test_fstore_atomic),
-        cmocka_unit_test(test_fmt),
-    };
+    struct CMUnitTest tests[sizeof uc_groups / sizeof uc_groups[0]];
+    unsigned i;
+    for (i = 0; i < sizeof uc_groups / sizeof uc_groups[0]; i++) {
+        memset(&tests[i], 0, sizeof tests[i]);
+        tests[i].name = uc_groups[i].name;
+        tests[i].test_func = run_group;
+        tests[i].initial_state = (void *)&uc_groups[i];
+    }
     fota_posix_log_level = -1;
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return _cmocka_run_group_tests("core_units", tests, i, NULL, NULL);
 }
