@@ -149,6 +149,7 @@ int main(void)
         uc_groups[i].fn();
         printf("rv32: %-36s %5lu checks%s\n", uc_groups[i].name, uc_checks - before,
                uc_failed != failed ? " FAILED" : "");
+        fflush(stdout);
     }
     if (uc_failed || uc_checks == 0) {
         printf("rv32: %lu of %lu checks FAILED in %u groups\n", uc_failed, uc_checks, n);
