@@ -35,9 +35,14 @@ static const struct fota_config *uc_flash_open(uint8_t *mem, uint32_t size)
     return &uc_dev.cfg;
 }
 
+static uint64_t uc_flash_ops(void)
+{
+    return uc_fl.ops;
+}
+
 static void uc_flash_cut_after(uint64_t k)
 {
-    uc_fl.cut_after = k;
+    uc_fl.cut_after = uc_fl.ops + k;
 }
 
 static void uc_flash_rearm(void)

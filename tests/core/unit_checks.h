@@ -7,7 +7,8 @@
  * The including file defines the four check macros (UC_INT_EQ, UC_TRUE,
  * UC_MEM_EQ, UC_STR_EQ) and, for uc_fstore_atomic, the flash it runs on
  * (a fake at the port boundary): uc_flash_open(mem, size) returning the
- * struct fota_config, uc_flash_cut_after(k) (power lost once operation k
+ * struct fota_config, uc_flash_ops() (erase and program operations so far),
+ * uc_flash_cut_after(k) (power lost once the k-th operation from now
  * completed) and uc_flash_rearm() (power back, counters cleared).
  * Only the core's headers and <string.h>/<stdio.h> are used here.
  */
@@ -279,23 +280,57 @@ static void uc_journal_codec(void)
 
 /* ---- fstore: every save is atomic against a cut at any operation ---------------- */
 
+/* A first run without a cut counts the flash operations that UC_FSTORE_SAVES
+ * saves take; the sweep then cuts after each one of them, exactly, and
+ * requires that every iteration was cut (a cut point past the last
+ * operation would test nothing). */
+#define UC_FSTORE_SAVES 200u
+
+static uint8_t uc_fstore_mem[64 * 1024];
+
+static unsigned uc_fstore_run(const struct fota_config **cfg, struct fota_fstore *s,
+                              uint64_t cut_after, int *last_rc, uint64_t *ops_used)
+{
+    uint64_t ops0;
+    uint8_t rec[64];
+    unsigned i;
+    memset(uc_fstore_mem, 0xFF, sizeof uc_fstore_mem);
+    *cfg = uc_flash_open(uc_fstore_mem, sizeof uc_fstore_mem);
+    UC_INT_EQ(fota_fstore_open(s, *cfg, 0x8000), FOTA_OK);
+    ops0 = uc_flash_ops();
+    if (cut_after)
+        uc_flash_cut_after(cut_after);
+    *last_rc = FOTA_OK;
+    for (i = 0; i < UC_FSTORE_SAVES; i++) {
+        memset(rec, (int)i, 64);
+        *last_rc = fota_fstore_save(s, rec, 64);
+        if (*last_rc)
+            break;
+    }
+    *ops_used = uc_flash_ops() - ops0;
+    return i;
+}
+
 static void uc_fstore_atomic(void)
 {
-    static uint8_t mem[64 * 1024];
     const struct fota_config *cfg;
     struct fota_fstore s;
     uint8_t rec[64], got[64];
-    unsigned i, k;
-    for (k = 1; k < 400; k += 7) {
-        memset(mem, 0xFF, sizeof mem);
-        cfg = uc_flash_open(mem, sizeof mem);
-        UC_INT_EQ(fota_fstore_open(&s, cfg, 0x8000), FOTA_OK);
-        uc_flash_cut_after(k);
-        for (i = 0; i < 200; i++) {
-            memset(rec, (int)i, 64);
-            if (fota_fstore_save(&s, rec, 64))
-                break;
-        }
+    uint64_t k, total_ops, used;
+    unsigned i;
+    int rc;
+
+    /* the operations UC_FSTORE_SAVES saves take, counted without a cut */
+    UC_INT_EQ(uc_fstore_run(&cfg, &s, 0, &rc, &total_ops), UC_FSTORE_SAVES);
+    UC_INT_EQ(rc, FOTA_OK);
+    UC_TRUE(total_ops >= UC_FSTORE_SAVES);
+
+    for (k = 1; k <= total_ops; k++) {
+        i = uc_fstore_run(&cfg, &s, k, &rc, &used);
+        /* this iteration did cut: a save failed on the lost power */
+        UC_TRUE(i < UC_FSTORE_SAVES);
+        UC_INT_EQ(rc, FOTA_ERR_POWER_LOST);
+        UC_TRUE(used >= k);
         /* i saves completed; the one in flight (i) may or may not have */
         uc_flash_rearm();
         UC_INT_EQ(fota_fstore_open(&s, cfg, 0x8000), FOTA_OK);

@@ -127,9 +127,14 @@ static const struct fota_config *uc_flash_open(uint8_t *mem, uint32_t size)
     return &rf_cfg;
 }
 
+static uint64_t uc_flash_ops(void)
+{
+    return rf.ops;
+}
+
 static void uc_flash_cut_after(uint64_t k)
 {
-    rf.cut_after = (unsigned long)k;
+    rf.cut_after = rf.ops + (unsigned long)k;
 }
 
 static void uc_flash_rearm(void)
