@@ -542,7 +542,7 @@ static const struct uc_group uc_groups[] = {
     {"otadata codec and seq rule", uc_otadata_rules},
     {"partition table checks", uc_partition_table_checks},
     {"journal record codec", uc_journal_codec},
-    {"fstore on a RAM flash", uc_fstore_atomic},
+    {"fstore across power cuts", uc_fstore_atomic},
     {"printf subset", uc_fmt},
     {"le.h helpers", uc_le_helpers},
     {"version comparison", uc_version_cmp},
