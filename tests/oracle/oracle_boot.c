@@ -107,6 +107,13 @@ static int set_add(struct stateset *s, const uint8_t st[STATE_LEN])
     return 1;
 }
 
+static void set_free(struct stateset *s)
+{
+    free(s->v);
+    free(s->slot);
+    memset(s, 0, sizeof *s);
+}
+
 /* ---- the generated set ---------------------------------------------------- */
 
 static void put_le32(uint8_t *b, uint32_t v)
@@ -463,5 +470,10 @@ int main(int argc, char **argv)
            "%lu, flash operations %lu, image booted %lu)\n",
            all.n, camp.n, gen_states, nv, sizeof layouts / sizeof layouts[0], s.compared,
            s.disagreements, s.by_entry, s.by_bytes, s.by_ops, s.by_slot);
+    free(b.sim);
+    free(b.idf);
+    free(b.tmpl);
+    set_free(&all);
+    set_free(&camp);
     return s.disagreements ? 1 : 0;
 }
