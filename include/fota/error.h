@@ -71,7 +71,10 @@ enum fota_err {
     FOTA_ERR_SIGNATURE = -61,    /* manifest signature does not verify */
     FOTA_ERR_MANIFEST = -62,     /* manifest malformed or not matching the offer/image */
     FOTA_ERR_SECURE_VERSION = -63, /* secure_version below the device's minimum */
-    FOTA_ERR_DOWNGRADE = -64     /* older version, downgrade not allowed */
+    FOTA_ERR_DOWNGRADE = -64,    /* older version, downgrade not allowed */
+
+    /* versions (include/fota/version.h) */
+    FOTA_ERR_VERSION_UNORDERED = -70 /* the two versions have no order */
 };
 
 /* Short English description of code; never NULL (unknown codes included). */

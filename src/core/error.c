@@ -54,6 +54,7 @@ static const struct {
     {FOTA_ERR_MANIFEST, "manifest_mismatch", "release manifest malformed or not matching"},
     {FOTA_ERR_SECURE_VERSION, "secure_version_too_low", "secure_version below the device's minimum"},
     {FOTA_ERR_DOWNGRADE, "downgrade_refused", "older version and downgrade not allowed"},
+    {FOTA_ERR_VERSION_UNORDERED, "versions_unordered", "the versions have no order"},
 };
 #define NERRS (sizeof errs / sizeof errs[0])
 

@@ -22,6 +22,7 @@
 #include "fota/error.h"
 #include "fota/esp_image.h"
 #include "fota/manifest.h"
+#include "fota/version.h"
 #include "keys.h"
 #include "log.h"
 
@@ -204,10 +205,11 @@ static int check_image(const uint8_t *img, uint64_t size, const struct upload_pa
     return 0;
 }
 
+/* What a device can take in an offer: 1-31 printable bytes. */
 static int valid_version(const char *v)
 {
     size_t n = strlen(v);
-    if (n == 0 || n > STORE_VERSION_MAX)
+    if (n == 0 || n > FOTA_VERSION_OFFER_MAX)
         return 0;
     for (size_t i = 0; i < n; i++)
         if ((unsigned char)v[i] < 0x20 || v[i] == 0x7f)
@@ -291,9 +293,16 @@ int release_check(const uint8_t *img, uint64_t size, const struct upload_params 
         return -1;
     memset(rel, 0, sizeof *rel);
     snprintf(rel->version, sizeof rel->version, "%s", p->version[0] ? p->version : info.version);
-    if (!valid_version(rel->version)) {
+    if (!rel->version[0]) {
         refuse(res, 422, "missing_version",
                "no version given and the image's app descriptor has none: pass version=...");
+        return -1;
+    }
+    if (!valid_version(rel->version)) {
+        refuse(res, 422, "bad_version",
+               "version \"%s\" (%zu bytes) cannot be offered: a device takes 1-%u printable "
+               "bytes; pass version=...", rel->version, strlen(rel->version),
+               FOTA_VERSION_OFFER_MAX);
         return -1;
     }
     rel->size = (int64_t)size;
@@ -305,12 +314,6 @@ int release_check(const uint8_t *img, uint64_t size, const struct upload_params 
     rel->chunk_size = p->chunk_size;
     rel->slot_size = (int64_t)p->slot_size;
     if (p->has_manifest) {
-        if (strlen(rel->version) > 32) {
-            refuse(res, 422, "manifest_mismatch",
-                   "the release's version \"%s\" is longer than the 32 bytes a manifest holds",
-                   rel->version);
-            return -1;
-        }
         if (check_manifest(p, rel, sha, res))
             return -1;
         memcpy(rel->manifest, p->manifest, sizeof rel->manifest);
