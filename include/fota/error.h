@@ -65,6 +65,7 @@ enum fota_err {
     FOTA_ERR_JOURNAL = -51,      /* resume journal corrupt */
     FOTA_ERR_ROLLED_BACK = -52,  /* the new image did not confirm */
     FOTA_ERR_NOTHING_PENDING = -53, /* confirm with no image on trial */
+    FOTA_ERR_IMG_SIG_SECTOR = -55, /* secure boot v2 signature sector malformed */
 
     /* signed releases and anti-rollback */
     FOTA_ERR_UNSIGNED = -60,     /* device requires a signed manifest; none came */
