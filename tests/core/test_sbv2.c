@@ -253,30 +253,34 @@ static void test_device_refuses_bad_sector(void **state)
     free(b);
 }
 
-/* Bytes after the image that are no signature sector (padding only): the
- * release matches its SHA-256 but is not one image, so no download can fix
- * it; fota_run gives up with FOTA_ERR_IMG_FORMAT instead of downloading it
- * again and again (it once did: the walk's FOTA_ERR_TOO_LARGE is also a
- * retryable wire error). */
-static void test_device_refuses_trailing_bytes(void **state)
+/* A release that matches its SHA-256 but is not one image: bytes after the
+ * image that are no signature sector (padding only), or an image cut short.
+ * No download can fix it, so fota_run gives up with FOTA_ERR_IMG_FORMAT
+ * instead of downloading it again and again (it once did: the walk's
+ * FOTA_ERR_TOO_LARGE and FOTA_ERR_TRUNCATED are also retryable wire
+ * errors). */
+static void test_device_malformed_release_is_final(void **state)
 {
-    struct testdev t;
-    struct fota_offer o;
-    uint32_t len_a, len;
+    uint32_t len_a, len, cut;
     uint8_t *a = load_file(fw, "esp32-arduino-a.bin", &len_a);
     uint8_t *b = signed_image(BIG, 1, &len);
     (void)state;
-    len -= FOTA_SBV2_SECTOR_LEN; /* the image and its padding */
-    assert_int_equal(td_provision(&t, NULL, a, len_a, FOTA_CHIP_ESP32), FOTA_OK);
-    td_offer(&t, b, len);
-    assert_int_equal(td_power_on(&t, FOTA_CHIP_ESP32), FOTA_OK);
-    assert_int_equal(fota_check(&t.d.fota, "1.0.0", &o), FOTA_OK);
-    assert_int_equal(run_bounded(&t.d.fota, &o), FOTA_ERR_IMG_FORMAT);
-    assert_int_equal(fota_check(&t.d.fota, "1.0.0", &o), FOTA_OK);
-    assert_int_equal(fota_run(&t.d.fota, &o), FOTA_ERR_IMG_FORMAT);
-    assert_int_equal(td_power_on(&t, FOTA_CHIP_ESP32), FOTA_OK);
-    assert_int_equal(t.d.boot.slot, 0);
-    td_free(&t);
+    for (cut = 0; cut < 2; cut++) {
+        struct testdev t;
+        struct fota_offer o;
+        /* the image and its padding / the image less its last 1000 bytes */
+        uint32_t n = cut ? BIG - 1000 : len - FOTA_SBV2_SECTOR_LEN;
+        assert_int_equal(td_provision(&t, NULL, a, len_a, FOTA_CHIP_ESP32), FOTA_OK);
+        td_offer(&t, b, n);
+        assert_int_equal(td_power_on(&t, FOTA_CHIP_ESP32), FOTA_OK);
+        assert_int_equal(fota_check(&t.d.fota, "1.0.0", &o), FOTA_OK);
+        assert_int_equal(run_bounded(&t.d.fota, &o), FOTA_ERR_IMG_FORMAT);
+        assert_int_equal(fota_check(&t.d.fota, "1.0.0", &o), FOTA_OK);
+        assert_int_equal(fota_run(&t.d.fota, &o), FOTA_ERR_IMG_FORMAT);
+        assert_int_equal(td_power_on(&t, FOTA_CHIP_ESP32), FOTA_OK);
+        assert_int_equal(t.d.boot.slot, 0);
+        td_free(&t);
+    }
     free(a);
     free(b);
 }
@@ -316,7 +320,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_walk_aligned_and_end),
         cmocka_unit_test(test_device_installs_signed_image),
         cmocka_unit_test(test_device_refuses_bad_sector),
-        cmocka_unit_test(test_device_refuses_trailing_bytes),
+        cmocka_unit_test(test_device_malformed_release_is_final),
         cmocka_unit_test(test_bootloader_refuses_bad_sector),
     };
     if (argc < 2) {
