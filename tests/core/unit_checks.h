@@ -25,10 +25,11 @@
 #include "fota/esp_image.h"
 #include "fota/esp_ota.h"
 #include "fota/fstore.h"
-#include "fota/manifest.h"
+#include "fota/version.h"
 #include "journal.h"
 #include "json.h"
 #include "le.h"
+#include "version_vectors.h"
 
 #if !defined(UC_INT_EQ) || !defined(UC_TRUE) || !defined(UC_MEM_EQ) || !defined(UC_STR_EQ)
 #error "define UC_INT_EQ, UC_TRUE, UC_MEM_EQ and UC_STR_EQ before including unit_checks.h"
@@ -389,26 +390,39 @@ static void uc_le_helpers(void)
     UC_TRUE(fota_ct_diff(hi, (const uint8_t *)"\xfe\x80\xff\x11", 4) != 0);
 }
 
-/* ---- version comparison --------------------------------------------------------- */
+/* ---- version comparison: the vectors of version_vectors.h ---------------------- */
+
+/* VV_* result of fota_version_cmp(a, b); -99 for any other outcome */
+static int uc_vorder(const char *a, const char *b)
+{
+    int cmp = 42, rc = fota_version_cmp(a, b, &cmp);
+    if (rc == FOTA_ERR_VERSION_UNORDERED)
+        return VV_UNORDERED;
+    if (rc != FOTA_OK || cmp < -1 || cmp > 1)
+        return -99;
+    return cmp;
+}
 
 static void uc_version_cmp(void)
 {
-    int c = 9;
-    UC_INT_EQ(fota_version_cmp("1.10.0", "1.9.3", &c), FOTA_OK);
-    UC_INT_EQ(c, 1);
-    UC_INT_EQ(fota_version_cmp("1.9.3", "1.10.0", &c), FOTA_OK);
-    UC_INT_EQ(c, -1);
-    UC_INT_EQ(fota_version_cmp("v2.0", "2.0.0", &c), FOTA_OK);
-    UC_INT_EQ(c, 0);
-    /* parts are numbers of up to 9 digits: no u32 overflow */
-    UC_INT_EQ(fota_version_cmp("999999999.0", "999999998.9", &c), FOTA_OK);
-    UC_INT_EQ(c, 1);
-    UC_INT_EQ(fota_version_cmp("4294967296.0", "1.0", &c), FOTA_ERR_PARAM);
-    UC_INT_EQ(fota_version_cmp("1.0", "1.0.1", &c), FOTA_OK);
-    UC_INT_EQ(c, -1);
-    UC_INT_EQ(fota_version_cmp("1.x", "1.0", &c), FOTA_ERR_PARAM);
-    UC_INT_EQ(fota_version_cmp("1.0", "", &c), FOTA_ERR_PARAM);
-    UC_INT_EQ(fota_version_cmp("1.\xc3\xa9", "1.0", &c), FOTA_ERR_PARAM);
+    unsigned i, j, n = (unsigned)VV_COUNT(version_chain);
+    int cmp;
+    for (i = 0; i < VV_COUNT(version_pairs); i++) {
+        const struct version_vector *v = &version_pairs[i];
+        UC_INT_EQ(uc_vorder(v->a, v->b), v->want);
+        UC_INT_EQ(uc_vorder(v->b, v->a), v->want == VV_UNORDERED ? VV_UNORDERED : -v->want);
+    }
+    for (i = 0; i < n; i++)
+        for (j = 0; j < n; j++)
+            UC_INT_EQ(uc_vorder(version_chain[i], version_chain[j]),
+                      i < j ? VV_OLDER : i > j ? VV_NEWER : VV_SAME);
+    for (i = 0; i < VV_COUNT(version_ordered); i++)
+        UC_TRUE(fota_version_ordered(version_ordered[i]));
+    for (i = 0; i < VV_COUNT(version_unordered); i++) {
+        UC_TRUE(!fota_version_ordered(version_unordered[i]));
+        UC_INT_EQ(uc_vorder(version_unordered[i], "1.0.0"), VV_UNORDERED);
+    }
+    UC_INT_EQ(fota_version_cmp(NULL, "1.0.0", &cmp), FOTA_ERR_PARAM);
 }
 
 /* ---- the image walk at its arithmetic edges ------------------------------------------ */
