@@ -39,6 +39,11 @@ struct request {
     int answered;
     int counted;                 /* counted in srv->inflight */
     int io_error;                /* storing the upload failed */
+    int started;                 /* on_request has seen it (the URI log callback
+                                  * creates it, before the headers are read) */
+    int close;                   /* answer with "Connection: close" */
+    const char *target_bad;      /* parse_raw_target's refusal (in target_msg) */
+    char target_msg[PARSE_MSG_MAX];
     const char *allow;           /* Allow header of a 405 */
     char log_method[16];
     char log_path[160];
@@ -89,6 +94,7 @@ struct http_config {
     const char *tls_key;     /* PEM text of its private key */
     unsigned max_connections;  /* all connections at once */
     unsigned max_per_ip;       /* connections at once from one address (0: no limit) */
+    unsigned limit_log_interval; /* seconds between connection-refusal summaries */
     unsigned idle_timeout;     /* seconds: inactivity, and the deadline for a
                                 * request's headers (and a device request's body) */
     size_t memory_limit;       /* per-connection buffer: bounds request headers */
@@ -130,6 +136,11 @@ const char *http_query_problem(const struct request *r, const char *const *allow
 const char *http_query(const struct request *r, const char *key);
 
 /* parse_u64: see parse.h */
+
+/* A stored text as a JSON string. Text is checked before it is stored
+ * (utf8.h), so this is json_string(s); a row stored before that rule shows
+ * with its stray bytes escaped as \xHH instead of breaking its answer. */
+json_t *json_text(const char *s);
 
 /* ISO-8601 UTC string for unix seconds t (t == 0 gives JSON null). */
 json_t *json_time(int64_t t);
