@@ -24,10 +24,10 @@
 static json_t *release_json(const struct store_release *rel)
 {
     return json_pack("{s:I, s:o, s:I, s:s, s:i, s:o, s:o, s:I, s:s, s:I, s:I, s:I, s:o, s:b}",
-                     "id", (json_int_t)rel->id, "version", json_text(rel->version), "size",
+                     "id", (json_int_t)rel->id, "version", utf8_json(rel->version), "size",
                      (json_int_t)rel->size, "chip", fota_chip_name(rel->chip), "chip_id",
-                     rel->chip, "project", json_text(rel->project), "idf_ver",
-                     json_text(rel->idf_ver),
+                     rel->chip, "project", utf8_json(rel->project), "idf_ver",
+                     utf8_json(rel->idf_ver),
                      "secure_version", (json_int_t)rel->secure_version, "sha256", rel->sha256,
                      "chunk_size", (json_int_t)rel->chunk_size, "total_chunks",
                      (json_int_t)((rel->size + rel->chunk_size - 1) / rel->chunk_size),
@@ -49,13 +49,13 @@ static json_t *device_json(struct server *srv, const struct store_device *d)
         srv->ops->release_get(srv->store, d->status_release, &rel) == STORE_OK)
         total = json_integer((rel.size + rel.chunk_size - 1) / rel.chunk_size);
     return json_pack("{s:o, s:s, s:o, s:o, s:o, s:o, s:o, s:I, s:o, s:o, s:o, s:o}", "id",
-                     json_text(d->id), "chip", fota_chip_name(d->chip), "current_version",
-                     json_text(d->current_version), "reported_version",
-                     json_text(d->reported_version), "offered_release",
-                     id_or_null(d->offered_release), "state", json_text(d->state), "release",
+                     utf8_json(d->id), "chip", fota_chip_name(d->chip), "current_version",
+                     utf8_json(d->current_version), "reported_version",
+                     utf8_json(d->reported_version), "offered_release",
+                     id_or_null(d->offered_release), "state", utf8_json(d->state), "release",
                      id_or_null(d->status_release), "chunks_received",
                      (json_int_t)d->chunks_received, "total_chunks", total, "last_error",
-                     json_text(d->last_error), "last_seen", json_time(d->last_seen), "created_at",
+                     utf8_json(d->last_error), "last_seen", json_time(d->last_seen), "created_at",
                      json_time(d->created_at));
 }
 
@@ -64,7 +64,7 @@ static json_t *deployment_json(const struct store_deployment *d, const char *con
 {
     json_t *a = json_array();
     for (size_t i = 0; i < n; i++)
-        json_array_append_new(a, json_text(devs[i]));
+        json_array_append_new(a, utf8_json(devs[i]));
     return json_pack("{s:I, s:I, s:o, s:o, s:b, s:o}", "id", (json_int_t)d->id, "release",
                      (json_int_t)d->release, "chip",
                      d->chip >= 0 ? json_string(fota_chip_name(d->chip)) : json_null(),
@@ -190,11 +190,7 @@ int admin_release_begin(struct request *r)
         return -1;
     }
     if ((s = http_query(r, "version"))) {
-        size_t n = strlen(s);
-        int ok = n >= 1 && n <= STORE_VERSION_MAX && utf8_valid(s, n);
-        for (size_t i = 0; ok && i < n; i++)
-            ok = (unsigned char)s[i] >= 0x20 && s[i] != 0x7f;
-        if (!ok) {
+        if (!s[0] || !parse_printable(s, STORE_VERSION_MAX)) {
             http_error(r, 400, "bad_request",
                        "version must be 1-%d bytes of printable UTF-8 text", STORE_VERSION_MAX);
             return -1;
@@ -344,9 +340,9 @@ static int history_cb(void *ctx, const struct store_status *s)
     char id[24];
     snprintf(id, sizeof id, "%lld", (long long)s->id);
     return append_row(ctx, json_pack("{s:I, s:o, s:I, s:o, s:o}", "release",
-                                     (json_int_t)s->release, "state", json_text(s->state),
+                                     (json_int_t)s->release, "state", utf8_json(s->state),
                                      "chunks_received", (json_int_t)s->chunks_received,
-                                     "error", json_text(s->error), "at", json_time(s->at)),
+                                     "error", utf8_json(s->error), "at", json_time(s->at)),
                       "status row", id);
 }
 

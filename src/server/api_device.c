@@ -92,7 +92,7 @@ enum MHD_Result api_check(struct request *r)
             SLOG(SLOG_DEBUG, "offering release %lld (%s) to %s running \"%s\"", (long long)rid,
                  img->rel.version, r->device_id, version);
             o = json_pack("{s:b, s:I, s:o, s:I, s:I, s:I, s:s, s:I}", "update", 1, "release",
-                          (json_int_t)rid, "version", json_text(img->rel.version), "size",
+                          (json_int_t)rid, "version", utf8_json(img->rel.version), "size",
                           (json_int_t)img->rel.size, "chunk_size",
                           (json_int_t)img->rel.chunk_size, "total_chunks",
                           (json_int_t)total_chunks(&img->rel), "sha256", img->rel.sha256,

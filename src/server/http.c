@@ -51,8 +51,6 @@ static const struct route routes[] = {
  * then the connection is closed. */
 #define DISCARD_CAP (16u * 1024u * 1024u)
 
-static void text_clean(char *s);
-
 /* --- answers ------------------------------------------------------------- */
 
 enum MHD_Result http_body(struct request *r, unsigned status, char *buf, size_t len,
@@ -149,7 +147,7 @@ enum MHD_Result http_error(struct request *r, unsigned status, const char *code,
     va_end(ap);
     /* The message may quote client text (a path, a parameter) or cut it at a
      * byte count: make it valid UTF-8, so the JSON answer always encodes. */
-    text_clean(msg);
+    utf8_clean_text(msg);
     SLOG(status >= 500 ? SLOG_ERROR : SLOG_WARN, "refused %s %s device=%s: %u %s: %s",
          r->log_method, r->log_path, r->device_id[0] ? r->device_id : "-", status, code, msg);
     return http_json(r, status, json_pack("{s:s, s:s}", "error", code, "message", msg));
@@ -164,15 +162,6 @@ enum MHD_Result http_store_error(struct request *r, int rc, const char *what)
 
 /* --- query ----------------------------------------------------------------- */
 
-/* Text for a log line or a message: control bytes and bytes that are not
- * part of well-formed UTF-8 become '?' (same length). */
-static void text_clean(char *s)
-{
-    for (char *p = s; *p; p++)
-        if ((unsigned char)*p < 0x20 || *p == 0x7f)
-            *p = '?';
-    utf8_sanitize(s);
-}
 
 static enum MHD_Result collect_query(void *cls, enum MHD_ValueKind kind, const char *key,
                                      size_t key_size, const char *value, size_t value_size)
@@ -193,17 +182,6 @@ const char *http_query_problem(const struct request *r, const char *const *allow
 const char *http_query(const struct request *r, const char *key)
 {
     return query_get(&r->query, key);
-}
-
-json_t *json_text(const char *s)
-{
-    char buf[4 * 255 + 1];
-    if (!s)
-        return NULL;
-    if (utf8_valid_str(s))
-        return json_string(s);
-    utf8_escape(s, strlen(s), buf, sizeof buf);
-    return json_string(buf);
 }
 
 json_t *json_time(int64_t t)
@@ -491,8 +469,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         r->tail = "";
         snprintf(r->log_method, sizeof r->log_method, "%s", method);
         snprintf(r->log_path, sizeof r->log_path, "%s", url);
-        text_clean(r->log_method);
-        text_clean(r->log_path);
+        utf8_clean_text(r->log_method);
+        utf8_clean_text(r->log_path);
         atomic_fetch_add(&srv->inflight, 1);
         r->counted = 1;
         return begin(r);

@@ -22,6 +22,7 @@
 #include "parse.h"
 #include "server.h"
 #include "store.h"
+#include "utf8.h"
 
 struct upload; /* release.h */
 struct conn_entry; /* http.c: per-connection deadline */
@@ -136,11 +137,6 @@ const char *http_query_problem(const struct request *r, const char *const *allow
 const char *http_query(const struct request *r, const char *key);
 
 /* parse_u64: see parse.h */
-
-/* A stored text as a JSON string. Text is checked before it is stored
- * (utf8.h), so this is json_string(s); a row stored before that rule shows
- * with its stray bytes escaped as \xHH instead of breaking its answer. */
-json_t *json_text(const char *s);
 
 /* ISO-8601 UTC string for unix seconds t (t == 0 gives JSON null). */
 json_t *json_time(int64_t t);

@@ -126,7 +126,7 @@ int parse_u64(const char *s, uint64_t max, int allow_hex, uint64_t *out)
 int parse_printable(const char *s, size_t max)
 {
     size_t n = strlen(s);
-    if (n > max)
+    if (n > max || !utf8_valid(s, n))
         return 0;
     for (size_t i = 0; i < n; i++)
         if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)

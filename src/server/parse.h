@@ -60,7 +60,8 @@ const char *parse_chunk_query(const struct query *q, uint32_t *chunk, int *has_r
 const char *parse_stream_query(const struct query *q, uint32_t *release, uint32_t *from,
                                char *buf, size_t n);
 
-/* Whether s is at most max bytes, none of them a control character. */
+/* Whether s is at most max bytes of UTF-8 text (utf8.h) without a control
+ * character. */
 int parse_printable(const char *s, size_t max);
 
 /* The status body: a JSON object with exactly release (integer > 0), state

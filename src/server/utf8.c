@@ -84,6 +84,25 @@ size_t utf8_sanitize(char *s)
     return bad;
 }
 
+void utf8_clean_text(char *s)
+{
+    for (char *p = s; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            *p = '?';
+    utf8_sanitize(s);
+}
+
+json_t *utf8_json(const char *s)
+{
+    char buf[4 * 255 + 1];
+    if (!s)
+        return NULL;
+    if (utf8_valid_str(s))
+        return json_string(s);
+    utf8_escape(s, strlen(s), buf, sizeof buf);
+    return json_string(buf);
+}
+
 size_t utf8_escape(const char *s, size_t n, char *out, size_t outlen)
 {
     static const char hex[] = "0123456789ABCDEF";

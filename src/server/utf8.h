@@ -18,6 +18,8 @@
 
 #include <stddef.h>
 
+#include <jansson.h>
+
 /* Length (1-4) of the well-formed, non-NUL sequence at s (n bytes left), or
  * 0 when the bytes there do not start one. */
 size_t utf8_seq(const unsigned char *s, size_t n);
@@ -34,11 +36,21 @@ int utf8_valid_str(const char *s);
  * same size and becomes valid. Returns the number of bytes replaced. */
 size_t utf8_sanitize(char *s);
 
+/* In place, for a text shown to a client or written to the log: control
+ * bytes (below 0x20, 0x7F) become '?', then utf8_sanitize. */
+void utf8_clean_text(char *s);
+
 /* Copies s (n bytes) into out (size outlen >= 1, always NUL-terminated),
  * writing each byte that is not part of a well-formed sequence as the four
  * ASCII characters \xHH, and never cutting a sequence or an escape. Used
  * to show text stored before the rule (so an old row shows, escaped, rather
  * than breaking its list). Returns the bytes written (without the NUL). */
 size_t utf8_escape(const char *s, size_t n, char *out, size_t outlen);
+
+/* A stored text as a JSON string (NULL only when s is NULL or memory is
+ * short). Text is checked before it is stored, so this is json_string(s);
+ * a row stored before that rule shows with its stray bytes escaped as \xHH
+ * (utf8_escape) instead of breaking the answer it is part of. */
+json_t *utf8_json(const char *s);
 
 #endif
