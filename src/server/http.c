@@ -162,7 +162,6 @@ enum MHD_Result http_store_error(struct request *r, int rc, const char *what)
 
 /* --- query ----------------------------------------------------------------- */
 
-
 static enum MHD_Result collect_query(void *cls, enum MHD_ValueKind kind, const char *key,
                                      size_t key_size, const char *value, size_t value_size)
 {
@@ -216,10 +215,9 @@ static int auth_device(struct request *r)
 {
     const char *id = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "X-Device-Id");
     const char *tok = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "X-Device-Token");
-    int rc;
-
     const char *idv = NULL;
     size_t id_len = 0;
+    int rc;
 
     /* the length as received: an id cut short by a NUL is not this id */
     if (MHD_lookup_connection_value_n(r->conn, MHD_HEADER_KIND, "X-Device-Id",
@@ -546,6 +544,7 @@ struct conn_entry {
     struct conn_entry *prev, *next;
     int fd;
     int counted;                  /* in connlimit under addr */
+    int quiet;                    /* closed after a refusal already logged */
     char addr[CONNLIMIT_KEY_MAX];
     _Atomic int64_t deadline; /* monotonic milliseconds; 0: none. Set without the
                                * list lock (the entry lives as long as its
@@ -644,8 +643,12 @@ static void conn_expire(struct MHD_Connection *conn)
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
     struct conn_entry *e = ci ? ci->socket_context : NULL;
-    if (e)
+    if (e) {
+        pthread_mutex_lock(&wd.mu); /* the watchdog reads it under the lock */
+        e->quiet = 1;
+        pthread_mutex_unlock(&wd.mu);
         atomic_store(&e->deadline, mono_ms() - 1 > 0 ? mono_ms() - 1 : 1);
+    }
 }
 
 static void *watchdog(void *arg)
@@ -657,8 +660,9 @@ static void *watchdog(void *arg)
         int64_t t = mono_ms(), dl;
         for (struct conn_entry *e = wd.head.next; e; e = e->next)
             if ((dl = atomic_load(&e->deadline)) && t > dl) {
-                SLOG(SLOG_WARN, "closing a connection (fd %d): no complete request within %u s "
-                     "(slow client)", e->fd, wd.timeout);
+                if (!e->quiet)
+                    SLOG(SLOG_WARN, "closing a connection (fd %d): no complete request "
+                         "within %u s (slow client)", e->fd, wd.timeout);
                 shutdown(e->fd, SHUT_RDWR);
                 atomic_compare_exchange_strong(&e->deadline, &dl, 0);
             }
