@@ -12,6 +12,7 @@
 #include "fota/error.h"
 #include "fota/esp_image.h"
 #include "fota/manifest.h"
+#include "fota/version.h"
 #include "http.h"
 #include "keys.h"
 #include "log.h"
@@ -190,9 +191,11 @@ int admin_release_begin(struct request *r)
         return -1;
     }
     if ((s = http_query(r, "version"))) {
-        if (!s[0] || !parse_printable(s, STORE_VERSION_MAX)) {
+        size_t n = strlen(s);
+        if (n == 0 || !parse_printable(s, FOTA_VERSION_OFFER_MAX)) {
             http_error(r, 400, "bad_request",
-                       "version must be 1-%d bytes of printable UTF-8 text", STORE_VERSION_MAX);
+                       "version must be 1-%u bytes of printable UTF-8 text (the longest a "
+                       "device takes in an offer), got %zu bytes", FOTA_VERSION_OFFER_MAX, n);
             return -1;
         }
         snprintf(p.version, sizeof p.version, "%s", s);
