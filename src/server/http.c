@@ -325,6 +325,7 @@ static void client_addr(struct request *r)
 
 static void conn_request_started(struct request *r);
 static void conn_expire(struct MHD_Connection *conn);
+static void conn_adopt(struct MHD_Connection *conn, struct request *r);
 
 static enum MHD_Result scan_header(void *cls, enum MHD_ValueKind kind, const char *key,
                                    size_t key_size, const char *value, size_t value_size)
@@ -459,6 +460,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             return MHD_NO; /* answered by on_uri already: close */
         *con_cls = r;
         r->started = 1;
+        conn_adopt(conn, r); /* from now on on_completed frees it */
         clock_gettime(CLOCK_MONOTONIC, &r->t0);
         r->srv = srv;
         r->conn = conn;
@@ -502,11 +504,11 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     struct request *r = *con_cls;
     struct timespec t1;
     long long us;
-    (void)conn;
 
     if (!r)
         return;
     if (!r->started) { /* libmicrohttpd refused it before routing (it logs why) */
+        conn_adopt(conn, r);
         free(r);
         *con_cls = NULL;
         return;
@@ -545,6 +547,9 @@ struct conn_entry {
     int fd;
     int counted;                  /* in connlimit under addr */
     int quiet;                    /* closed after a refusal already logged */
+    struct request *unstarted;    /* made by on_uri, not yet seen by on_request: freed
+                                   * here if libmicrohttpd never completes it (it may
+                                   * drop a request it refused itself without telling) */
     char addr[CONNLIMIT_KEY_MAX];
     _Atomic int64_t deadline; /* monotonic milliseconds; 0: none. Set without the
                                * list lock (the entry lives as long as its
@@ -603,6 +608,7 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
         pthread_mutex_unlock(&wd.mu);
         if (e->counted)
             connlimit_closed(e->addr);
+        free(e->unstarted); /* never completed by libmicrohttpd */
         free(e);
         *socket_context = NULL;
     }
@@ -635,6 +641,23 @@ static void conn_request_done(struct request *r)
     if (!r->ce)
         return;
     atomic_store(&r->ce->deadline, wd.timeout ? mono_ms() + 1000 * (int64_t)wd.timeout : 0);
+}
+
+/* The watchdog entry of conn (its socket context), or NULL. Its
+ * `unstarted` field is used only from conn's own thread. */
+static struct conn_entry *conn_entry_of(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return ci ? ci->socket_context : NULL;
+}
+
+/* r (made by on_uri) is no longer the connection's to free. */
+static void conn_adopt(struct MHD_Connection *conn, struct request *r)
+{
+    struct conn_entry *e = conn_entry_of(conn);
+    if (e && e->unstarted == r)
+        e->unstarted = NULL;
 }
 
 /* Let the watchdog close conn's socket on its next round. */
@@ -698,11 +721,16 @@ static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr, socklen
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 {
     struct request *r = calloc(1, sizeof *r);
+    struct conn_entry *e = conn_entry_of(conn);
     (void)cls;
 
     if (!r)
         return NULL;
     r->conn = conn;
+    if (e) {
+        free(e->unstarted); /* a previous one libmicrohttpd dropped on this connection */
+        e->unstarted = r;
+    }
     r->target_bad = parse_raw_target(uri, r->target_msg, sizeof r->target_msg);
     if (r->target_bad && strncmp(r->target_bad, "too many", 8) == 0) {
         const union MHD_ConnectionInfo *ci =
