@@ -25,6 +25,7 @@
  */
 #include <mbedtls/md.h>
 #include <mbedtls/sha256.h>
+#include "fota/wire.h"
 #include "simbench.h"
 
 #define CHUNK 1024u
@@ -117,7 +118,7 @@ static double t_hmac(const uint8_t *img, uint32_t len, const uint8_t key[32])
 static double t_chunk_hmacs(const uint8_t *img, uint32_t len, const uint8_t key[32])
 {
     mbedtls_md_context_t c;
-    uint8_t sha[32], out[32], be[4];
+    uint8_t sha[32], out[32], pfx[FOTA_CHUNK_MAC_PREFIX_LEN];
     uint32_t n, off;
     double t0;
     mbedtls_sha256_ret(img, len, sha, 0);
@@ -126,11 +127,9 @@ static double t_chunk_hmacs(const uint8_t *img, uint32_t len, const uint8_t key[
     t0 = bench_now();
     for (n = 0, off = 0; off < len; n++, off += CHUNK) {
         uint32_t l = len - off < CHUNK ? len - off : CHUNK;
-        be[0] = (uint8_t)(n >> 24), be[1] = (uint8_t)(n >> 16);
-        be[2] = (uint8_t)(n >> 8), be[3] = (uint8_t)n;
+        fota_chunk_mac_prefix(pfx, sha, n);
         mbedtls_md_hmac_starts(&c, key, 32);
-        mbedtls_md_hmac_update(&c, sha, 32);
-        mbedtls_md_hmac_update(&c, be, 4);
+        mbedtls_md_hmac_update(&c, pfx, sizeof pfx);
         mbedtls_md_hmac_update(&c, img + off, l);
         mbedtls_md_hmac_finish(&c, out);
     }
