@@ -427,7 +427,7 @@ static int cmd_key_generate(int argc, char **argv)
     printf("%s\n", hex);
     fprintf(stderr,
             "wrote %s (private, mode 0600: keep it offline, never on the server) and %s.\n"
-            "Provision each device with this public key: fota-device --sign-pubkey %s\n"
+            "Give each device this public key (fota-device: --sign-pubkey %s on every run)\n"
             "Sign releases with: fota-admin release add FILE --version V --sign %s\n",
             kpath, ppath, hex, kpath);
     ex = EX_OK;
