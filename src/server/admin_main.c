@@ -30,6 +30,7 @@
 #include <mbedtls/sha256.h>
 
 #include "fota/esp_image.h"
+#include "fota/wire.h"
 #include "fota/manifest.h"
 
 enum { EX_OK = 0, EX_USAGE = 1, EX_REFUSED = 2, EX_SERVER = 3, EX_LOCAL = 4 };
@@ -594,9 +595,12 @@ static int cmd_release_add(int argc, char **argv)
     if (sign) {
         char *end;
         unsigned long cs = chunk ? strtoul(chunk, &end, 10) : 1024;
-        if (chunk && (*end || cs < 16 || cs > 65536)) {
+        /* the core's rule (include/fota/wire.h): a size no device accepts
+         * is not signed, as the server would not accept it */
+        if (chunk && (*end || cs > UINT32_MAX || !fota_chunk_size_ok((uint32_t)cs))) {
             fclose(f);
-            return usage("--chunk-size must be 16..65536");
+            return usage("--chunk-size must be 512..1024 and divide the 4096-byte sector "
+                         ": devices refuse any other size");
         }
         ex = sign_release(f, file, sign, version, (uint32_t)cs, vbuf, sizeof vbuf);
         if (ex != EX_OK) {

@@ -90,6 +90,8 @@ grep -q "signed:     yes" "$DIR/out" || fail "release add --sign: not shown as s
 grep -q "chunks:     883 x 1024" "$DIR/out" || fail "default chunk size 1024"
 expect 0 "$ADMIN" release add "$FW/esp32s3-arduino.bin" --version 2.0.0 --chunk-size 512 --sign "$DIR/op.key"
 grep -q "x 512 bytes" "$DIR/out" || fail "--chunk-size with --sign"
+# a chunk size no device accepts is not signed (the core's rule)
+expect 1 "$ADMIN" release add "$FW/esp32s3-arduino.bin" --version 2.0.1 --chunk-size 2048 --sign "$DIR/op.key"
 expect 2 "$ADMIN" release add "$FW/esp32-arduino-b.bin" --version 1.0.1 --sign "$DIR/rogue.key"
 grep -q "bad_signature" "$DIR/err" || fail "rogue key: no bad_signature"
 expect 4 "$ADMIN" release add "$FW/esp32-arduino-b.bin" --version 1.0.1 --sign "$DIR/op.pub"
