@@ -49,6 +49,10 @@ grep -q "^tls: .*certificate" "$DIR/dev.out" ||
     { cat "$DIR/dev.out" >&2; fail "expected libcurl's certificate detail (tls: ...)"; }
 ota1_erased "$F2" "$(stat -c %s "$B")" || fail "ota_1 of the refusing device is not all 0xFF"
 [ "$(log_count ' dongle-2 ')" = "$before" ] || fail "the server served dongle-2 although its CA is another"
+# a CA file that does not exist: the same named error, not "network"
+dev_expect 2 "$F2" --server "$URL" --id dongle-2 --key "$KEY2" --ca-file "$DIR/no-such-ca.pem" \
+    --running-version 1.0.0 --max-attempts 2 --backoff-ms 50 update
+out_has "update: check failed: tls_certificate:"
 dev_expect 0 "$F2" boot
 out_has "boot: slot=ota_0 "
 ok "device with another CA: tls_certificate (exit 2, one attempt), ota_1 untouched (0xFF), still boots ota_0"
