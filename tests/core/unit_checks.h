@@ -390,6 +390,29 @@ static void uc_le_helpers(void)
     UC_TRUE(fota_ct_diff(hi, (const uint8_t *)"\xfe\x80\xff\x11", 4) != 0);
 }
 
+/* The byte helpers with bytes >= 0x80 in every position: the values a
+ * sign-extending or int-overflowing shift would get wrong (the core is also
+ * built for a 16-bit-int target, test core_int16). */
+static void uc_byte_helpers(void)
+{
+    static const uint8_t le[4] = {0x80, 0xFF, 0x81, 0xFE};
+    uint8_t out[4];
+    char b[40];
+    UC_INT_EQ(fota_le16(le), 0xFF80u);
+    UC_INT_EQ(fota_le16(le + 2), 0xFE81u);
+    UC_TRUE(fota_le32(le) == 0xFE81FF80ul);
+    fota_put_le16(out, 0xFF80u);
+    UC_MEM_EQ(out, le, 2);
+    fota_put_le32(out, 0xFE81FF80ul);
+    UC_MEM_EQ(out, le, 4);
+    fota_put_be32(out, 0x80FF81FEul);
+    UC_MEM_EQ(out, le, 4);
+    /* fmt's %u and %x take uint32_t: values with the top bit set */
+    fota_fmt(b, sizeof b, "%u %x %u", (uint32_t)0xFFFFFFFFul, (uint32_t)0x80000000ul,
+             (uint32_t)fota_le16(le));
+    UC_STR_EQ(b, "4294967295 80000000 65408");
+}
+
 /* ---- version comparison: the vectors of version_vectors.h ---------------------- */
 
 /* VV_* result of fota_version_cmp(a, b); -99 for any other outcome */
@@ -559,6 +582,7 @@ static const struct uc_group uc_groups[] = {
     {"fstore across power cuts", uc_fstore_atomic},
     {"printf subset", uc_fmt},
     {"le.h helpers", uc_le_helpers},
+    {"byte helpers, bytes >= 0x80", uc_byte_helpers},
     {"version comparison", uc_version_cmp},
     {"image walk: segment length wraps", uc_img_seg_len_wraps},
     {"image walk: tail past limit", uc_img_tail_past_limit},
