@@ -59,6 +59,14 @@ static int usage(const char *why)
             "  device show ID\n"
             "  deploy RELEASE (--device ID ... | --chip CHIP) [--allow-downgrade]\n"
             "  deployment list\n"
+            "  rollout create RELEASE (--device ID ... | --chip CHIP | --tag TAG | --all)\n"
+            "                 [--stages 1%%,10%%,50%%,100%%] [--min-devices N]\n"
+            "                 [--max-failure-pct P] [--deadline S] [--soak S]\n"
+            "                 [--allow-downgrade]\n"
+            "  rollout list\n"
+            "  rollout show ID [--watch S]  (progress per stage; --watch: refresh every S\n"
+            "                               seconds until the rollout ends)\n"
+            "  rollout pause|resume|abort ID [--reason TEXT]\n"
             "  status [DEVICE]\n"
             "environment: FOTA_SERVER (default http://127.0.0.1:8080), FOTA_ADMIN_TOKEN,\n"
             "             FOTA_CA_FILE (CA certificate(s) that must have signed an https server)\n"
@@ -728,6 +736,247 @@ static int cmd_deploy(int argc, char **argv)
     return ex;
 }
 
+/* --- rollouts ------------------------------------------------------------------ */
+
+static void print_rollout_stages(json_t *ro)
+{
+    size_t i;
+    json_t *s;
+    printf("  %-5s %-6s %7s %7s %11s %9s %9s %6s %11s %9s\n", "STAGE", "UPTO", "DEVICES",
+           "OFFERED", "DOWNLOADING", "INSTALLED", "CONFIRMED", "FAILED", "ROLLED_BACK",
+           "TIMED_OUT");
+    json_array_foreach(json_object_get(ro, "stages"), i, s)
+        printf("  %-5lld %-6s %7lld %7lld %11lld %9lld %9lld %6lld %11lld %9lld%s\n",
+               ji(s, "stage"), js(s, "upto"), ji(s, "devices"), ji(s, "offered"),
+               ji(s, "downloading"), ji(s, "installed"), ji(s, "confirmed"), ji(s, "failed"),
+               ji(s, "rolled_back"), ji(s, "timed_out"),
+               ji(s, "stage") == ji(ro, "current_stage") ? "  <" : "");
+    if (ji(ro, "outside"))
+        printf("  (%lld device(s) of the target fall past the last stage)\n", ji(ro, "outside"));
+}
+
+static void print_rollout(json_t *ro)
+{
+    size_t i;
+    json_t *e;
+    char target[80];
+    if (!strcmp(js(ro, "target"), "devices"))
+        snprintf(target, sizeof target, "a device list");
+    else if (!strcmp(js(ro, "target"), "tag"))
+        snprintf(target, sizeof target, "%s devices tagged %s", js(ro, "chip"), js(ro, "tag"));
+    else
+        snprintf(target, sizeof target, "every %s device", js(ro, "chip"));
+    printf("rollout %lld: release %lld (%s) to %s\n", ji(ro, "id"), ji(ro, "release"),
+           js(ro, "version"), target);
+    printf("  state:   %s, stage %lld of %zu (%s)\n", js(ro, "state"), ji(ro, "current_stage"),
+           json_array_size(json_object_get(ro, "stages")), js(ro, "stages_spec"));
+    printf("  health:  judged after %lld finished device(s) per stage; halts above %lld%% "
+           "failures;\n           confirm deadline %lld s after the offer; soak %lld s%s\n",
+           ji(ro, "min_devices"), ji(ro, "max_failure_pct"), ji(ro, "deadline"), ji(ro, "soak"),
+           json_is_true(json_object_get(ro, "allow_downgrade")) ? "; downgrade allowed" : "");
+    printf("  why:     %s\n", js(ro, "reason"));
+    print_rollout_stages(ro);
+    if (json_array_size(json_object_get(ro, "events"))) {
+        printf("  events:\n");
+        json_array_foreach(json_object_get(ro, "events"), i, e)
+            printf("    %s  %s -> %s (stage %lld): %s\n", js(e, "at"),
+                   *js(e, "from") == '-' ? "new" : js(e, "from"), js(e, "to"),
+                   ji(e, "to_stage"), js(e, "reason"));
+    }
+}
+
+static void rollout_row(json_t *ro)
+{
+    long long conf = 0, bad = 0, devs = 0;
+    size_t i;
+    json_t *s;
+    json_array_foreach(json_object_get(ro, "stages"), i, s) {
+        conf += ji(s, "confirmed");
+        bad += ji(s, "failed") + ji(s, "rolled_back") + ji(s, "timed_out");
+        devs += ji(s, "devices");
+    }
+    printf("%-5lld %-7lld %-16s %-8s %-10s %3lld/%-3zu %-18s %7lld %9lld %6lld\n", ji(ro, "id"),
+           ji(ro, "release"), js(ro, "version"), js(ro, "target"), js(ro, "state"),
+           ji(ro, "current_stage"), json_array_size(json_object_get(ro, "stages")),
+           js(ro, "stages_spec"), devs, conf, bad);
+}
+
+static void rollout_list_header(void)
+{
+    printf("%-5s %-7s %-16s %-8s %-10s %-7s %-18s %7s %9s %6s\n", "ID", "RELEASE", "VERSION",
+           "TARGET", "STATE", "STAGE", "STAGES", "DEVICES", "CONFIRMED", "FAILED");
+}
+
+static int cmd_rollout_create(int argc, char **argv)
+{
+    const char *release = NULL, *chip = NULL, *tag = NULL, *stages = NULL;
+    const char *nums[4] = {NULL, NULL, NULL, NULL};
+    static const char *const num_opts[4] = {"--min-devices", "--max-failure-pct", "--deadline",
+                                            "--soak"};
+    static const char *const num_fields[4] = {"min_devices", "max_failure_pct", "deadline",
+                                              "soak"};
+    json_t *devs = json_array(), *body, *o = NULL;
+    char *raw = NULL, *js_body, *end;
+    long long rid;
+    int ex, all = 0, downgrade = 0, ntarget;
+
+    for (int i = 0; i < argc; i++) {
+        int k;
+        for (k = 0; k < 4 && strcmp(argv[i], num_opts[k]); k++)
+            ;
+        if (k < 4 && i + 1 < argc)
+            nums[k] = argv[++i];
+        else if (!strcmp(argv[i], "--device") && i + 1 < argc)
+            json_array_append_new(devs, json_string(argv[++i]));
+        else if (!strcmp(argv[i], "--chip") && i + 1 < argc)
+            chip = argv[++i];
+        else if (!strcmp(argv[i], "--tag") && i + 1 < argc)
+            tag = argv[++i];
+        else if (!strcmp(argv[i], "--stages") && i + 1 < argc)
+            stages = argv[++i];
+        else if (!strcmp(argv[i], "--all"))
+            all = 1;
+        else if (!strcmp(argv[i], "--allow-downgrade"))
+            downgrade = 1;
+        else if (argv[i][0] == '-' || release) {
+            json_decref(devs);
+            return usage("rollout create RELEASE (--device ID ... | --chip CHIP | --tag TAG | "
+                         "--all) [--stages LIST] [--min-devices N] [--max-failure-pct P] "
+                         "[--deadline S] [--soak S] [--allow-downgrade]");
+        } else
+            release = argv[i];
+    }
+    ntarget = (json_array_size(devs) > 0) + !!chip + !!tag + all;
+    if (!release || ntarget != 1) {
+        json_decref(devs);
+        return usage("rollout create RELEASE needs one target: --device ID (repeatable), "
+                     "--chip CHIP, --tag TAG or --all");
+    }
+    rid = strtoll(release, &end, 10);
+    if (*end || rid <= 0) {
+        json_decref(devs);
+        return usage("RELEASE must be a release id (a positive number)");
+    }
+    body = json_pack("{s:I}", "release", (json_int_t)rid);
+    if (json_array_size(devs))
+        json_object_set(body, "devices", devs);
+    json_decref(devs);
+    if (chip)
+        json_object_set_new(body, "chip", json_string(chip));
+    if (tag)
+        json_object_set_new(body, "tag", json_string(tag));
+    if (all)
+        json_object_set_new(body, "all", json_true());
+    if (stages)
+        json_object_set_new(body, "stages", json_string(stages));
+    for (int k = 0; k < 4; k++) {
+        long long v;
+        if (!nums[k])
+            continue;
+        v = strtoll(nums[k], &end, 10);
+        if (*end || !*nums[k]) {
+            json_decref(body);
+            fprintf(stderr, "fota-admin: %s must be a number, got \"%s\"\n", num_opts[k],
+                    nums[k]);
+            return EX_USAGE;
+        }
+        json_object_set_new(body, num_fields[k], json_integer(v));
+    }
+    if (downgrade)
+        json_object_set_new(body, "allow_downgrade", json_true());
+    js_body = json_dumps(body, JSON_COMPACT);
+    json_decref(body);
+    ex = call("POST", "/api/admin/rollouts", js_body, NULL, 0, &o, &raw);
+    free(js_body);
+    if (ex == EX_OK)
+        print_result(raw, o, print_rollout);
+    free(raw);
+    json_decref(o);
+    return ex;
+}
+
+static int cmd_rollout_action(const char *action, int argc, char **argv)
+{
+    const char *id = NULL, *reason = NULL;
+    json_t *body, *o = NULL;
+    char *raw = NULL, *js_body, *end;
+    long long rid;
+    int ex;
+
+    for (int i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "--reason") && i + 1 < argc)
+            reason = argv[++i];
+        else if (argv[i][0] == '-' || id)
+            return usage("rollout pause|resume|abort ID [--reason TEXT]");
+        else
+            id = argv[i];
+    }
+    if (!id)
+        return usage("rollout pause|resume|abort needs a rollout ID");
+    rid = strtoll(id, &end, 10);
+    if (*end || rid <= 0)
+        return usage("ID must be a rollout id (a positive number)");
+    body = json_pack("{s:I, s:s}", "rollout", (json_int_t)rid, "action", action);
+    if (reason)
+        json_object_set_new(body, "reason", json_string(reason));
+    js_body = json_dumps(body, JSON_COMPACT);
+    json_decref(body);
+    ex = call("POST", "/api/admin/rollout-actions", js_body, NULL, 0, &o, &raw);
+    free(js_body);
+    if (ex == EX_OK)
+        print_result(raw, o, print_rollout);
+    free(raw);
+    json_decref(o);
+    return ex;
+}
+
+static int path_with_id(char *path, size_t n, const char *prefix, const char *id);
+
+/* show, and with --watch S: clear and show again every S seconds until the
+ * rollout is no longer running or paused */
+static int cmd_rollout_show(int argc, char **argv)
+{
+    const char *id = NULL;
+    char path[512], *end;
+    long watch = 0;
+    int ex;
+
+    for (int i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "--watch") && i + 1 < argc) {
+            watch = strtol(argv[++i], &end, 10);
+            if (*end || watch <= 0 || watch > 3600)
+                return usage("--watch takes 1..3600 seconds");
+        } else if (argv[i][0] == '-' || id) {
+            return usage("rollout show ID [--watch S]");
+        } else {
+            id = argv[i];
+        }
+    }
+    if (!id || path_with_id(path, sizeof path, "/api/admin/rollouts", id) < 0)
+        return usage("rollout show needs a rollout ID");
+    for (;;) {
+        json_t *o = NULL;
+        char *raw = NULL;
+        const char *state;
+        ex = call("GET", path, NULL, NULL, 0, &o, &raw);
+        if (ex != EX_OK)
+            return ex;
+        if (watch && !opt_json && isatty(STDOUT_FILENO))
+            printf("\033[H\033[J");
+        print_result(raw, o, print_rollout);
+        fflush(stdout);
+        state = js(o, "state");
+        int done = strcmp(state, "running") != 0 && strcmp(state, "paused") != 0;
+        free(raw);
+        json_decref(o);
+        if (!watch || done)
+            return EX_OK;
+        sleep((unsigned)watch);
+        if (!opt_json && !isatty(STDOUT_FILENO))
+            printf("\n");
+    }
+}
+
 static int path_with_id(char *path, size_t n, const char *prefix, const char *id)
 {
     char esc[256];
@@ -847,6 +1096,17 @@ int main(int argc, char **argv)
         ex = cmd_deploy(ac - 1, av + 1);
     } else if (!strcmp(cmd, "deployment") && !strcmp(sub, "list") && ac == 2) {
         ex = show("/api/admin/deployments", print_deployment, "deployments");
+    } else if (!strcmp(cmd, "rollout") && !strcmp(sub, "create")) {
+        ex = cmd_rollout_create(ac - 2, av + 2);
+    } else if (!strcmp(cmd, "rollout") && !strcmp(sub, "list") && ac == 2) {
+        if (!opt_json)
+            rollout_list_header();
+        ex = show("/api/admin/rollouts", rollout_row, "rollouts");
+    } else if (!strcmp(cmd, "rollout") && !strcmp(sub, "show")) {
+        ex = cmd_rollout_show(ac - 2, av + 2);
+    } else if (!strcmp(cmd, "rollout") &&
+               (!strcmp(sub, "pause") || !strcmp(sub, "resume") || !strcmp(sub, "abort"))) {
+        ex = cmd_rollout_action(sub, ac - 2, av + 2);
     } else {
         ex = usage("unknown command or wrong arguments");
     }

@@ -20,6 +20,7 @@
 #include "keys.h"
 #include "log.h"
 #include "release.h"
+#include "rollout.h"
 
 static uint32_t total_chunks(const struct store_release *rel)
 {
@@ -70,8 +71,16 @@ enum MHD_Result api_check(struct request *r)
     if ((bad = parse_check_query(&r->query, &version, &has_sv, &sv, buf, sizeof buf)))
         return http_error(r, 400, "bad_request", "%s", bad);
 
-    rc = srv->ops->deployment_for_device(srv->store, r->device_id, r->device.chip, &rid,
-                                         &downgrade);
+    /* an active rollout first (rollout.h), else the deployments */
+    struct store_rollout_offer ro = {0, 0, 0};
+    rc = rollout_offer(srv, r->device_id, r->device.chip, &ro);
+    if (rc == STORE_OK) {
+        rid = ro.release;
+        downgrade = ro.allow_downgrade;
+    } else if (rc == STORE_NOT_FOUND) {
+        rc = srv->ops->deployment_for_device(srv->store, r->device_id, r->device.chip, &rid,
+                                             &downgrade);
+    }
     if (rc == STORE_OK) {
         rc = images_get(srv, rid, &img);
         if (rc != STORE_OK)
@@ -85,6 +94,10 @@ enum MHD_Result api_check(struct request *r)
                  why);
         if (!why && strcmp(img->rel.version, version) != 0) {
             json_t *o;
+            if (ro.rollout &&
+                (rc = srv->ops->rollout_offered(srv->store, ro.rollout, r->device_id,
+                                                (int64_t)time(NULL))) != STORE_OK)
+                return http_store_error(r, rc, "recording the rollout's offer");
             rc = srv->ops->device_checked(srv->store, r->device_id, version, rid,
                                           (int64_t)time(NULL));
             if (rc != STORE_OK)
@@ -112,7 +125,7 @@ enum MHD_Result api_check(struct request *r)
             return http_json(r, 200, o);
         }
     } else if (rc != STORE_NOT_FOUND) {
-        return http_store_error(r, rc, "finding a deployment");
+        return http_store_error(r, rc, "finding a rollout or deployment");
     }
     rc = srv->ops->device_checked(srv->store, r->device_id, version, 0, (int64_t)time(NULL));
     if (rc != STORE_OK)
@@ -377,6 +390,7 @@ enum MHD_Result api_status(struct request *r)
         return http_error(r, 404, "not_found", "unknown release %lld", (long long)st.release);
     if (rc != STORE_OK)
         return http_store_error(r, rc, "recording the status");
+    rollout_after_status(srv, st.release, st.state);
     if (st.error[0] || strcmp(st.state, "failed") == 0 || strcmp(st.state, "rolled_back") == 0)
         SLOG(SLOG_WARN, "device %s reports %s on release %lld: %s", r->device_id, st.state,
              (long long)st.release, st.error[0] ? st.error : "(no error code)");

@@ -41,6 +41,10 @@ static const struct route routes[] = {
      {{"GET", BODY_NONE, admin_devices_get}, {"POST", BODY_JSON, admin_devices_post}}},
     {"/api/admin/deployments", 0, AUTH_ADMIN, "GET, POST",
      {{"GET", BODY_NONE, admin_deployments_get}, {"POST", BODY_JSON, admin_deployments_post}}},
+    {"/api/admin/rollouts", 1, AUTH_ADMIN, "GET, POST",
+     {{"GET", BODY_NONE, admin_rollouts_get}, {"POST", BODY_JSON, admin_rollouts_post}}},
+    {"/api/admin/rollout-actions", 0, AUTH_ADMIN, "POST",
+     {{"POST", BODY_JSON, admin_rollout_action_post}}},
 };
 #define NROUTES (sizeof routes / sizeof routes[0])
 

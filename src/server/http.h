@@ -148,6 +148,10 @@ enum MHD_Result admin_devices_post(struct request *r);
 enum MHD_Result admin_devices_get(struct request *r);
 enum MHD_Result admin_deployments_post(struct request *r);
 enum MHD_Result admin_deployments_get(struct request *r);
+/* api_rollout.c */
+enum MHD_Result admin_rollouts_post(struct request *r);
+enum MHD_Result admin_rollouts_get(struct request *r);
+enum MHD_Result admin_rollout_action_post(struct request *r);
 
 /* Answer 503 for a store failure (already logged by the store). */
 enum MHD_Result http_store_error(struct request *r, int rc, const char *what);

@@ -15,6 +15,7 @@
 struct devcache;
 struct image_cache;
 struct ratelimit;
+struct rollouts;
 
 struct server {
     const struct store_ops *ops;
@@ -37,6 +38,8 @@ struct server {
     struct ratelimit *rate_addr;
     unsigned max_query;         /* longest query string, bytes */
     unsigned max_device_body;   /* largest device request body (status), bytes */
+
+    struct rollouts *rollouts;  /* the rollout evaluator, see rollout.h */
 };
 
 #define DEFAULT_SLOT_SIZE 1310720u /* Arduino-ESP32 default.csv app slot */

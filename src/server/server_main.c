@@ -24,6 +24,7 @@
 #include "log.h"
 #include "ratelimit.h"
 #include "release.h"
+#include "rollout.h"
 #include "store.h"
 
 static void usage(FILE *f)
@@ -40,6 +41,7 @@ static void usage(FILE *f)
             "                   [--rate-addr N/s] [--rate-addr-burst N]\n"
             "                   [--max-connections N] [--max-conn-per-ip N]\n"
             "                   [--idle-timeout S] [--conn-memory BYTES]\n"
+            "                   [--rollout-tick S]\n"
             "  --db FILE               SQLite database (created and migrated if needed)\n"
             "  --data DIR              data folder: images/<sha256> and tmp/\n"
             "  --master-key-file FILE  32-byte master secret (created, mode 0600, if missing)\n"
@@ -66,7 +68,10 @@ static void usage(FILE *f)
             "  --idle-timeout S        idle timeout, and deadline for a request's headers\n"
             "                          (default 15)\n"
             "  --conn-memory BYTES     buffer per connection, bounds the request headers\n"
-            "                          (default 32768)\n");
+            "                          (default 32768)\n"
+            "  --rollout-tick S        seconds between rollout evaluations: deadlines, late\n"
+            "                          joiners, stage advances (default 5; 0: only on\n"
+            "                          requests)\n");
 }
 
 static int bad_option(const char *fmt, const char *arg)
@@ -259,6 +264,7 @@ int main(int argc, char **argv)
         {"max-conn-per-ip", required_argument, NULL, 1006},
         {"idle-timeout", required_argument, NULL, 1007},
         {"conn-memory", required_argument, NULL, 1008},
+        {"rollout-tick", required_argument, NULL, 1009},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -268,7 +274,7 @@ int main(int argc, char **argv)
     const char *tls_cert = NULL, *tls_key = NULL, *sign_pub = NULL;
     double rate_dev = 200, rate_addr = 1000;
     uint64_t burst_dev = 0, burst_addr = 0, max_conn = 1024, max_per_ip = 128, idle = 15;
-    uint64_t conn_mem = 32768;
+    uint64_t conn_mem = 32768, rollout_tick = 5;
     int require_signed = 0;
     struct http_config cfg;
     char *cert_pem = NULL, *key_pem = NULL;
@@ -347,6 +353,10 @@ int main(int argc, char **argv)
         case 1008:
             if (parse_u64(optarg, 1u << 24, 0, &conn_mem) < 0 || conn_mem < 8192)
                 return bad_option("--conn-memory must be 8192..16777216 bytes, got \"%s\"", optarg);
+            break;
+        case 1009:
+            if (parse_u64(optarg, 3600, 0, &rollout_tick) < 0)
+                return bad_option("--rollout-tick must be 0..3600 seconds, got \"%s\"", optarg);
             break;
         case 'h':
             usage(stdout);
@@ -446,6 +456,12 @@ int main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    /* after the signal mask: the tick thread inherits it */
+    if (rollouts_start(&srv, (unsigned)rollout_tick) < 0) {
+        srv.ops->close(srv.store);
+        return 1;
+    }
+
     memset(&cfg, 0, sizeof cfg);
     cfg.addr = listen_addr;
     cfg.port = (unsigned)port;
@@ -458,11 +474,13 @@ int main(int argc, char **argv)
     cfg.memory_limit = (size_t)conn_mem;
     d = http_start(&srv, &cfg, &bound);
     if (!d) {
+        rollouts_stop(&srv);
         srv.ops->close(srv.store);
         return 1;
     }
     if (port_file && write_port_file(port_file, bound) < 0) {
         http_stop(d);
+        rollouts_stop(&srv);
         srv.ops->close(srv.store);
         return 1;
     }
@@ -479,6 +497,7 @@ int main(int argc, char **argv)
         ;
     SLOG(SLOG_INFO, "signal %d: stopping", sig);
     http_stop(d);
+    rollouts_stop(&srv);
     srv.ops->close(srv.store);
     images_free(srv.images);
     devcache_free(srv.devcache);
