@@ -195,6 +195,11 @@ enum rollout_verdict rollout_judge(const struct store_rollout *r, int stage,
                  c->offered - fin);
         return ROLLOUT_WAIT;
     }
+    if (stage == r->nstages - 1 && fin < c->members) {
+        snprintf(why, n, "stage %d (the last): %" PRId64 " of %" PRId64 " devices finished",
+                 stage + 1, fin, c->members);
+        return ROLLOUT_WAIT;
+    }
     if (now - r->stage_started_at < r->soak) {
         snprintf(why, n, "stage %d: healthy, soaking for %" PRId64 " s more", stage + 1,
                  r->soak - (now - r->stage_started_at));

@@ -24,8 +24,9 @@
  * is offered, to anyone). The current stage passes when at least m have
  * finished, every member offered so far has finished, the rate is within the
  * threshold, and the stage has run for `soak` seconds; the next stage then
- * opens, and after the last one the rollout is completed (it keeps offering
- * to late joiners).
+ * opens. The last stage passes only when every one of its members has
+ * finished: the rollout is then completed (it keeps offering to late
+ * joiners, without a verdict); until then the health rule keeps guarding.
  *
  * Offers: running or completed, to members whose stage is open; paused, only
  * to members already offered (so their update can finish); halted and
