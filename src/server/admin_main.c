@@ -67,6 +67,7 @@ static int usage(const char *why)
             "  rollout show ID [--watch S]  (progress per stage; --watch: refresh every S\n"
             "                               seconds until the rollout ends)\n"
             "  rollout pause|resume|abort ID [--reason TEXT]\n"
+            "  audit [--limit N] [--before ID]  (admin actions, newest first)\n"
             "  status [DEVICE]\n"
             "environment: FOTA_SERVER (default http://127.0.0.1:8080), FOTA_ADMIN_TOKEN,\n"
             "             FOTA_CA_FILE (CA certificate(s) that must have signed an https server)\n"
@@ -932,6 +933,42 @@ static int cmd_rollout_action(const char *action, int argc, char **argv)
 
 static int path_with_id(char *path, size_t n, const char *prefix, const char *id);
 
+static void audit_row(json_t *a)
+{
+    char res[48];
+    snprintf(res, sizeof res, "%lld%s%s", ji(a, "status"), *js(a, "result") != '-' ? " " : "",
+             *js(a, "result") != '-' ? js(a, "result") : "");
+    printf("%-6lld %-20s %-12s %-6s %-30s %-22s %s\n", ji(a, "id"), js(a, "at"), js(a, "who"),
+           js(a, "method"), js(a, "path"), res, js(a, "detail"));
+}
+
+static int cmd_audit(int argc, char **argv)
+{
+    char path[128] = "/api/admin/audit";
+    const char *limit = NULL, *before = NULL;
+    char *end;
+
+    for (int i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "--limit") && i + 1 < argc)
+            limit = argv[++i];
+        else if (!strcmp(argv[i], "--before") && i + 1 < argc)
+            before = argv[++i];
+        else
+            return usage("audit [--limit N] [--before ID]");
+    }
+    if ((limit && (strtoul(limit, &end, 10) == 0 || *end)) ||
+        (before && (strtoul(before, &end, 10) == 0 || *end)))
+        return usage("--limit and --before take positive numbers");
+    if (limit || before)
+        snprintf(path + strlen(path), sizeof path - strlen(path), "?%s%s%s%s%s",
+                 limit ? "limit=" : "", limit ? limit : "", limit && before ? "&" : "",
+                 before ? "before=" : "", before ? before : "");
+    if (!opt_json)
+        printf("%-6s %-20s %-12s %-6s %-30s %-22s %s\n", "ID", "AT", "WHO", "METHOD", "PATH",
+               "RESULT", "DETAIL");
+    return show(path, audit_row, "audit");
+}
+
 /* show, and with --watch S: clear and show again every S seconds until the
  * rollout is no longer running or paused */
 static int cmd_rollout_show(int argc, char **argv)
@@ -1096,6 +1133,8 @@ int main(int argc, char **argv)
         ex = cmd_deploy(ac - 1, av + 1);
     } else if (!strcmp(cmd, "deployment") && !strcmp(sub, "list") && ac == 2) {
         ex = show("/api/admin/deployments", print_deployment, "deployments");
+    } else if (!strcmp(cmd, "audit")) {
+        ex = cmd_audit(ac - 1, av + 1);
     } else if (!strcmp(cmd, "rollout") && !strcmp(sub, "create")) {
         ex = cmd_rollout_create(ac - 2, av + 2);
     } else if (!strcmp(cmd, "rollout") && !strcmp(sub, "list") && ac == 2) {

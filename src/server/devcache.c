@@ -396,6 +396,16 @@ static int w_rollout_offered(struct store *s, int64_t rollout, const char *devic
     return INNER(s)->rollout_offered(IS(s), rollout, device, now);
 }
 
+static int w_audit_add(struct store *s, struct store_audit *a)
+{
+    return INNER(s)->audit_add(IS(s), a);
+}
+
+static int w_audit_list(struct store *s, int64_t before, int limit, store_audit_cb cb, void *ctx)
+{
+    return INNER(s)->audit_list(IS(s), before, limit, cb, ctx);
+}
+
 static struct store_ops wrapped_ops = {
     .open = w_open,
     .close = w_close,
@@ -425,6 +435,8 @@ static struct store_ops wrapped_ops = {
     .rollout_expire = w_rollout_expire,
     .rollout_for_device = w_rollout_for_device,
     .rollout_offered = w_rollout_offered,
+    .audit_add = w_audit_add,
+    .audit_list = w_audit_list,
 };
 
 void devcache_wrap_store(struct server *srv)

@@ -45,6 +45,7 @@ static const struct route routes[] = {
      {{"GET", BODY_NONE, admin_rollouts_get}, {"POST", BODY_JSON, admin_rollouts_post}}},
     {"/api/admin/rollout-actions", 0, AUTH_ADMIN, "POST",
      {{"POST", BODY_JSON, admin_rollout_action_post}}},
+    {"/api/admin/audit", 0, AUTH_ADMIN, "GET", {{"GET", BODY_NONE, admin_audit_get}}},
 };
 #define NROUTES (sizeof routes / sizeof routes[0])
 
@@ -53,6 +54,18 @@ static const struct route routes[] = {
 #define DISCARD_CAP (16u * 1024u * 1024u)
 
 /* --- answers ------------------------------------------------------------- */
+
+/* Every admin action that is not a read, refused ones included, goes to
+ * the audit log once: when it is answered (so before the operator sees the
+ * answer), or when it ends without one. */
+static void audit_once(struct request *r)
+{
+    if (r->audited || !r->route || r->route->auth != AUTH_ADMIN ||
+        !strcmp(r->log_method, "GET") || !strcmp(r->log_method, "HEAD"))
+        return;
+    r->audited = 1;
+    audit_request(r);
+}
 
 enum MHD_Result http_body(struct request *r, unsigned status, char *buf, size_t len,
                           const char *content_type)
@@ -77,6 +90,8 @@ enum MHD_Result http_body(struct request *r, unsigned status, char *buf, size_t 
         snprintf(ra, sizeof ra, "%u", r->retry_after ? r->retry_after : 1u);
         MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, ra);
     }
+    r->status = status;
+    audit_once(r);
     ret = MHD_queue_response(r->conn, status, resp);
     MHD_destroy_response(resp);
     r->answered = 1;
@@ -134,6 +149,7 @@ enum MHD_Result http_error(struct request *r, unsigned status, const char *code,
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    snprintf(r->err_code, sizeof r->err_code, "%s", code);
     SLOG(status >= 500 ? SLOG_ERROR : SLOG_WARN, "refused %s %s device=%s: %u %s: %s",
          r->log_method, r->log_path, r->device_id[0] ? r->device_id : "-", status, code, msg);
     return http_json(r, status, json_pack("{s:s, s:s}", "error", code, "message", msg));
@@ -200,10 +216,12 @@ static int auth_admin(struct request *r)
         http_error(r, 401, "unauthorized", "admin API needs \"Authorization: Bearer <token>\"");
         return -1;
     }
-    if (!keys_admin_ok(&r->srv->keys, h + 7)) {
+    const char *name = keys_admin_name(&r->srv->keys, h + 7);
+    if (!name) {
         http_error(r, 401, "unauthorized", "wrong admin token");
         return -1;
     }
+    snprintf(r->admin_name, sizeof r->admin_name, "%s", name);
     return 0;
 }
 
@@ -463,6 +481,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     SLOG(SLOG_INFO, "%s %s %s %u %zu %lldus%s", r->log_method, r->log_path,
          r->device_id[0] ? r->device_id : "-", r->status, r->resp_bytes, us,
          toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (connection ended early)");
+    audit_once(r); /* a request that ended without an answer */
     if (r->counted)
         atomic_fetch_sub(&srv->inflight, 1);
     conn_request_done(r);

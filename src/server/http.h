@@ -44,6 +44,9 @@ struct request {
     char log_path[160];
 
     char device_id[65];          /* authenticated device, "" for admin */
+    char admin_name[KEYS_ADMIN_NAME_MAX + 1]; /* authenticated admin token's name */
+    char err_code[32];           /* error code of a refusal, for the audit log */
+    int audited;                 /* its audit entry is written */
     struct store_device device;  /* its row, for device routes */
     struct keys_mac mac;         /* its key, ready for chunk HMACs (wiped at the end) */
 
@@ -152,6 +155,10 @@ enum MHD_Result admin_deployments_get(struct request *r);
 enum MHD_Result admin_rollouts_post(struct request *r);
 enum MHD_Result admin_rollouts_get(struct request *r);
 enum MHD_Result admin_rollout_action_post(struct request *r);
+/* api_audit.c: the audit log (GET /api/admin/audit), and the record of one
+ * finished admin request that was not a read (called by http.c) */
+enum MHD_Result admin_audit_get(struct request *r);
+void audit_request(struct request *r);
 
 /* Answer 503 for a store failure (already logged by the store). */
 enum MHD_Result http_store_error(struct request *r, int rc, const char *what);

@@ -240,16 +240,72 @@ int keys_set_admin_token(struct keyring *k, const char *token)
 {
     if (!token || !token[0])
         return -1;
+    k->has_admin = 1;
     return keys_sha256(token, strlen(token), k->admin_sha);
 }
 
 int keys_admin_ok(const struct keyring *k, const char *presented)
 {
+    return keys_admin_name(k, presented) != NULL;
+}
+
+const char *keys_admin_name(const struct keyring *k, const char *presented)
+{
+    const char *name = NULL;
     uint8_t h[32];
     /* Hashing first makes the comparison independent of the token length. */
     if (!presented || keys_sha256(presented, strlen(presented), h) < 0)
-        return 0;
-    return keys_ct_equal(h, k->admin_sha, 32);
+        return NULL;
+    if (k->has_admin && keys_ct_equal(h, k->admin_sha, 32))
+        name = "admin";
+    for (int i = 0; i < k->nnamed; i++)
+        if (keys_ct_equal(h, k->named[i].sha, 32) && !name)
+            name = k->named[i].name;
+    return name;
+}
+
+int keys_load_admin_tokens(struct keyring *k, const char *path, char *err, size_t errlen)
+{
+    char line[600];
+    int lineno = 0;
+    FILE *f = fopen(path, "re");
+
+    if (!f) {
+        snprintf(err, errlen, "cannot open admin tokens file %s: %s", path, strerror(errno));
+        return -1;
+    }
+    while (fgets(line, sizeof line, f)) {
+        char *name, *tok, *save = NULL;
+        lineno++;
+        line[strcspn(line, "\r\n")] = '\0';
+        name = strtok_r(line, " \t", &save);
+        if (!name || name[0] == '#')
+            continue;
+        tok = strtok_r(NULL, " \t", &save);
+        if (!tok || strtok_r(NULL, " \t", &save) || strlen(name) > KEYS_ADMIN_NAME_MAX ||
+            !keys_valid_device_id(name) || strlen(tok) < 16) {
+            snprintf(err, errlen, "%s line %d: expected \"NAME TOKEN\" (NAME 1-%d of "
+                     "[A-Za-z0-9._-], TOKEN at least 16 characters)", path, lineno,
+                     KEYS_ADMIN_NAME_MAX);
+            fclose(f);
+            return -1;
+        }
+        if (k->nnamed == KEYS_ADMIN_MAX) {
+            snprintf(err, errlen, "%s: more than %d tokens", path, KEYS_ADMIN_MAX);
+            fclose(f);
+            return -1;
+        }
+        snprintf(k->named[k->nnamed].name, sizeof k->named[0].name, "%s", name);
+        keys_sha256(tok, strlen(tok), k->named[k->nnamed].sha);
+        k->nnamed++;
+        explicit_bzero(line, sizeof line);
+    }
+    fclose(f);
+    if (k->nnamed == 0) {
+        snprintf(err, errlen, "admin tokens file %s holds no token", path);
+        return -1;
+    }
+    return 0;
 }
 
 int keys_valid_device_id(const char *id)

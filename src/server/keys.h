@@ -20,9 +20,18 @@
 #define KEY_LEN 32
 #define DEVICE_ID_MAX 64
 
+#define KEYS_ADMIN_MAX 32     /* named admin tokens */
+#define KEYS_ADMIN_NAME_MAX 32
+
 struct keyring {
     uint8_t master[KEY_LEN];
     uint8_t admin_sha[32];
+    int has_admin;             /* admin_sha is set (the token named "admin") */
+    struct {
+        char name[KEYS_ADMIN_NAME_MAX + 1];
+        uint8_t sha[32];
+    } named[KEYS_ADMIN_MAX];   /* --admin-tokens-file: one per operator or tool */
+    int nnamed;
 };
 
 /* Load the 32-byte master secret from path, creating it (mode 0600, random
@@ -35,8 +44,15 @@ int keys_set_admin_token(struct keyring *k, const char *token);
 /* Read the first line of a token file into out. 0 or -1 (err set). */
 int keys_read_token_file(const char *path, char *out, size_t outlen, char *err, size_t errlen);
 
-/* 1 when the presented admin token is the configured one. */
+/* 1 when the presented admin token is one of the configured ones. */
 int keys_admin_ok(const struct keyring *k, const char *presented);
+/* The name of the presented admin token ("admin" for the single token of
+ * keys_set_admin_token), or NULL when it is none of them. Every configured
+ * token is compared (constant time each), so the time does not tell which. */
+const char *keys_admin_name(const struct keyring *k, const char *presented);
+/* Load "NAME TOKEN" lines (NAME 1-32 of [A-Za-z0-9._-]; '#' comments and
+ * blank lines skipped) as named admin tokens. 0 or -1 (err set). */
+int keys_load_admin_tokens(struct keyring *k, const char *path, char *err, size_t errlen);
 
 /* 1 when id is 1-64 characters of [A-Za-z0-9._-]. */
 int keys_valid_device_id(const char *id);

@@ -31,7 +31,8 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: fota-server --db FILE --data DIR --master-key-file FILE\n"
-            "                   (--admin-token-file FILE | env FOTA_ADMIN_TOKEN)\n"
+            "                   (--admin-token-file FILE | env FOTA_ADMIN_TOKEN |\n"
+            "                    --admin-tokens-file FILE)\n"
             "                   [--listen ADDR] [--port N] [--port-file FILE]\n"
             "                   [--max-upload BYTES] [--max-inflight N] [--threads N]\n"
             "                   [--log-level error|warn|info|debug]\n"
@@ -46,6 +47,9 @@ static void usage(FILE *f)
             "  --data DIR              data folder: images/<sha256> and tmp/\n"
             "  --master-key-file FILE  32-byte master secret (created, mode 0600, if missing)\n"
             "  --admin-token-file FILE admin bearer token (first line); else FOTA_ADMIN_TOKEN\n"
+            "                          (its name in the audit log: \"admin\")\n"
+            "  --admin-tokens-file FILE named admin tokens, \"NAME TOKEN\" a line: the audit\n"
+            "                          log says which one acted\n"
             "  --listen ADDR           numeric IPv4/IPv6 address (default 127.0.0.1)\n"
             "  --port N                TCP port (default 8080; 0 picks a free one)\n"
             "  --port-file FILE        write the bound port there once listening\n"
@@ -265,10 +269,11 @@ int main(int argc, char **argv)
         {"idle-timeout", required_argument, NULL, 1007},
         {"conn-memory", required_argument, NULL, 1008},
         {"rollout-tick", required_argument, NULL, 1009},
+        {"admin-tokens-file", required_argument, NULL, 1010},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    const char *db = NULL, *data = NULL, *master = NULL, *token_file = NULL;
+    const char *db = NULL, *data = NULL, *master = NULL, *token_file = NULL, *tokens_file = NULL;
     const char *listen_addr = "127.0.0.1", *port_file = NULL;
     uint64_t port = 8080, max_upload = 8u << 20, threads = 0, max_inflight = 512;
     const char *tls_cert = NULL, *tls_key = NULL, *sign_pub = NULL;
@@ -354,6 +359,7 @@ int main(int argc, char **argv)
             if (parse_u64(optarg, 1u << 24, 0, &conn_mem) < 0 || conn_mem < 8192)
                 return bad_option("--conn-memory must be 8192..16777216 bytes, got \"%s\"", optarg);
             break;
+        case 1010: tokens_file = optarg; break;
         case 1009:
             if (parse_u64(optarg, 3600, 0, &rollout_tick) < 0)
                 return bad_option("--rollout-tick must be 0..3600 seconds, got \"%s\"", optarg);
@@ -386,11 +392,16 @@ int main(int argc, char **argv)
             return bad_option("%s", err);
     } else if (getenv("FOTA_ADMIN_TOKEN") && getenv("FOTA_ADMIN_TOKEN")[0]) {
         snprintf(token, sizeof token, "%s", getenv("FOTA_ADMIN_TOKEN"));
+    } else if (!tokens_file) {
+        return bad_option("%s", "no admin token: give --admin-token-file FILE, "
+                                "--admin-tokens-file FILE or set FOTA_ADMIN_TOKEN");
     } else {
-        return bad_option("%s", "no admin token: give --admin-token-file FILE or set "
-                                "FOTA_ADMIN_TOKEN");
+        token[0] = '\0';
     }
-    keys_set_admin_token(&srv.keys, token);
+    if (token[0])
+        keys_set_admin_token(&srv.keys, token);
+    if (tokens_file && keys_load_admin_tokens(&srv.keys, tokens_file, err, sizeof err) < 0)
+        return bad_option("%s", err);
     memset(token, 0, sizeof token);
 
     if (ensure_dir(data))

@@ -142,6 +142,20 @@ struct store_rollout_offer {
     int allow_downgrade;
 };
 
+/* One admin action (audit log; append-only: the schema refuses updates and
+ * deletes). */
+struct store_audit {
+    int64_t id;
+    int64_t at;             /* unix seconds */
+    char who[33];           /* admin token name, "-" when unauthenticated */
+    char method[16];
+    char path[161];
+    char detail[401];       /* query and JSON body, cut to size */
+    int status;             /* HTTP status answered */
+    char result[33];        /* error code of a refusal, "" on success */
+};
+
+typedef int (*store_audit_cb)(void *ctx, const struct store_audit *a);
 typedef int (*store_rollout_cb)(void *ctx, const struct store_rollout *r);
 typedef int (*store_rollout_event_cb)(void *ctx, const struct store_rollout_event *e);
 typedef int (*store_target_cb)(void *ctx, const char *device_id);
@@ -239,6 +253,13 @@ struct store_ops {
     /* The rollout offered its release to the device at now (the first offer
      * is kept: the deadline runs from it). */
     int (*rollout_offered)(struct store *s, int64_t rollout, const char *device, int64_t now);
+
+    /* --- audit log ------------------------------------------------------ */
+    /* Appends a (a->id set on success). */
+    int (*audit_add)(struct store *s, struct store_audit *a);
+    /* Newest first: at most limit entries with id < before (0: from the
+     * newest). */
+    int (*audit_list)(struct store *s, int64_t before, int limit, store_audit_cb cb, void *ctx);
 };
 
 extern const struct store_ops store_sqlite_ops;

@@ -79,7 +79,7 @@ static const char *const migrations[] = {
     "ALTER TABLE deployments ADD COLUMN allow_downgrade INTEGER NOT NULL DEFAULT 0;",
     /* 3: staged rollouts (rollout.h): the rollout, its members (cohort hash
      * and stage, first offer, last state, outcome), its transitions; device
-     * tags for tag targets */
+     * tags for tag targets; the append-only audit log of admin actions */
     "CREATE TABLE device_tags ("
     "  device_id TEXT NOT NULL REFERENCES devices(id),"
     "  tag TEXT NOT NULL,"
@@ -129,7 +129,20 @@ static const char *const migrations[] = {
     "  from_stage INTEGER NOT NULL,"
     "  to_stage INTEGER NOT NULL,"
     "  reason TEXT NOT NULL);"
-    "CREATE INDEX rollout_events_rollout ON rollout_events(rollout_id, id);",
+    "CREATE INDEX rollout_events_rollout ON rollout_events(rollout_id, id);"
+    "CREATE TABLE audit_log ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  at INTEGER NOT NULL,"
+    "  who TEXT NOT NULL,"
+    "  method TEXT NOT NULL,"
+    "  path TEXT NOT NULL,"
+    "  detail TEXT NOT NULL,"
+    "  status INTEGER NOT NULL,"
+    "  result TEXT NOT NULL);"
+    "CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log"
+    "  BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;"
+    "CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log"
+    "  BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;",
 };
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 

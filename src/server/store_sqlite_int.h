@@ -60,12 +60,17 @@ int sq_rollout_for_device(struct store *s, const char *device, int chip,
                           struct store_rollout_offer *out);
 int sq_rollout_offered(struct store *s, int64_t rollout, const char *device, int64_t now);
 
+/* store_sqlite_audit.c */
+int sq_audit_add(struct store *s, struct store_audit *a);
+int sq_audit_list(struct store *s, int64_t before, int limit, store_audit_cb cb, void *ctx);
+
 #define SQLITE_ROLLOUT_OPS                                                                 \
     .rollout_create = sq_rollout_create, .rollout_get = sq_rollout_get,                    \
     .rollout_list = sq_rollout_list, .rollout_transition = sq_rollout_transition,          \
     .rollout_events = sq_rollout_events, .rollout_progress = sq_rollout_progress,          \
     .rollout_missing = sq_rollout_missing, .rollout_add_members = sq_rollout_add_members,  \
     .rollout_joinable = sq_rollout_joinable, .rollout_expire = sq_rollout_expire,          \
-    .rollout_for_device = sq_rollout_for_device, .rollout_offered = sq_rollout_offered,
+    .rollout_for_device = sq_rollout_for_device, .rollout_offered = sq_rollout_offered,     \
+    .audit_add = sq_audit_add, .audit_list = sq_audit_list,
 
 #endif

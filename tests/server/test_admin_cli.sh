@@ -57,6 +57,40 @@ grep -q "device dongle-1" "$DIR/out" || fail "status DEVICE"
 expect 0 "$ADMIN" --json device show dongle-1
 grep -q '"history":\[\]' "$DIR/out" || fail "--json device show"
 
+# rollouts and the audit log
+expect 0 "$ADMIN" rollout create 1 --chip esp32 --stages 1,all --min-devices 1 --max-failure-pct 20 --deadline 60 --soak 5
+grep -q "rollout 1: release 1 (1.2.3) to every esp32 device" "$DIR/out" || fail "rollout create output"
+grep -q "state:   running, stage 1 of 2 (1,all)" "$DIR/out" || fail "rollout create state line"
+grep -Eq "^  1 +1 +1 +0 " "$DIR/out" || fail "rollout create: stage 1 row"
+expect 0 "$ADMIN" rollout list
+grep -Eq "^1 +1 +1.2.3 +chip +running +1/2 " "$DIR/out" || fail "rollout list row"
+expect 0 "$ADMIN" --json rollout list
+grep -q '"rollouts":\[{' "$DIR/out" || fail "--json rollout list"
+expect 0 "$ADMIN" rollout pause 1 --reason "night freeze"
+grep -q "state:   paused" "$DIR/out" || fail "rollout pause"
+expect 2 "$ADMIN" rollout pause 1
+grep -q "409" "$DIR/err" || fail "pausing a paused rollout: 409"
+expect 0 "$ADMIN" rollout resume 1
+expect 0 "$ADMIN" rollout show 1
+grep -q "paused -> running (stage 1): resume by the operator" "$DIR/out" || fail "rollout show events"
+grep -q "running -> paused (stage 1): pause by the operator: night freeze" "$DIR/out" || fail "pause reason"
+expect 0 "$ADMIN" --json rollout abort 1
+grep -q '"state":"aborted"' "$DIR/out" || fail "--json rollout abort"
+expect 0 "$ADMIN" rollout show 1 --watch 1
+grep -q "state:   aborted" "$DIR/out" || fail "--watch stops on an ended rollout"
+expect 1 "$ADMIN" rollout create 1
+expect 1 "$ADMIN" rollout create 1 --chip esp32 --all
+expect 1 "$ADMIN" rollout create 1 --all --min-devices x
+expect 1 "$ADMIN" rollout show
+expect 2 "$ADMIN" rollout create 1 --all --stages 50%,10%
+grep -q "does not grow" "$DIR/err" || fail "bad stages message"
+expect 2 "$ADMIN" rollout show 99
+expect 0 "$ADMIN" audit --limit 3
+grep -Eq "^[0-9]+ +[0-9T:Z-]+ +admin +POST +/api/admin/rollouts +400 bad_request" "$DIR/out" || fail "audit: the refused create"
+expect 0 "$ADMIN" --json audit
+grep -q '"path":"/api/admin/rollout-actions","detail":"{\\"rollout\\":1,\\"action\\":\\"pause\\",\\"reason\\":\\"night freeze\\"}"' "$DIR/out" || fail "--json audit: the pause with its reason"
+expect 1 "$ADMIN" audit --limit 0
+
 # --- exit codes --------------------------------------------------------------------
 expect 2 "$ADMIN" release add "$FW/not-an-app-bootloader.bin" --version x
 grep -q "not an application image" "$DIR/err" || fail "refusal message printed"
