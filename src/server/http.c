@@ -27,6 +27,7 @@
 
 #include "devcache.h"
 #include "log.h"
+#include "metrics.h"
 #include "ratelimit.h"
 #include "release.h"
 
@@ -46,6 +47,7 @@ static const struct route routes[] = {
     {"/api/admin/rollout-actions", 0, AUTH_ADMIN, "POST",
      {{"POST", BODY_JSON, admin_rollout_action_post}}},
     {"/api/admin/audit", 0, AUTH_ADMIN, "GET", {{"GET", BODY_NONE, admin_audit_get}}},
+    {"/metrics", 0, AUTH_ADMIN, "GET", {{"GET", BODY_NONE, admin_metrics_get}}},
 };
 #define NROUTES (sizeof routes / sizeof routes[0])
 
@@ -54,6 +56,24 @@ static const struct route routes[] = {
 #define DISCARD_CAP (16u * 1024u * 1024u)
 
 /* --- answers ------------------------------------------------------------- */
+
+/* Counted in the metrics once: when answered (so a scrape that follows an
+ * answer sees it), with the time to the answer; or at the end when never
+ * answered. us < 0: measure now. */
+static void measure_once(struct request *r, long long us)
+{
+    struct timespec t1;
+    if (r->measured)
+        return;
+    r->measured = 1;
+    if (us < 0) {
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        us = (long long)(t1.tv_sec - r->t0.tv_sec) * 1000000 +
+             (t1.tv_nsec - r->t0.tv_nsec) / 1000;
+    }
+    metrics_request(r->srv->metrics, r->route ? (int)(r->route - routes) : -1, r->status,
+                    (uint64_t)us, r->resp_bytes);
+}
 
 /* Every admin action that is not a read, refused ones included, goes to
  * the audit log once: when it is answered (so before the operator sees the
@@ -91,12 +111,12 @@ enum MHD_Result http_body(struct request *r, unsigned status, char *buf, size_t 
         MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, ra);
     }
     r->status = status;
+    r->resp_bytes = len;
     audit_once(r);
+    measure_once(r, -1);
     ret = MHD_queue_response(r->conn, status, resp);
     MHD_destroy_response(resp);
     r->answered = 1;
-    r->status = status;
-    r->resp_bytes = len;
     return ret;
 }
 
@@ -131,11 +151,12 @@ enum MHD_Result http_stream(struct request *r, unsigned status, uint64_t size,
     }
     if (content_type)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
+    r->status = status;
+    r->resp_bytes = (size_t)size;
+    measure_once(r, -1);
     ret = MHD_queue_response(r->conn, status, resp);
     MHD_destroy_response(resp);
     r->answered = 1;
-    r->status = status;
-    r->resp_bytes = (size_t)size;
     conn_no_deadline(r);
     return ret;
 }
@@ -482,6 +503,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
          r->device_id[0] ? r->device_id : "-", r->status, r->resp_bytes, us,
          toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (connection ended early)");
     audit_once(r); /* a request that ended without an answer */
+    measure_once(r, us);
     if (r->counted)
         atomic_fetch_sub(&srv->inflight, 1);
     conn_request_done(r);
@@ -676,6 +698,12 @@ struct MHD_Daemon *http_start(struct server *srv, const struct http_config *cfg,
                                      (intptr_t)cfg->memory_limit, NULL};
     o[n++] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
 
+    if (!srv->metrics) {
+        static const char *names[NROUTES];
+        for (size_t i = 0; i < NROUTES; i++)
+            names[i] = routes[i].path;
+        srv->metrics = metrics_new(names, (int)NROUTES);
+    }
     wd.timeout = cfg->idle_timeout;
     wd.stop = 0;
     d = MHD_start_daemon(flags, (uint16_t)cfg->port, NULL, NULL, on_request, srv,

@@ -47,6 +47,7 @@ struct request {
     char admin_name[KEYS_ADMIN_NAME_MAX + 1]; /* authenticated admin token's name */
     char err_code[32];           /* error code of a refusal, for the audit log */
     int audited;                 /* its audit entry is written */
+    int measured;                /* counted in the metrics */
     struct store_device device;  /* its row, for device routes */
     struct keys_mac mac;         /* its key, ready for chunk HMACs (wiped at the end) */
 
@@ -159,6 +160,8 @@ enum MHD_Result admin_rollout_action_post(struct request *r);
  * finished admin request that was not a read (called by http.c) */
 enum MHD_Result admin_audit_get(struct request *r);
 void audit_request(struct request *r);
+/* metrics.c: GET /metrics (Prometheus text format) */
+enum MHD_Result admin_metrics_get(struct request *r);
 
 /* Answer 503 for a store failure (already logged by the store). */
 enum MHD_Result http_store_error(struct request *r, int rc, const char *what);

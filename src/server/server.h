@@ -16,6 +16,7 @@ struct devcache;
 struct image_cache;
 struct ratelimit;
 struct rollouts;
+struct metrics;
 
 struct server {
     const struct store_ops *ops;
@@ -40,6 +41,7 @@ struct server {
     unsigned max_device_body;   /* largest device request body (status), bytes */
 
     struct rollouts *rollouts;  /* the rollout evaluator, see rollout.h */
+    struct metrics *metrics;    /* request counters (made by http_start), see metrics.h */
 };
 
 #define DEFAULT_SLOT_SIZE 1310720u /* Arduino-ESP32 default.csv app slot */

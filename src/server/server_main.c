@@ -22,6 +22,7 @@
 #include "http.h"
 #include "keys.h"
 #include "log.h"
+#include "metrics.h"
 #include "ratelimit.h"
 #include "release.h"
 #include "rollout.h"
@@ -514,6 +515,7 @@ int main(int argc, char **argv)
     devcache_free(srv.devcache);
     ratelimit_free(srv.rate_device);
     ratelimit_free(srv.rate_addr);
+    metrics_free(srv.metrics);
     if (key_pem)
         memset(key_pem, 0, strlen(key_pem));
     free(key_pem);

@@ -17,6 +17,9 @@
  *   actions      pause, resume, abort (with reasons, 409 when not allowed);
  *                devices keep what they confirmed
  *   refusals     malformed rollout requests: status and JSON error
+ *   metrics      GET /metrics: requests by route and status, latency
+ *                histogram, devices by state and version, rollout progress
+ *                and halts (Prometheus text format, admin token required)
  */
 #include <string.h>
 #include <unistd.h>
@@ -499,13 +502,80 @@ static void refusals(void)
     printf("ok: refusals: every malformed rollout request got its 4xx and JSON error\n");
 }
 
+/* The value of the sample `series` (exact name and labels) in the text. */
+static long long sample(const char *text, const char *series)
+{
+    size_t n = strlen(series);
+    for (const char *p = text; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
+        if (!strncmp(p, series, n) && p[n] == ' ')
+            return atoll(p + n + 1);
+    CHECK(0, "no sample %s in:\n%s", series, text);
+    return -1;
+}
+
+static void metrics(void)
+{
+    struct fleet f;
+    struct resp r;
+    char url[128], auth[128];
+    const char *hdrs[] = {auth, NULL};
+
+    fleet_start(&f, 3);
+    json_t *ro = rollout_create(&f, "\"chip\":\"esp32\",\"stages\":\"100%\",\"min_devices\":1,"
+                                    "\"max_failure_pct\":40");
+    json_decref(ro);
+    for (int i = 0; i < 3; i++)
+        CHECK(check(&f, &f.d[i], "1.0.0"), "offered");
+    status(&f, &f.d[0], "downloading");
+    status(&f, &f.d[0], "confirmed");
+    status(&f, &f.d[1], "installed");
+
+    snprintf(url, sizeof url, "%s/metrics", f.s.url);
+    CHECK(h_http(&r, "GET", url, NULL, NULL, 0) == 0, "transport");
+    h_check_error(&r, 401, "unauthorized");
+    resp_free(&r);
+    snprintf(auth, sizeof auth, "Authorization: Bearer %s", h_admin_token);
+    CHECK(h_http(&r, "GET", url, hdrs, NULL, 0) == 0 && r.status == 200, "GET /metrics: %ld",
+          r.status);
+    CHECK(!strncmp(r.ctype, "text/plain; version=0.0.4", 25), "content type %s", r.ctype);
+#define CK "route=\"/api/inverter/fota/check\""
+    CHECK(sample(r.body, "fota_http_requests_total{" CK ",status=\"200\"}") == 3, "3 checks");
+    CHECK(sample(r.body, "fota_http_requests_total{route=\"/metrics\",status=\"401\"}") == 1,
+          "1 refused scrape");
+    CHECK(sample(r.body, "fota_http_request_duration_seconds_count{" CK "}") == 3, "count");
+    CHECK(sample(r.body, "fota_http_request_duration_seconds_bucket{" CK ",le=\"+Inf\"}") == 3,
+          "+Inf bucket");
+    CHECK(sample(r.body, "fota_http_response_bytes_total{" CK "}") > 0, "bytes");
+    CHECK(sample(r.body, "fota_http_requests_total{route=\"/api/inverter/fota/status\","
+                         "status=\"204\"}") == 3, "3 statuses");
+    CHECK(sample(r.body, "fota_devices{state=\"confirmed\"}") == 1, "1 confirmed device");
+    CHECK(sample(r.body, "fota_devices{state=\"installed\"}") == 1, "1 installed device");
+    CHECK(sample(r.body, "fota_devices{state=\"none\"}") == 1, "1 device without status");
+    CHECK(sample(r.body, "fota_devices_by_version{version=\"2.0.0\"}") == 1, "1 on 2.0.0");
+    CHECK(sample(r.body, "fota_rollout_stage_status{rollout=\"1\",stage=\"1\","
+                         "status=\"offered\"}") == 3, "3 offered");
+    CHECK(sample(r.body, "fota_rollout_stage_status{rollout=\"1\",stage=\"1\","
+                         "status=\"confirmed\"}") == 1, "1 confirmed");
+    CHECK(sample(r.body, "fota_rollouts{state=\"running\"}") == 1, "1 running rollout");
+    resp_free(&r);
+
+    status(&f, &f.d[1], "rolled_back"); /* 1 of 2 = 50% > 40%: halted */
+    CHECK(h_http(&r, "GET", url, hdrs, NULL, 0) == 0 && r.status == 200, "GET /metrics");
+    CHECK(sample(r.body, "fota_rollouts{state=\"halted\"}") == 1, "the halt is visible");
+    CHECK(sample(r.body, "fota_rollouts{state=\"running\"}") == 0, "no running rollout");
+    resp_free(&r);
+    fleet_stop(&f);
+    printf("ok: metrics: requests, latency, bytes, devices, rollout progress and the halt\n");
+}
+
 int main(int argc, char **argv)
 {
     static const struct {
         const char *name;
         void (*fn)(void);
     } scen[] = {{"progression", progression}, {"halt", halt},       {"deadline", deadline},
-                {"late", late},               {"actions", actions}, {"refusals", refusals}};
+                {"late", late},               {"actions", actions}, {"refusals", refusals},
+                {"metrics", metrics}};
 
     h_init(argc, argv);
     for (size_t i = 0; i < sizeof scen / sizeof scen[0]; i++)
