@@ -39,6 +39,7 @@ static const char *ca_file;
 static char token[512];
 static int opt_json, opt_progress;
 static struct curl_slist *extra_headers; /* added to every request (signed upload) */
+static const char *body_ctype;           /* Content-Type of a text body (NULL: JSON) */
 
 static int usage(const char *why)
 {
@@ -57,6 +58,10 @@ static int usage(const char *why)
             "  device add ID [--chip esp32]\n"
             "  device list\n"
             "  device show ID\n"
+            "  device import FILE.csv|FILE.json [--export DIR] [--device-ca PEM]\n"
+            "                [--sign-pub NAME.pub]   (bulk registration, idempotent; --export\n"
+            "                writes DIR/<id>.json: id, key, server, CA, signing key)\n"
+            "  device tag ID [--add TAG ...] [--remove TAG ...]\n"
             "  deploy RELEASE (--device ID ... | --chip CHIP) [--allow-downgrade]\n"
             "  deployment list\n"
             "  rollout create RELEASE (--device ID ... | --chip CHIP | --tag TAG | --all)\n"
@@ -153,7 +158,7 @@ static int call(const char *method, const char *path, const char *json, FILE *up
             curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
         }
     } else if (json) {
-        hl = curl_slist_append(hl, "Content-Type: application/json");
+        hl = curl_slist_append(hl, body_ctype ? body_ctype : "Content-Type: application/json");
         curl_easy_setopt(c, CURLOPT_POSTFIELDS, json);
     }
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
@@ -933,6 +938,182 @@ static int cmd_rollout_action(const char *action, int argc, char **argv)
 
 static int path_with_id(char *path, size_t n, const char *prefix, const char *id);
 
+/* Whole file into a NUL-terminated buffer (at most 64 MiB), or NULL. */
+static char *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    char *b = NULL;
+    size_t n = 0, cap = 0, k;
+    if (!f)
+        return NULL;
+    do {
+        if (n + 65536 + 1 > cap) {
+            char *q = cap > (64u << 20) ? NULL : realloc(b, cap = cap ? 2 * cap : 131072);
+            if (!q) {
+                free(b);
+                fclose(f);
+                return NULL;
+            }
+            b = q;
+        }
+        k = fread(b + n, 1, 65536, f);
+        n += k;
+    } while (k > 0);
+    fclose(f);
+    b[n] = '\0';
+    *len = n;
+    return b;
+}
+
+/* The provisioning record of one device for the factory: DIR/<id>.json,
+ * mode 0600 (it holds the device key). */
+static int export_device(const char *dir, json_t *d, const char *ca, const char *pub)
+{
+    char path[1200];
+    json_t *o = json_pack("{s:s, s:s, s:s}", "id", js(d, "id"), "key", js(d, "key"), "server",
+                          server_url);
+    char *text;
+    int fd, ok;
+    json_object_set_new(o, "chip", json_string(js(d, "chip")));
+    json_object_set_new(o, "ca", ca ? json_string(ca) : json_null());
+    json_object_set_new(o, "sign_pubkey", pub ? json_string(pub) : json_null());
+    text = json_dumps(o, JSON_INDENT(2));
+    json_decref(o);
+    snprintf(path, sizeof path, "%s/%s.json", dir, js(d, "id"));
+    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    ok = fd >= 0 && text && write(fd, text, strlen(text)) == (ssize_t)strlen(text) &&
+         write(fd, "\n", 1) == 1 && fchmod(fd, 0600) == 0;
+    if (fd >= 0)
+        close(fd);
+    if (text)
+        explicit_bzero(text, strlen(text));
+    free(text);
+    if (!ok)
+        fprintf(stderr, "fota-admin: cannot write %s: %s\n", path, strerror(errno));
+    return ok ? 0 : -1;
+}
+
+static int cmd_device_import(int argc, char **argv)
+{
+    const char *file = NULL, *dir = NULL, *ca_path = NULL, *pub_path = NULL;
+    char *body, *ca = NULL, *pub = NULL, *raw = NULL;
+    size_t len, n, i;
+    json_t *o = NULL, *d;
+    int ex, csv;
+
+    for (int k = 0; k < argc; k++) {
+        if (!strcmp(argv[k], "--export") && k + 1 < argc)
+            dir = argv[++k];
+        else if (!strcmp(argv[k], "--device-ca") && k + 1 < argc)
+            ca_path = argv[++k];
+        else if (!strcmp(argv[k], "--sign-pub") && k + 1 < argc)
+            pub_path = argv[++k];
+        else if (argv[k][0] == '-' || file)
+            return usage("device import FILE [--export DIR] [--device-ca PEM] [--sign-pub PUB]");
+        else
+            file = argv[k];
+    }
+    if (!file)
+        return usage("device import needs a FILE (.csv or .json)");
+    if (!(body = slurp(file, &len))) {
+        fprintf(stderr, "fota-admin: cannot read %s\n", file);
+        return EX_LOCAL;
+    }
+    if ((ca_path && !(ca = slurp(ca_path, &n))) || (pub_path && !(pub = slurp(pub_path, &n)))) {
+        fprintf(stderr, "fota-admin: cannot read %s\n", ca && !pub ? pub_path : ca_path);
+        free(body), free(ca);
+        return EX_LOCAL;
+    }
+    if (dir && mkdir(dir, 0700) < 0 && errno != EEXIST) {
+        fprintf(stderr, "fota-admin: cannot create %s: %s\n", dir, strerror(errno));
+        free(body), free(ca), free(pub);
+        return EX_LOCAL;
+    }
+    csv = len >= 4 && !strcmp(file + strlen(file) - 4, ".csv");
+    body_ctype = csv ? "Content-Type: text/csv" : NULL;
+    ex = call("POST", "/api/admin/device-import", body, NULL, 0, &o, &raw);
+    free(body);
+    if (ex == EX_OK) {
+        if (opt_json) {
+            printf("%s\n", raw);
+        } else {
+            printf("%-6s %-24s %-8s %s\n", "LINE", "ID", "RESULT", "DETAIL");
+            json_array_foreach(json_object_get(o, "devices"), i, d)
+                printf("%-6lld %-24s %-8s %s\n", ji(d, "line"), js(d, "id"), js(d, "result"),
+                       json_is_string(json_object_get(d, "error")) ? js(d, "error") : "");
+            printf("%lld created, %lld already registered, %lld refused\n", ji(o, "created"),
+                   ji(o, "existing"), ji(o, "failed"));
+        }
+        if (dir) {
+            size_t written = 0;
+            if (pub)
+                pub[strcspn(pub, "\r\n")] = '\0';
+            json_array_foreach(json_object_get(o, "devices"), i, d)
+                if (json_is_string(json_object_get(d, "key"))) {
+                    if (export_device(dir, d, ca, pub) < 0) {
+                        ex = EX_LOCAL;
+                        break;
+                    }
+                    written++;
+                }
+            fprintf(stderr, "provisioning records: %zu written to %s (they hold device keys)\n",
+                    written, dir);
+        }
+        if (ex == EX_OK && ji(o, "failed") > 0)
+            ex = EX_REFUSED;
+    }
+    if (raw)
+        explicit_bzero(raw, strlen(raw));
+    free(raw);
+    json_decref(o);
+    free(ca), free(pub);
+    return ex;
+}
+
+static int cmd_device_tag(int argc, char **argv)
+{
+    const char *id = NULL;
+    json_t *add = json_array(), *rem = json_array(), *body, *o = NULL;
+    char *raw = NULL, *text;
+    int ex;
+
+    for (int k = 0; k < argc; k++) {
+        if (!strcmp(argv[k], "--add") && k + 1 < argc)
+            json_array_append_new(add, json_string(argv[++k]));
+        else if (!strcmp(argv[k], "--remove") && k + 1 < argc)
+            json_array_append_new(rem, json_string(argv[++k]));
+        else if (argv[k][0] == '-' || id) {
+            json_decref(add), json_decref(rem);
+            return usage("device tag ID [--add TAG ...] [--remove TAG ...]");
+        } else
+            id = argv[k];
+    }
+    if (!id) {
+        json_decref(add), json_decref(rem);
+        return usage("device tag needs an ID");
+    }
+    body = json_pack("{s:s, s:o, s:o}", "device", id, "add", add, "remove", rem);
+    text = json_dumps(body, JSON_COMPACT);
+    json_decref(body);
+    ex = call("POST", "/api/admin/device-tags", text, NULL, 0, &o, &raw);
+    free(text);
+    if (ex == EX_OK) {
+        if (opt_json) {
+            printf("%s\n", raw);
+        } else {
+            size_t i;
+            json_t *t;
+            printf("device %s tags:", js(o, "id"));
+            json_array_foreach(json_object_get(o, "tags"), i, t)
+                printf(" %s", json_string_value(t));
+            printf("\n");
+        }
+    }
+    free(raw);
+    json_decref(o);
+    return ex;
+}
+
 static void audit_row(json_t *a)
 {
     char res[48];
@@ -1119,6 +1300,10 @@ int main(int argc, char **argv)
         ex = path_with_id(path, sizeof path, "/api/admin/releases", av[2]) < 0
                  ? usage("bad ID")
                  : show(path, print_release, NULL);
+    } else if (!strcmp(cmd, "device") && !strcmp(sub, "import")) {
+        ex = cmd_device_import(ac - 2, av + 2);
+    } else if (!strcmp(cmd, "device") && !strcmp(sub, "tag")) {
+        ex = cmd_device_tag(ac - 2, av + 2);
     } else if (!strcmp(cmd, "device") && !strcmp(sub, "add")) {
         ex = cmd_device_add(ac - 2, av + 2);
     } else if ((!strcmp(cmd, "device") && !strcmp(sub, "list") && ac == 2) ||

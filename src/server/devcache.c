@@ -406,6 +406,27 @@ static int w_audit_list(struct store *s, int64_t before, int limit, store_audit_
     return INNER(s)->audit_list(IS(s), before, limit, cb, ctx);
 }
 
+/* A bulk registration only adds devices, and unknown ids are never cached;
+ * still, forget each id it names (cheap, and safe whatever it did). */
+static int w_device_import(struct store *s, struct store_import_row *rows, size_t n)
+{
+    int rc = INNER(s)->device_import(IS(s), rows, n);
+    for (size_t i = 0; i < n; i++)
+        forget(W(s)->dc, rows[i].id);
+    return rc;
+}
+
+static int w_device_tag(struct store *s, const char *id, const char *const *add, size_t nadd,
+                        const char *const *remove, size_t nremove)
+{
+    return INNER(s)->device_tag(IS(s), id, add, nadd, remove, nremove);
+}
+
+static int w_device_tags(struct store *s, const char *id, store_tag_cb cb, void *ctx)
+{
+    return INNER(s)->device_tags(IS(s), id, cb, ctx);
+}
+
 static struct store_ops wrapped_ops = {
     .open = w_open,
     .close = w_close,
@@ -437,6 +458,9 @@ static struct store_ops wrapped_ops = {
     .rollout_offered = w_rollout_offered,
     .audit_add = w_audit_add,
     .audit_list = w_audit_list,
+    .device_import = w_device_import,
+    .device_tag = w_device_tag,
+    .device_tags = w_device_tags,
 };
 
 void devcache_wrap_store(struct server *srv)

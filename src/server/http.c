@@ -48,6 +48,10 @@ static const struct route routes[] = {
      {{"POST", BODY_JSON, admin_rollout_action_post}}},
     {"/api/admin/audit", 0, AUTH_ADMIN, "GET", {{"GET", BODY_NONE, admin_audit_get}}},
     {"/metrics", 0, AUTH_ADMIN, "GET", {{"GET", BODY_NONE, admin_metrics_get}}},
+    {"/api/admin/device-import", 0, AUTH_ADMIN, "POST",
+     {{"POST", BODY_JSON, admin_device_import_post}}},
+    {"/api/admin/device-tags", 0, AUTH_ADMIN, "POST",
+     {{"POST", BODY_JSON, admin_device_tags_post}}},
 };
 #define NROUTES (sizeof routes / sizeof routes[0])
 
@@ -330,6 +334,8 @@ static uint64_t content_length(struct request *r, int *present)
 /* Largest body of a JSON request: device requests (status) are small. */
 static size_t json_body_max(const struct request *r)
 {
+    if (r->route && r->route->m[0].fn == admin_device_import_post)
+        return IMPORT_BODY_MAX; /* a bulk registration, by an authenticated admin */
     return r->route && r->route->auth == AUTH_DEVICE ? r->srv->max_device_body : JSON_BODY_MAX;
 }
 

@@ -160,6 +160,9 @@ enum MHD_Result admin_rollout_action_post(struct request *r);
  * finished admin request that was not a read (called by http.c) */
 enum MHD_Result admin_audit_get(struct request *r);
 void audit_request(struct request *r);
+/* api_import.c: bulk registration and tags */
+enum MHD_Result admin_device_import_post(struct request *r);
+enum MHD_Result admin_device_tags_post(struct request *r);
 /* metrics.c: GET /metrics (Prometheus text format) */
 enum MHD_Result admin_metrics_get(struct request *r);
 

@@ -47,6 +47,7 @@ struct server {
 #define DEFAULT_SLOT_SIZE 1310720u /* Arduino-ESP32 default.csv app slot */
 #define DEFAULT_CHUNK_SIZE 1024u
 #define JSON_BODY_MAX (64u * 1024u)
+#define IMPORT_BODY_MAX (16u * 1024u * 1024u) /* a bulk registration: 100,000 devices */
 #define DEVICE_BODY_MAX 4096u
 #define QUERY_LEN_MAX 1024u
 

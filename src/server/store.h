@@ -156,6 +156,21 @@ struct store_audit {
 };
 
 typedef int (*store_audit_cb)(void *ctx, const struct store_audit *a);
+
+/* One row of a bulk registration (device_import). */
+#define STORE_TAGS_MAX 8
+struct store_import_row {
+    char id[65];
+    int chip;
+    char tags[STORE_TAGS_MAX][STORE_TAG_MAX + 1];
+    int ntags;
+    /* out: STORE_OK registered now, STORE_EXISTS already registered with
+     * this chip (its tags are added), STORE_ERR registered with another chip
+     * (existing_chip; nothing changed for it) */
+    int result;
+    int existing_chip;
+};
+typedef int (*store_tag_cb)(void *ctx, const char *tag);
 typedef int (*store_rollout_cb)(void *ctx, const struct store_rollout *r);
 typedef int (*store_rollout_event_cb)(void *ctx, const struct store_rollout_event *e);
 typedef int (*store_target_cb)(void *ctx, const char *device_id);
@@ -260,6 +275,14 @@ struct store_ops {
     /* Newest first: at most limit entries with id < before (0: from the
      * newest). */
     int (*audit_list)(struct store *s, int64_t before, int limit, store_audit_cb cb, void *ctx);
+
+    /* --- fleet onboarding ----------------------------------------------- */
+    /* Registers rows[n] in one transaction (idempotent: see result). */
+    int (*device_import)(struct store *s, struct store_import_row *rows, size_t n);
+    /* Adds and removes tags of a device; STORE_NOT_FOUND for an unknown one. */
+    int (*device_tag)(struct store *s, const char *id, const char *const *add, size_t nadd,
+                      const char *const *remove, size_t nremove);
+    int (*device_tags)(struct store *s, const char *id, store_tag_cb cb, void *ctx);
 };
 
 extern const struct store_ops store_sqlite_ops;

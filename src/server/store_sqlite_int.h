@@ -60,6 +60,12 @@ int sq_rollout_for_device(struct store *s, const char *device, int chip,
                           struct store_rollout_offer *out);
 int sq_rollout_offered(struct store *s, int64_t rollout, const char *device, int64_t now);
 
+/* store_sqlite_fleet.c */
+int sq_device_import(struct store *s, struct store_import_row *rows, size_t n);
+int sq_device_tag(struct store *s, const char *id, const char *const *add, size_t nadd,
+                  const char *const *remove, size_t nremove);
+int sq_device_tags(struct store *s, const char *id, store_tag_cb cb, void *ctx);
+
 /* store_sqlite_audit.c */
 int sq_audit_add(struct store *s, struct store_audit *a);
 int sq_audit_list(struct store *s, int64_t before, int limit, store_audit_cb cb, void *ctx);
@@ -71,6 +77,8 @@ int sq_audit_list(struct store *s, int64_t before, int limit, store_audit_cb cb,
     .rollout_missing = sq_rollout_missing, .rollout_add_members = sq_rollout_add_members,  \
     .rollout_joinable = sq_rollout_joinable, .rollout_expire = sq_rollout_expire,          \
     .rollout_for_device = sq_rollout_for_device, .rollout_offered = sq_rollout_offered,     \
-    .audit_add = sq_audit_add, .audit_list = sq_audit_list,
+    .audit_add = sq_audit_add, .audit_list = sq_audit_list,                                 \
+    .device_import = sq_device_import, .device_tag = sq_device_tag,                        \
+    .device_tags = sq_device_tags,
 
 #endif

@@ -91,6 +91,33 @@ expect 0 "$ADMIN" --json audit
 grep -q '"path":"/api/admin/rollout-actions","detail":"{\\"rollout\\":1,\\"action\\":\\"pause\\",\\"reason\\":\\"night freeze\\"}"' "$DIR/out" || fail "--json audit: the pause with its reason"
 expect 1 "$ADMIN" audit --limit 0
 
+# bulk registration with a provisioning export, and tags
+printf 'id,chip,tags\nfab-1,esp32,site-a\nfab-2,esp32,site-a;roof\nbad id,esp32,\n' > "$DIR/batch.csv"
+printf 'PUBKEYHEX\n' > "$DIR/fleet.pub"
+expect 2 "$ADMIN" device import "$DIR/batch.csv" --export "$DIR/prov" --sign-pub "$DIR/fleet.pub"
+grep -Eq "^2 +fab-1 +created" "$DIR/out" || fail "import report line 2"
+grep -Eq "^4 +bad id +error +id must be" "$DIR/out" || fail "import report: the bad line"
+grep -q "2 created, 0 already registered, 1 refused" "$DIR/out" || fail "import summary"
+[ "$(stat -c %a "$DIR/prov/fab-2.json")" = 600 ] || fail "provisioning record mode is not 0600"
+grep -Eq '"key": "[0-9a-f]{64}"' "$DIR/prov/fab-2.json" || fail "provisioning record: key"
+grep -q '"sign_pubkey": "PUBKEYHEX"' "$DIR/prov/fab-2.json" || fail "provisioning record: signing key"
+grep -q "\"server\": \"$FOTA_SERVER\"" "$DIR/prov/fab-2.json" || fail "provisioning record: server"
+K1=$(grep -o '"key": "[0-9a-f]*"' "$DIR/prov/fab-1.json")
+expect 2 "$ADMIN" device import "$DIR/batch.csv" --export "$DIR/prov"
+grep -q "0 created, 2 already registered, 1 refused" "$DIR/out" || fail "import again: idempotent"
+[ "$(grep -o '"key": "[0-9a-f]*"' "$DIR/prov/fab-1.json")" = "$K1" ] || fail "import again: another key"
+printf 'id,chip\nfab-3,esp32\n' > "$DIR/ok.csv"
+expect 0 "$ADMIN" device import "$DIR/ok.csv"
+expect 0 "$ADMIN" device tag fab-3 --add site-a --add roof
+grep -q "device fab-3 tags: roof site-a" "$DIR/out" || fail "device tag"
+expect 0 "$ADMIN" device tag fab-3 --remove roof
+grep -q "device fab-3 tags: site-a$" "$DIR/out" || fail "device tag --remove"
+expect 2 "$ADMIN" device tag nobody --add x
+expect 4 "$ADMIN" device import "$DIR/missing.csv"
+expect 0 "$ADMIN" rollout create 1 --tag site-a --stages 100%
+grep -q "to esp32 devices tagged site-a" "$DIR/out" || fail "tag rollout"
+grep -Eq "^  1 +100% +3 " "$DIR/out" || fail "tag rollout: 3 devices"
+
 # --- exit codes --------------------------------------------------------------------
 expect 2 "$ADMIN" release add "$FW/not-an-app-bootloader.bin" --version x
 grep -q "not an application image" "$DIR/err" || fail "refusal message printed"

@@ -17,6 +17,9 @@
  *   actions      pause, resume, abort (with reasons, 409 when not allowed);
  *                devices keep what they confirmed
  *   refusals     malformed rollout requests: status and JSON error
+ *   import       bulk registration (CSV and JSON, 3,000 devices in one call,
+ *                idempotent, a report per line), tags, and a tag rollout
+ *                that takes a device tagged after it began
  *   metrics      GET /metrics: requests by route and status, latency
  *                histogram, devices by state and version, rollout progress
  *                and halts (Prometheus text format, admin token required)
@@ -502,6 +505,115 @@ static void refusals(void)
     printf("ok: refusals: every malformed rollout request got its 4xx and JSON error\n");
 }
 
+static json_t *post_raw(struct fleet *f, const char *path, const char *ctype, const char *body,
+                        long want)
+{
+    char url[256], auth[128], ct[64];
+    const char *hdrs[] = {auth, ct, NULL};
+    struct resp r;
+    json_t *j;
+    snprintf(url, sizeof url, "%s%s", f->s.url, path);
+    snprintf(auth, sizeof auth, "Authorization: Bearer %s", h_admin_token);
+    snprintf(ct, sizeof ct, "Content-Type: %s", ctype);
+    CHECK(h_http(&r, "POST", url, hdrs, body, strlen(body)) == 0, "transport");
+    CHECK(r.status == want, "POST %s: expected %ld, got %ld: %.300s", path, want, r.status,
+          r.body ? r.body : "");
+    j = json_loads(r.body, 0, NULL);
+    resp_free(&r);
+    return j;
+}
+
+static json_t *line_of(json_t *rep, size_t i)
+{
+    json_t *d = json_array_get(json_object_get(rep, "devices"), i);
+    CHECK(d, "no report line %zu", i);
+    return d;
+}
+
+static const char *str(json_t *o, const char *k)
+{
+    const char *s = json_string_value(json_object_get(o, k));
+    return s ? s : "";
+}
+
+static void import(void)
+{
+    struct fleet f;
+    size_t cap = 3000 * 40 + 256, k = 0;
+    char *csv = malloc(cap);
+    struct dev d;
+    uint8_t key[32];
+
+    fleet_start(&f, 0);
+    h_device_add(&f.s, "old-s3", "esp32s3", &d);
+    k += (size_t)snprintf(csv + k, cap - k, "id,chip,tags\n# the factory's batch 7\n");
+    for (int i = 0; i < 3000; i++)
+        k += (size_t)snprintf(csv + k, cap - k, "fab-%04d,esp32,%s\n", i,
+                              i % 3 == 0 ? "site-a;batch7" : "batch7");
+    k += (size_t)snprintf(csv + k, cap - k, "bad id!,esp32,\nfab-0001,esp32,\n"
+                                            "old-s3,esp32,\nx1,esp64,\n");
+    json_t *rep = post_raw(&f, "/api/admin/device-import", "text/csv", csv, 200);
+    CHECK(json_integer_value(json_object_get(rep, "created")) == 3000 &&
+          json_integer_value(json_object_get(rep, "existing")) == 0 &&
+          json_integer_value(json_object_get(rep, "failed")) == 4, "3000 created, 4 refused");
+    json_t *l0 = line_of(rep, 0);
+    CHECK(json_integer_value(json_object_get(l0, "line")) == 3 && !strcmp(str(l0, "id"), "fab-0000")
+          && !strcmp(str(l0, "result"), "created"), "line 3 is fab-0000, created");
+    CHECK(json_array_size(json_object_get(l0, "tags")) == 2, "fab-0000 has 2 tags");
+    CHECK(!strcmp(str(line_of(rep, 3000), "result"), "error") &&
+          strstr(str(line_of(rep, 3000), "error"), "id must be"), "bad id refused");
+    CHECK(strstr(str(line_of(rep, 3001), "error"), "earlier line"), "duplicate refused");
+    CHECK(strstr(str(line_of(rep, 3002), "error"), "already registered as an esp32s3"),
+          "chip conflict refused");
+    CHECK(strstr(str(line_of(rep, 3003), "error"), "unknown chip"), "unknown chip refused");
+    /* the key in the report authenticates the device */
+    for (int i = 0; i < 32; i++)
+        sscanf(str(line_of(rep, 5), "key") + 2 * i, "%2hhx", &key[i]);
+    h_device_creds(&d, "fab-0005", key);
+    CHECK(!check(&f, &d, "1.0.0"), "fab-0005 authenticates (no update yet)");
+    char key5[65];
+    snprintf(key5, sizeof key5, "%s", str(line_of(rep, 5), "key"));
+    json_decref(rep);
+
+    /* again: idempotent, the same keys */
+    rep = post_raw(&f, "/api/admin/device-import", "text/csv", csv, 200);
+    CHECK(json_integer_value(json_object_get(rep, "created")) == 0 &&
+          json_integer_value(json_object_get(rep, "existing")) == 3000, "second import: 3000 exist");
+    CHECK(!strcmp(str(line_of(rep, 5), "key"), key5), "same key the second time");
+    json_decref(rep);
+    rep = post_raw(&f, "/api/admin/device-import", "application/json",
+                   "{\"devices\":[{\"id\":\"js-1\",\"chip\":\"esp32\",\"tags\":[\"site-a\"]},"
+                   "{\"id\":\"js-2\"},{\"id\":\"js-3\",\"color\":\"red\"}]}", 200);
+    CHECK(json_integer_value(json_object_get(rep, "created")) == 2 &&
+          json_integer_value(json_object_get(rep, "failed")) == 1, "JSON: 2 created, 1 refused");
+    json_decref(rep);
+    json_decref(post_raw(&f, "/api/admin/device-import", "application/json", "[1,2]", 400));
+    free(csv);
+
+    /* a rollout to the tag site-a: 1000 + 1 devices; a device tagged later joins */
+    json_t *ro = rollout_create(&f, "\"tag\":\"site-a\",\"stages\":\"100%\"");
+    long long id = id_of(ro);
+    CHECK(stage_count(ro, 1, "devices") == 1001, "site-a: 1001 devices, got %lld",
+          stage_count(ro, 1, "devices"));
+    json_decref(ro);
+    CHECK(check(&f, &d, "1.0.0") == 0, "fab-0005 (not site-a) is not offered");
+    json_t *t = post_raw(&f, "/api/admin/device-tags", "application/json",
+                         "{\"device\":\"fab-0005\",\"add\":[\"site-a\",\"x\"],"
+                         "\"remove\":[\"batch7\"]}", 200);
+    CHECK(json_array_size(json_object_get(t, "tags")) == 2, "fab-0005 tags: site-a, x");
+    json_decref(t);
+    CHECK(check(&f, &d, "1.0.0") == 1, "fab-0005 tagged site-a later: offered");
+    ro = rollout_get(&f, id);
+    CHECK(stage_count(ro, 1, "devices") == 1002, "1002 members after the late tag");
+    json_decref(ro);
+    json_decref(post_raw(&f, "/api/admin/device-tags", "application/json",
+                         "{\"device\":\"nobody\",\"add\":[\"x\"]}", 404));
+    json_decref(post_raw(&f, "/api/admin/device-tags", "application/json",
+                         "{\"device\":\"fab-0005\",\"add\":[\"bad tag\"]}", 400));
+    fleet_stop(&f);
+    printf("ok: import: 3000 devices in one call (twice), 4 lines refused, tag rollout\n");
+}
+
 /* The value of the sample `series` (exact name and labels) in the text. */
 static long long sample(const char *text, const char *series)
 {
@@ -575,7 +687,7 @@ int main(int argc, char **argv)
         void (*fn)(void);
     } scen[] = {{"progression", progression}, {"halt", halt},       {"deadline", deadline},
                 {"late", late},               {"actions", actions}, {"refusals", refusals},
-                {"metrics", metrics}};
+                {"metrics", metrics},         {"import", import}};
 
     h_init(argc, argv);
     for (size_t i = 0; i < sizeof scen / sizeof scen[0]; i++)
