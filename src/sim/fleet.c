@@ -174,6 +174,7 @@ struct ctx {
     struct sim_device d; /* first: the curl transport and device.c find theirs here */
     struct fota_curl curl;
     struct fdev *dev;
+    struct nor_flash *fl;  /* dead after a power cut: so is the radio */
     int (*get)(const struct fota_config *, const char *, const struct fota_http_header *,
                unsigned, fota_body_fn, void *, int *);
     int (*post)(const struct fota_config *, const char *, const struct fota_http_header *,
@@ -209,6 +210,8 @@ static int faulty_get(const struct fota_config *cfg, const char *path,
 {
     struct ctx *x = (struct ctx *)cfg->context;
     struct fdev *d = x->dev;
+    if (x->fl->dead)
+        return FOTA_ERR_POWER_LOST; /* the power is off: nothing more goes out */
     if (o.drop > 0 && urand(&d->rng) < o.drop) {
         d->drops++;
         if (xs_next(&d->rng) & 1)
@@ -225,6 +228,8 @@ static int faulty_post(const struct fota_config *cfg, const char *path,
 {
     struct ctx *x = (struct ctx *)cfg->context;
     struct fdev *d = x->dev;
+    if (x->fl->dead)
+        return FOTA_ERR_POWER_LOST; /* the power is off: nothing more goes out */
     if (o.drop > 0 && urand(&d->rng) < o.drop) {
         d->drops++;
         return FOTA_ERR_NET;
@@ -264,6 +269,7 @@ static void power_on(struct ctx *x, struct fdev *d, int network)
     sim_device_setup(&x->d, &fl, FOTA_CHIP_ESP32, d->id, d->key);
     x->d.no_sleep = 1;
     x->dev = d;
+    x->fl = &fl;
     d->polls++;
     /* a power cut in this power-on: after flash operation k */
     if (network && o.cut > 0 && urand(&d->rng) < o.cut) {
@@ -381,7 +387,7 @@ static void run_round(void)
 
 static int setup_fleet(void)
 {
-    char err[200], body[128];
+    char err[200];
     struct nor_flash fl;
     struct sim_mkimage_opts mo = {FOTA_CHIP_ESP32, "1.0.0", "fleet-sim", 0, 1000};
     uint32_t seed = o.seed;
@@ -389,11 +395,11 @@ static int setup_fleet(void)
     if (sim_mkimage(images[0], FLEET_IMAGE_SIZE, &mo) != FOTA_OK)
         return -1;
     devs = calloc((size_t)o.devices, sizeof *devs);
-    if (!devs)
+    json_t *list = json_array(), *j;
+    if (!devs || !list)
         return -1;
     for (int i = 0; i < o.devices; i++) {
         struct fdev *d = &devs[i];
-        json_t *j;
         snprintf(d->id, sizeof d->id, "sim-%05d", i);
         d->rng = seed = seed * 1664525u + 1013904223u;
         if (!d->rng)
@@ -413,12 +419,27 @@ static int setup_fleet(void)
             return -1;
         }
         nor_close(&fl);
-        snprintf(body, sizeof body, "{\"id\":\"%s\",\"chip\":\"esp32\"}", d->id);
-        j = admin("POST", "/api/admin/devices", body, strlen(body), NULL, 201);
-        if (!j || unhex(json_string_value(json_object_get(j, "key")), d->key, 32)) {
+        json_array_append_new(list, json_pack("{s:s, s:s}", "id", d->id, "chip", "esp32"));
+    }
+    /* one bulk registration (POST /api/admin/device-import): the keys come back */
+    {
+        json_t *doc = json_pack("{s:o}", "devices", list), *rows;
+        char *text = json_dumps(doc, JSON_COMPACT);
+        json_decref(doc);
+        j = text ? admin("POST", "/api/admin/device-import", text, strlen(text), NULL, 200) : NULL;
+        free(text);
+        rows = json_object_get(j, "devices");
+        if (!j || json_array_size(rows) != (size_t)o.devices) {
             json_decref(j);
             return -1;
         }
+        for (int i = 0; i < o.devices; i++)
+            if (unhex(json_string_value(json_object_get(json_array_get(rows, (size_t)i), "key")),
+                      devs[i].key, 32)) {
+                fprintf(stderr, "fota-fleet: %s was not registered\n", devs[i].id);
+                json_decref(j);
+                return -1;
+            }
         json_decref(j);
     }
     for (int r = 0; r < nrel; r++) {
