@@ -18,6 +18,7 @@
 #include "devcache.h"
 #include "http.h"
 #include "keys.h"
+#include "loadshape.h"
 #include "log.h"
 #include "release.h"
 #include "rollout.h"
@@ -122,6 +123,9 @@ enum MHD_Result api_check(struct request *r)
             if (o)
                 json_object_set_new(o, "protocols", json_string(img->rel.chunk_size <= 0xFFFF
                                                                     ? "v1,v2" : "v1"));
+            if (o && srv->poll_interval)
+                json_object_set_new(o, "poll_interval",
+                                    json_integer(loadshape_poll_interval(srv->poll_interval)));
             return http_json(r, 200, o);
         }
     } else if (rc != STORE_NOT_FOUND) {
@@ -130,7 +134,23 @@ enum MHD_Result api_check(struct request *r)
     rc = srv->ops->device_checked(srv->store, r->device_id, version, 0, (int64_t)time(NULL));
     if (rc != STORE_OK)
         return http_store_error(r, rc, "recording the check");
+    if (srv->poll_interval)
+        return http_json(r, 200, json_pack("{s:b, s:i}", "update", 0, "poll_interval",
+                                           (int)loadshape_poll_interval(srv->poll_interval)));
     return http_json(r, 200, json_pack("{s:b}", "update", 0));
+}
+
+/* Load shaping: NULL when the device may download now, else it has
+ * answered 503 with a jittered Retry-After (loadshape.h). */
+static int download_refused(struct request *r)
+{
+    unsigned ra;
+    if (!r->srv->loadshape || !(ra = loadshape_admit(r->srv->loadshape, r->device_id)))
+        return 0;
+    r->retry_after = ra;
+    http_error(r, 503, "busy", "the server has its maximum of downloads under way; retry in "
+               "%u s", ra);
+    return 1;
 }
 
 /* The release named by a device request: 404 when unknown or (named) not
@@ -216,6 +236,8 @@ enum MHD_Result api_chunk(struct request *r)
                               "no release has been offered to this device: call check first");
     }
     if (!(img = device_release(r, rid, has_release)))
+        return MHD_YES;
+    if (download_refused(r))
         return MHD_YES;
     if (n >= img->total_chunks)
         return http_error(r, 404, "not_found",
@@ -320,6 +342,8 @@ enum MHD_Result api_stream(struct request *r)
     from = from32;
     if (!(img = device_release(r, rid, 1)))
         return MHD_YES;
+    if (download_refused(r))
+        return MHD_YES;
     cs = img->rel.chunk_size;
     if (cs > 0xFFFF)
         return http_error(r, 404, "not_found",
@@ -391,6 +415,8 @@ enum MHD_Result api_status(struct request *r)
     if (rc != STORE_OK)
         return http_store_error(r, rc, "recording the status");
     rollout_after_status(srv, st.release, st.state);
+    if (srv->loadshape && strcmp(st.state, "downloading") && strcmp(st.state, "verifying"))
+        loadshape_done(srv->loadshape, r->device_id); /* its download is over */
     if (st.error[0] || strcmp(st.state, "failed") == 0 || strcmp(st.state, "rolled_back") == 0)
         SLOG(SLOG_WARN, "device %s reports %s on release %lld: %s", r->device_id, st.state,
              (long long)st.release, st.error[0] ? st.error : "(no error code)");

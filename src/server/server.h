@@ -17,6 +17,7 @@ struct image_cache;
 struct ratelimit;
 struct rollouts;
 struct metrics;
+struct loadshape;
 
 struct server {
     const struct store_ops *ops;
@@ -42,6 +43,8 @@ struct server {
 
     struct rollouts *rollouts;  /* the rollout evaluator, see rollout.h */
     struct metrics *metrics;    /* request counters (made by http_start), see metrics.h */
+    struct loadshape *loadshape; /* downloads at once, see loadshape.h; NULL: no cap */
+    unsigned poll_interval;     /* seconds (+-20 %) a check answer tells the device; 0: none */
 };
 
 #define DEFAULT_SLOT_SIZE 1310720u /* Arduino-ESP32 default.csv app slot */

@@ -21,6 +21,7 @@
 #include "devcache.h"
 #include "http.h"
 #include "keys.h"
+#include "loadshape.h"
 #include "log.h"
 #include "metrics.h"
 #include "ratelimit.h"
@@ -43,7 +44,8 @@ static void usage(FILE *f)
             "                   [--rate-addr N/s] [--rate-addr-burst N]\n"
             "                   [--max-connections N] [--max-conn-per-ip N]\n"
             "                   [--idle-timeout S] [--conn-memory BYTES]\n"
-            "                   [--rollout-tick S]\n"
+            "                   [--rollout-tick S] [--poll-interval S]\n"
+            "                   [--max-downloads N] [--download-idle S] [--download-retry S]\n"
             "  --db FILE               SQLite database (created and migrated if needed)\n"
             "  --data DIR              data folder: images/<sha256> and tmp/\n"
             "  --master-key-file FILE  32-byte master secret (created, mode 0600, if missing)\n"
@@ -76,7 +78,13 @@ static void usage(FILE *f)
             "                          (default 32768)\n"
             "  --rollout-tick S        seconds between rollout evaluations: deadlines, late\n"
             "                          joiners, stage advances (default 5; 0: only on\n"
-            "                          requests)\n");
+            "                          requests)\n"
+            "  --poll-interval S       check answers carry \"poll_interval\": S seconds +-20 %%\n"
+            "                          for the device to wait (default 0: not sent)\n"
+            "  --max-downloads N       devices downloading at once; others get 503 with\n"
+            "                          Retry-After (default 0: no cap)\n"
+            "  --download-idle S       silence that ends a download (default 60)\n"
+            "  --download-retry S      Retry-After of that 503: S..2S seconds (default 30)\n");
 }
 
 static int bad_option(const char *fmt, const char *arg)
@@ -271,6 +279,10 @@ int main(int argc, char **argv)
         {"conn-memory", required_argument, NULL, 1008},
         {"rollout-tick", required_argument, NULL, 1009},
         {"admin-tokens-file", required_argument, NULL, 1010},
+        {"poll-interval", required_argument, NULL, 1011},
+        {"max-downloads", required_argument, NULL, 1012},
+        {"download-idle", required_argument, NULL, 1013},
+        {"download-retry", required_argument, NULL, 1014},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -281,6 +293,7 @@ int main(int argc, char **argv)
     double rate_dev = 200, rate_addr = 1000;
     uint64_t burst_dev = 0, burst_addr = 0, max_conn = 1024, max_per_ip = 128, idle = 15;
     uint64_t conn_mem = 32768, rollout_tick = 5;
+    uint64_t poll_interval = 0, max_downloads = 0, download_idle = 60, download_retry = 30;
     int require_signed = 0;
     struct http_config cfg;
     char *cert_pem = NULL, *key_pem = NULL;
@@ -361,6 +374,22 @@ int main(int argc, char **argv)
                 return bad_option("--conn-memory must be 8192..16777216 bytes, got \"%s\"", optarg);
             break;
         case 1010: tokens_file = optarg; break;
+        case 1011:
+            if (parse_u64(optarg, 604800, 0, &poll_interval) < 0)
+                return bad_option("--poll-interval must be 0..604800 seconds, got \"%s\"", optarg);
+            break;
+        case 1012:
+            if (parse_u64(optarg, 1000000, 0, &max_downloads) < 0)
+                return bad_option("--max-downloads must be 0..1000000, got \"%s\"", optarg);
+            break;
+        case 1013:
+            if (parse_u64(optarg, 86400, 0, &download_idle) < 0 || !download_idle)
+                return bad_option("--download-idle must be 1..86400 seconds, got \"%s\"", optarg);
+            break;
+        case 1014:
+            if (parse_u64(optarg, 86400, 0, &download_retry) < 0 || !download_retry)
+                return bad_option("--download-retry must be 1..86400 seconds, got \"%s\"", optarg);
+            break;
         case 1009:
             if (parse_u64(optarg, 3600, 0, &rollout_tick) < 0)
                 return bad_option("--rollout-tick must be 0..3600 seconds, got \"%s\"", optarg);
@@ -440,6 +469,13 @@ int main(int argc, char **argv)
     if (rate_addr > 0)
         srv.rate_addr = ratelimit_new(rate_addr, burst_addr ? (double)burst_addr : 10 * rate_addr,
                                       100000);
+    srv.poll_interval = (unsigned)poll_interval;
+    if (max_downloads &&
+        !(srv.loadshape = loadshape_new((unsigned)max_downloads, (unsigned)download_idle,
+                                        (unsigned)download_retry))) {
+        fprintf(stderr, "fota-server: out of memory\n");
+        return 1;
+    }
     srv.max_query = QUERY_LEN_MAX;
     srv.max_device_body = DEVICE_BODY_MAX;
 
@@ -516,6 +552,7 @@ int main(int argc, char **argv)
     ratelimit_free(srv.rate_device);
     ratelimit_free(srv.rate_addr);
     metrics_free(srv.metrics);
+    loadshape_free(srv.loadshape);
     if (key_pem)
         memset(key_pem, 0, strlen(key_pem));
     free(key_pem);

@@ -20,6 +20,10 @@
  *   import       bulk registration (CSV and JSON, 3,000 devices in one call,
  *                idempotent, a report per line), tags, and a tag rollout
  *                that takes a device tagged after it began
+ *   loadshape    --max-downloads 1: a second device's chunk and stream get 503
+ *                with a jittered Retry-After until the first one's download
+ *                ends; the first is never refused; check answers carry a
+ *                jittered poll_interval
  *   metrics      GET /metrics: requests by route and status, latency
  *                histogram, devices by state and version, rollout progress
  *                and halts (Prometheus text format, admin token required)
@@ -38,11 +42,10 @@ struct fleet {
     long long rel; /* release 2.0.0 (esp32-arduino-b.bin) */
 };
 
-static void fleet_start(struct fleet *f, int n)
+static void fleet_start_with(struct fleet *f, int n, const char *const *extra)
 {
     char id[32];
     struct resp r;
-    const char *extra[] = {"--rollout-tick", "1", NULL};
 
     h_newdir(&f->s);
     h_start(&f->s, extra);
@@ -56,6 +59,12 @@ static void fleet_start(struct fleet *f, int n)
     resp_free(&r);
     f->rel = json_integer_value(json_object_get(rel, "id"));
     json_decref(rel);
+}
+
+static void fleet_start(struct fleet *f, int n)
+{
+    const char *extra[] = {"--rollout-tick", "1", NULL};
+    fleet_start_with(f, n, extra);
 }
 
 static void fleet_stop(struct fleet *f)
@@ -614,6 +623,59 @@ static void import(void)
     printf("ok: import: 3000 devices in one call (twice), 4 lines refused, tag rollout\n");
 }
 
+static long chunk(struct fleet *f, struct dev *d, const char *path, char ra[32])
+{
+    struct resp r;
+    long st;
+    CHECK(h_dev(d, &r, "GET", &f->s, path, NULL) == 0, "transport");
+    st = r.status;
+    if (st == 503)
+        h_check_error(&r, 503, "busy");
+    snprintf(ra, 32, "%s", r.retry_after);
+    resp_free(&r);
+    return st;
+}
+
+static void loadshape(void)
+{
+    struct fleet f;
+    struct dev s3;
+    struct resp r;
+    char ra[32], path[96];
+    const char *extra[] = {"--max-downloads", "1", "--download-retry", "5", "--poll-interval",
+                           "100", NULL};
+
+    fleet_start_with(&f, 3, extra);
+    h_device_add(&f.s, "s3", "esp32s3", &s3);
+    json_decref(rollout_create(&f, "\"chip\":\"esp32\",\"stages\":\"100%\""));
+    for (int i = 0; i < 4; i++) {
+        struct dev *d = i < 3 ? &f.d[i] : &s3;
+        CHECK(h_dev(d, &r, "GET", &f.s, "/api/inverter/fota/check?version=1.0.0", NULL) == 0,
+              "check");
+        json_t *j = json_loads(r.body, 0, NULL);
+        json_int_t pi = json_integer_value(json_object_get(j, "poll_interval"));
+        CHECK(pi >= 80 && pi <= 120, "poll_interval %lld not in 80..120: %s", (long long)pi,
+              r.body);
+        CHECK(json_is_true(json_object_get(j, "update")) == (i < 3), "offer %d", i);
+        json_decref(j);
+        resp_free(&r);
+    }
+    CHECK(chunk(&f, &f.d[0], "/api/inverter/fota/chunk?chunk=0", ra) == 200, "A starts");
+    CHECK(chunk(&f, &f.d[1], "/api/inverter/fota/chunk?chunk=0", ra) == 503, "B waits");
+    CHECK(atoi(ra) >= 5 && atoi(ra) <= 10, "Retry-After %s not in 5..10", ra);
+    snprintf(path, sizeof path, "/api/inverter/fota/stream?release=%lld&from=0", f.rel);
+    CHECK(chunk(&f, &f.d[1], path, ra) == 503, "B's v2 stream waits too");
+    CHECK(chunk(&f, &f.d[0], "/api/inverter/fota/chunk?chunk=1", ra) == 200,
+          "A, downloading, is never refused");
+    status(&f, &f.d[0], "installed");
+    CHECK(chunk(&f, &f.d[1], "/api/inverter/fota/chunk?chunk=0", ra) == 200, "B's turn");
+    CHECK(chunk(&f, &f.d[2], "/api/inverter/fota/chunk?chunk=0", ra) == 503, "C waits");
+    status(&f, &f.d[1], "failed");
+    CHECK(chunk(&f, &f.d[2], "/api/inverter/fota/chunk?chunk=0", ra) == 200, "C's turn");
+    fleet_stop(&f);
+    printf("ok: loadshape: one download at a time, 503 + Retry-After for the others\n");
+}
+
 /* The value of the sample `series` (exact name and labels) in the text. */
 static long long sample(const char *text, const char *series)
 {
@@ -687,7 +749,8 @@ int main(int argc, char **argv)
         void (*fn)(void);
     } scen[] = {{"progression", progression}, {"halt", halt},       {"deadline", deadline},
                 {"late", late},               {"actions", actions}, {"refusals", refusals},
-                {"metrics", metrics},         {"import", import}};
+                {"metrics", metrics},         {"import", import},
+                {"loadshape", loadshape}};
 
     h_init(argc, argv);
     for (size_t i = 0; i < sizeof scen / sizeof scen[0]; i++)
