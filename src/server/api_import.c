@@ -3,7 +3,10 @@
  *   POST /api/admin/device-import   thousands of devices in one idempotent
  *        call, from CSV (Content-Type: text/csv; "id,chip,tags" lines, tags
  *        separated by ';', a header line and '#' comments allowed) or JSON
- *        ({"devices": [{"id": ..., "chip": ..., "tags": [...]}, ...]}).
+ *        ({"devices": [{"id": ..., "chip": ..., "tags": [...], "key": ...}]}).
+ *        A key (64 hex, 4th CSV field) is one the device already holds: it
+ *        is stored wrapped under the master secret (keys_wrap), never in
+ *        clear; without one the key is derived (keys.h).
  *        The answer reports every line: created, exists (same chip; its tags
  *        are added) or error (why), with the device's key for the created
  *        and existing ones, so the factory's provisioning export can be made
@@ -17,6 +20,7 @@
 #include <strings.h>
 
 #include "fota/esp_image.h"
+#include "devcache.h"
 #include "http.h"
 #include "keys.h"
 #include "log.h"
@@ -27,7 +31,20 @@ struct line {
     int lineno;
     const char *error; /* a refusal of this line before the store */
     char msg[120];
+    int has_key;
+    uint8_t key[KEY_LEN]; /* the imported key, wiped after use */
 };
+
+/* A key given for a row: 64 hex digits. */
+static const char *take_key(const char *hex, struct line *l)
+{
+    if (!hex || !*hex)
+        return NULL;
+    if (strlen(hex) != 2 * KEY_LEN || keys_unhex(hex, l->key, KEY_LEN) < 0)
+        return "key must be 64 hex digits";
+    l->has_key = 1;
+    return NULL;
+}
 
 static int valid_tag(const char *t)
 {
@@ -43,12 +60,13 @@ static void trim(char **s, char **e)
 }
 
 /* One CSV line (NUL-terminated, modified) into row; NULL or the problem. */
-static const char *csv_row(char *p, struct store_import_row *row)
+static const char *csv_row(char *p, struct store_import_row *row, struct line *l)
 {
-    char *f[3] = {NULL, NULL, NULL}, *end;
+    char *f[4] = {NULL, NULL, NULL, NULL}, *end;
+    const char *why;
     int nf = 0;
 
-    while (nf < 3) {
+    while (nf < 4) {
         char *comma = strchr(p, ',');
         end = comma ? comma : p + strlen(p);
         trim(&p, &end);
@@ -63,8 +81,8 @@ static const char *csv_row(char *p, struct store_import_row *row)
     for (char *c = row->id; *c; c++)
         if ((unsigned char)*c < 0x20 || (unsigned char)*c >= 0x7f)
             *c = '?';
-    if (strchr(p, ',') && nf == 3)
-        return "more than 3 fields (id,chip,tags)";
+    if (strchr(p, ',') && nf == 4)
+        return "more than 4 fields (id,chip,tags,key)";
     if (!keys_valid_device_id(f[0]))
         return "id must be 1-64 of [A-Za-z0-9._-]";
     row->chip = f[1] && *f[1] ? fota_chip_from_name(f[1]) : 0;
@@ -79,10 +97,12 @@ static const char *csv_row(char *p, struct store_import_row *row)
             return "a tag must be 1-32 of [A-Za-z0-9._-]";
         snprintf(row->tags[row->ntags++], sizeof row->tags[0], "%s", tok);
     }
+    if ((why = take_key(f[3], l)))
+        return why;
     return NULL;
 }
 
-static const char *json_row(json_t *o, struct store_import_row *row)
+static const char *json_row(json_t *o, struct store_import_row *row, struct line *l)
 {
     const char *key;
     json_t *v, *tags;
@@ -91,8 +111,8 @@ static const char *json_row(json_t *o, struct store_import_row *row)
     if (!json_is_object(o))
         return "not an object";
     json_object_foreach(o, key, v)
-        if (strcmp(key, "id") && strcmp(key, "chip") && strcmp(key, "tags"))
-            return "unknown field (expected id, chip, tags)";
+        if (strcmp(key, "id") && strcmp(key, "chip") && strcmp(key, "tags") && strcmp(key, "key"))
+            return "unknown field (expected id, chip, tags, key)";
     if (!keys_valid_device_id(json_string_value(json_object_get(o, "id"))))
         return "id must be 1-64 of [A-Za-z0-9._-]";
     snprintf(row->id, sizeof row->id, "%s", json_string_value(json_object_get(o, "id")));
@@ -110,7 +130,10 @@ static const char *json_row(json_t *o, struct store_import_row *row)
             return "a tag must be 1-32 of [A-Za-z0-9._-]";
         snprintf(row->tags[row->ntags++], sizeof row->tags[0], "%s", json_string_value(v));
     }
-    return NULL;
+    v = json_object_get(o, "key");
+    if (v && !json_is_string(v))
+        return "key must be 64 hex digits";
+    return take_key(json_string_value(v), l);
 }
 
 /* Parse the body into rows/lines; -1 when it has answered. */
@@ -189,8 +212,8 @@ static int parse_import(struct request *r, struct store_import_row **rows_out,
             cap = nc;
         }
         memset(&row, 0, sizeof row);
-        why = csv ? csv_row(line, &row) : json_row(item, &row);
         memset(&lines[n], 0, sizeof lines[n]);
+        why = csv ? csv_row(line, &row, &lines[n]) : json_row(item, &row, &lines[n]);
         lines[n].lineno = lineno;
         if (!why)
             for (size_t k = 0; k < n && !why; k++)
@@ -226,9 +249,18 @@ enum MHD_Result admin_device_import_post(struct request *r)
         free(rows), free(lines);
         return MHD_NO;
     }
-    for (size_t i = 0; i < n; i++)
-        if (!lines[i].error)
-            good[ngood++] = rows[i];
+    for (size_t i = 0; i < n; i++) {
+        if (lines[i].error)
+            continue;
+        if (lines[i].has_key) {
+            rows[i].has_key = 1;
+            if (keys_wrap(&srv->keys, rows[i].id, lines[i].key, rows[i].wrapped) < 0) {
+                lines[i].error = "cannot wrap the key";
+                continue;
+            }
+        }
+        good[ngood++] = rows[i];
+    }
     rc = ngood ? srv->ops->device_import(srv->store, good, ngood) : STORE_OK;
     if (rc != STORE_OK) {
         free(rows), free(lines), free(good);
@@ -252,8 +284,27 @@ enum MHD_Result admin_device_import_post(struct request *r)
             } else {
                 uint8_t key[KEY_LEN];
                 char hex[65];
-                json_t *tags = json_array();
-                keys_device_key(&srv->keys, row->id, key);
+                json_t *tags;
+                if (devcache_device_key(srv, row->id, key) < 0) {
+                    json_decref(o);
+                    json_decref(out);
+                    for (size_t z = 0; z < n; z++)
+                        explicit_bzero(lines[z].key, KEY_LEN);
+                    free(rows), free(lines), free(good);
+                    return http_store_error(r, STORE_ERR, "reading a device key");
+                }
+                if (lines[i].has_key && !keys_ct_equal(key, lines[i].key, KEY_LEN)) {
+                    /* registered before with another key: the device's key
+                     * would not authenticate */
+                    explicit_bzero(key, sizeof key);
+                    json_object_set_new(o, "result", json_string("error"));
+                    json_object_set_new(o, "error", json_string("already registered with "
+                                                                "another key"));
+                    json_array_append_new(out, o);
+                    failed++;
+                    continue;
+                }
+                tags = json_array();
                 keys_hex(key, KEY_LEN, hex);
                 explicit_bzero(key, sizeof key);
                 for (int t = 0; t < row->ntags; t++)
@@ -274,6 +325,9 @@ enum MHD_Result admin_device_import_post(struct request *r)
     }
     SLOG(SLOG_INFO, "device import: %zu created, %zu already there, %zu refused", created,
          existing, failed);
+    for (size_t z = 0; z < n; z++)
+        explicit_bzero(lines[z].key, KEY_LEN);
+    explicit_bzero(good, (n ? n : 1) * sizeof *good);
     free(rows), free(lines), free(good);
     return http_json(r, 200, json_pack("{s:I, s:I, s:I, s:o}", "created", (json_int_t)created,
                                        "existing", (json_int_t)existing, "failed",

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "log.h"
 #include "server.h"
 
 #define SHARDS 64
@@ -149,7 +150,10 @@ int devcache_auth(struct server *srv, const char *id, const char *token,
     if (!n)
         return DEVCACHE_ERR;
     snprintf(n->id, sizeof n->id, "%s", id);
-    keys_device_key(&srv->keys, id, key);
+    if (devcache_device_key(srv, id, key) < 0) {
+        entry_free(n);
+        return DEVCACHE_ERR;
+    }
     keys_device_token_hex(key, id, n->token);
     keys_mac_init(&n->mac, key);
     explicit_bzero(key, sizeof key);
@@ -180,6 +184,24 @@ int devcache_auth(struct server *srv, const char *id, const char *token,
     if (n)
         entry_free(n);
     return DEVCACHE_OK;
+}
+
+int devcache_device_key(struct server *srv, const char *id, uint8_t key[KEY_LEN])
+{
+    uint8_t wrapped[KEYS_WRAPPED_LEN];
+    int rc = srv->ops->device_key_get(srv->store, id, wrapped);
+
+    if (rc == STORE_NOT_FOUND) {
+        keys_device_key(&srv->keys, id, key);
+        return 0;
+    }
+    if (rc != STORE_OK)
+        return -1;
+    if (keys_unwrap(&srv->keys, id, wrapped, key) < 0) {
+        SLOG(SLOG_ERROR, "device %s: its imported key does not unwrap (another master key?)", id);
+        return -1;
+    }
+    return 0;
 }
 
 int devcache_deployed_to(struct server *srv, int64_t release, const char *id, int chip)
@@ -427,6 +449,11 @@ static int w_device_tags(struct store *s, const char *id, store_tag_cb cb, void 
     return INNER(s)->device_tags(IS(s), id, cb, ctx);
 }
 
+static int w_device_key_get(struct store *s, const char *id, uint8_t wrapped[60])
+{
+    return INNER(s)->device_key_get(IS(s), id, wrapped);
+}
+
 static struct store_ops wrapped_ops = {
     .open = w_open,
     .close = w_close,
@@ -461,6 +488,7 @@ static struct store_ops wrapped_ops = {
     .device_import = w_device_import,
     .device_tag = w_device_tag,
     .device_tags = w_device_tags,
+    .device_key_get = w_device_key_get,
 };
 
 void devcache_wrap_store(struct server *srv)

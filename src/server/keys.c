@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <mbedtls/bignum.h>
+#include <mbedtls/gcm.h>
 #include <mbedtls/ecdsa.h>
 #include <mbedtls/ecp.h>
 #include <mbedtls/md.h>
@@ -410,4 +411,51 @@ int keys_ecdsa_verify(const uint8_t pub[64], const void *msg, size_t len, const 
     mbedtls_ecp_point_free(&q);
     mbedtls_ecp_group_free(&grp);
     return ok;
+}
+
+static int wrap_key(const struct keyring *k, uint8_t out[32])
+{
+    static const char label[] = "wrap:v1";
+    return keys_hmac(k->master, KEY_LEN, label, sizeof label - 1, out);
+}
+
+int keys_wrap(const struct keyring *k, const char *id, const uint8_t key[KEY_LEN],
+              uint8_t wrapped[KEYS_WRAPPED_LEN])
+{
+    mbedtls_gcm_context g;
+    uint8_t kek[32];
+    int rc;
+
+    if (wrap_key(k, kek) < 0 || keys_random(wrapped, 12) < 0)
+        return -1;
+    mbedtls_gcm_init(&g);
+    rc = mbedtls_gcm_setkey(&g, MBEDTLS_CIPHER_ID_AES, kek, 256);
+    if (!rc)
+        rc = mbedtls_gcm_crypt_and_tag(&g, MBEDTLS_GCM_ENCRYPT, KEY_LEN, wrapped, 12,
+                                       (const unsigned char *)id, strlen(id), key, wrapped + 12,
+                                       16, wrapped + 12 + KEY_LEN);
+    mbedtls_gcm_free(&g);
+    explicit_bzero(kek, sizeof kek);
+    return rc ? -1 : 0;
+}
+
+int keys_unwrap(const struct keyring *k, const char *id, const uint8_t wrapped[KEYS_WRAPPED_LEN],
+                uint8_t key[KEY_LEN])
+{
+    mbedtls_gcm_context g;
+    uint8_t kek[32];
+    int rc;
+
+    if (wrap_key(k, kek) < 0)
+        return -1;
+    mbedtls_gcm_init(&g);
+    rc = mbedtls_gcm_setkey(&g, MBEDTLS_CIPHER_ID_AES, kek, 256);
+    if (!rc)
+        rc = mbedtls_gcm_auth_decrypt(&g, KEY_LEN, wrapped, 12, (const unsigned char *)id,
+                                      strlen(id), wrapped + 12 + KEY_LEN, 16, wrapped + 12, key);
+    mbedtls_gcm_free(&g);
+    explicit_bzero(kek, sizeof kek);
+    if (rc)
+        explicit_bzero(key, KEY_LEN);
+    return rc ? -1 : 0;
 }

@@ -58,6 +58,17 @@ int keys_load_admin_tokens(struct keyring *k, const char *path, char *err, size_
 int keys_valid_device_id(const char *id);
 
 void keys_device_key(const struct keyring *k, const char *id, uint8_t key[KEY_LEN]);
+
+/* A key a device already holds (imported, not derived) is stored only
+ * wrapped: AES-256-GCM under HMAC-SHA256(master, "wrap:v1"), a random
+ * 12-byte nonce, the device id as associated data (a wrapped key moved to
+ * another device's row does not unwrap). wrapped = nonce || ciphertext ||
+ * tag. 0 or -1. */
+#define KEYS_WRAPPED_LEN (12 + KEY_LEN + 16)
+int keys_wrap(const struct keyring *k, const char *id, const uint8_t key[KEY_LEN],
+              uint8_t wrapped[KEYS_WRAPPED_LEN]);
+int keys_unwrap(const struct keyring *k, const char *id, const uint8_t wrapped[KEYS_WRAPPED_LEN],
+                uint8_t key[KEY_LEN]);
 /* 1 when hex_token (lowercase hex) is the token of id. */
 int keys_device_token_ok(const struct keyring *k, const char *id, const char *hex_token);
 

@@ -164,6 +164,8 @@ struct store_import_row {
     int chip;
     char tags[STORE_TAGS_MAX][STORE_TAG_MAX + 1];
     int ntags;
+    int has_key;            /* an imported key, stored as given (already wrapped) */
+    uint8_t wrapped[60];    /* KEYS_WRAPPED_LEN */
     /* out: STORE_OK registered now, STORE_EXISTS already registered with
      * this chip (its tags are added), STORE_ERR registered with another chip
      * (existing_chip; nothing changed for it) */
@@ -277,12 +279,17 @@ struct store_ops {
     int (*audit_list)(struct store *s, int64_t before, int limit, store_audit_cb cb, void *ctx);
 
     /* --- fleet onboarding ----------------------------------------------- */
-    /* Registers rows[n] in one transaction (idempotent: see result). */
+    /* Registers rows[n] in one transaction (idempotent: see result). A row
+     * with has_key stores its wrapped key for a device it creates (an
+     * existing device keeps its key: result STORE_EXISTS says so). */
     int (*device_import)(struct store *s, struct store_import_row *rows, size_t n);
     /* Adds and removes tags of a device; STORE_NOT_FOUND for an unknown one. */
     int (*device_tag)(struct store *s, const char *id, const char *const *add, size_t nadd,
                       const char *const *remove, size_t nremove);
     int (*device_tags)(struct store *s, const char *id, store_tag_cb cb, void *ctx);
+    /* The wrapped key of a device registered with its own key, or
+     * STORE_NOT_FOUND (its key is derived). */
+    int (*device_key_get)(struct store *s, const char *id, uint8_t wrapped[60]);
 };
 
 extern const struct store_ops store_sqlite_ops;

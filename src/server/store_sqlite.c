@@ -79,12 +79,16 @@ static const char *const migrations[] = {
     "ALTER TABLE deployments ADD COLUMN allow_downgrade INTEGER NOT NULL DEFAULT 0;",
     /* 3: staged rollouts (rollout.h): the rollout, its members (cohort hash
      * and stage, first offer, last state, outcome), its transitions; device
-     * tags for tag targets; the append-only audit log of admin actions */
+     * tags for tag targets; keys devices already held, wrapped (keys.h); the
+     * append-only audit log of admin actions */
     "CREATE TABLE device_tags ("
     "  device_id TEXT NOT NULL REFERENCES devices(id),"
     "  tag TEXT NOT NULL,"
     "  PRIMARY KEY (device_id, tag));"
     "CREATE INDEX device_tags_tag ON device_tags(tag, device_id);"
+    "CREATE TABLE device_keys ("
+    "  device_id TEXT PRIMARY KEY REFERENCES devices(id),"
+    "  wrapped BLOB NOT NULL);"
     "CREATE TABLE rollouts ("
     "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
     "  release_id INTEGER NOT NULL REFERENCES releases(id),"

@@ -23,7 +23,7 @@ static int add_tag(sqlite3_stmt *st, const char *id, const char *tag)
 int sq_device_import(struct store *s, struct store_import_row *rows, size_t n)
 {
     sqlite3 *db = sq_acquire(s);
-    sqlite3_stmt *ins = NULL, *get = NULL, *tag = NULL;
+    sqlite3_stmt *ins = NULL, *get = NULL, *tag = NULL, *key = NULL;
     int64_t now = (int64_t)time(NULL);
 
     if (!db)
@@ -35,7 +35,8 @@ int sq_device_import(struct store *s, struct store_import_row *rows, size_t n)
     ins = sq_prep(db, "INSERT OR IGNORE INTO devices (id, chip, created_at) VALUES (?,?,?)");
     get = sq_prep(db, "SELECT chip FROM devices WHERE id = ?");
     tag = sq_prep(db, "INSERT OR IGNORE INTO device_tags (device_id, tag) VALUES (?,?)");
-    if (!ins || !get || !tag)
+    key = sq_prep(db, "INSERT INTO device_keys (device_id, wrapped) VALUES (?,?)");
+    if (!ins || !get || !tag || !key)
         goto fail;
     for (size_t i = 0; i < n; i++) {
         struct store_import_row *r = &rows[i];
@@ -49,6 +50,13 @@ int sq_device_import(struct store *s, struct store_import_row *rows, size_t n)
         }
         if (sqlite3_changes(db)) {
             r->result = STORE_OK;
+            if (r->has_key) {
+                sqlite3_reset(key);
+                sqlite3_bind_text(key, 1, r->id, -1, SQLITE_STATIC);
+                sqlite3_bind_blob(key, 2, r->wrapped, (int)sizeof r->wrapped, SQLITE_STATIC);
+                if (sqlite3_step(key) != SQLITE_DONE)
+                    goto fail;
+            }
         } else {
             sqlite3_reset(get);
             sqlite3_bind_text(get, 1, r->id, -1, SQLITE_STATIC);
@@ -66,6 +74,7 @@ int sq_device_import(struct store *s, struct store_import_row *rows, size_t n)
     sqlite3_finalize(ins);
     sqlite3_finalize(get);
     sqlite3_finalize(tag);
+    sqlite3_finalize(key);
     if (sq_exec(db, "COMMIT")) {
         sq_exec(db, "ROLLBACK");
         sq_release(s, db);
@@ -77,6 +86,7 @@ fail:
     sqlite3_finalize(ins);
     sqlite3_finalize(get);
     sqlite3_finalize(tag);
+    sqlite3_finalize(key);
     sq_exec(db, "ROLLBACK");
     sq_release(s, db);
     return STORE_ERR;
@@ -143,6 +153,34 @@ int sq_device_tags(struct store *s, const char *id, store_tag_cb cb, void *ctx)
         if (cb(ctx, (const char *)sqlite3_column_text(st, 0)))
             break;
     rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? STORE_OK : sq_step_err(db, rc, "device tags");
+    sqlite3_finalize(st);
+    sq_release(s, db);
+    return rc;
+}
+
+int sq_device_key_get(struct store *s, const char *id, uint8_t wrapped[60])
+{
+    sqlite3 *db = sq_acquire(s);
+    sqlite3_stmt *st;
+    int rc;
+
+    if (!db)
+        return STORE_ERR;
+    st = sq_prep(db, "SELECT wrapped FROM device_keys WHERE device_id = ?");
+    if (!st) {
+        sq_release(s, db);
+        return STORE_ERR;
+    }
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW && sqlite3_column_bytes(st, 0) == 60) {
+        memcpy(wrapped, sqlite3_column_blob(st, 0), 60);
+        rc = STORE_OK;
+    } else if (rc == SQLITE_ROW || rc == SQLITE_DONE) {
+        rc = STORE_NOT_FOUND;
+    } else {
+        rc = sq_step_err(db, rc, "device key");
+    }
     sqlite3_finalize(st);
     sq_release(s, db);
     return rc;

@@ -65,6 +65,7 @@ int sq_device_import(struct store *s, struct store_import_row *rows, size_t n);
 int sq_device_tag(struct store *s, const char *id, const char *const *add, size_t nadd,
                   const char *const *remove, size_t nremove);
 int sq_device_tags(struct store *s, const char *id, store_tag_cb cb, void *ctx);
+int sq_device_key_get(struct store *s, const char *id, uint8_t wrapped[60]);
 
 /* store_sqlite_audit.c */
 int sq_audit_add(struct store *s, struct store_audit *a);
@@ -79,6 +80,6 @@ int sq_audit_list(struct store *s, int64_t before, int limit, store_audit_cb cb,
     .rollout_for_device = sq_rollout_for_device, .rollout_offered = sq_rollout_offered,     \
     .audit_add = sq_audit_add, .audit_list = sq_audit_list,                                 \
     .device_import = sq_device_import, .device_tag = sq_device_tag,                        \
-    .device_tags = sq_device_tags,
+    .device_tags = sq_device_tags, .device_key_get = sq_device_key_get,
 
 #endif

@@ -18,8 +18,10 @@
  *                devices keep what they confirmed
  *   refusals     malformed rollout requests: status and JSON error
  *   import       bulk registration (CSV and JSON, 3,000 devices in one call,
- *                idempotent, a report per line), tags, and a tag rollout
- *                that takes a device tagged after it began
+ *                idempotent, a report per line), keys devices already hold
+ *                (they authenticate; the database holds them only wrapped),
+ *                tags, and a tag rollout that takes a device tagged after
+ *                it began
  *   loadshape    --max-downloads 1: a second device's chunk and stream get 503
  *                with a jittered Retry-After until the first one's download
  *                ends; the first is never refused; check answers carry a
@@ -30,6 +32,8 @@
  */
 #include <string.h>
 #include <unistd.h>
+
+#include <sqlite3.h>
 
 #include "harness.h"
 
@@ -598,6 +602,63 @@ static void import(void)
     json_decref(rep);
     json_decref(post_raw(&f, "/api/admin/device-import", "application/json", "[1,2]", 400));
     free(csv);
+
+    /* a key the device already holds: it authenticates with it, the derived
+     * one does not; the database holds it only wrapped */
+    static const char own[] = "00112233445566778899aabbccddeeff0123456789abcdef0011223344556677";
+    char body[512], hex[65];
+    struct dev own_dev, derived;
+    snprintf(body, sizeof body, "{\"devices\":[{\"id\":\"own-1\",\"key\":\"%s\"},"
+             "{\"id\":\"own-2\",\"key\":\"12\"}]}", own);
+    rep = post_raw(&f, "/api/admin/device-import", "application/json", body, 200);
+    CHECK(!strcmp(str(line_of(rep, 0), "result"), "created") &&
+          !strcmp(str(line_of(rep, 0), "key"), own), "own-1 created with its own key");
+    CHECK(strstr(str(line_of(rep, 1), "error"), "64 hex"), "a short key is refused");
+    json_decref(rep);
+    for (int i = 0; i < 32; i++)
+        sscanf(own + 2 * i, "%2hhx", &key[i]);
+    h_device_creds(&own_dev, "own-1", key);
+    CHECK(!check(&f, &own_dev, "1.0.0"), "own-1 authenticates with its own key");
+    memset(key, 0x5a, sizeof key);
+    h_device_creds(&derived, "own-1", key);
+    {
+        struct resp rr;
+        CHECK(h_dev(&derived, &rr, "GET", &f.s, "/api/inverter/fota/check?version=1", NULL) == 0,
+              "transport");
+        h_check_error(&rr, 401, "unauthorized");
+        resp_free(&rr);
+    }
+    snprintf(body, sizeof body, "{\"devices\":[{\"id\":\"own-1\",\"key\":\"%s\"}]}", own);
+    rep = post_raw(&f, "/api/admin/device-import", "application/json", body, 200);
+    CHECK(!strcmp(str(line_of(rep, 0), "result"), "exists") &&
+          !strcmp(str(line_of(rep, 0), "key"), own), "again: exists, same key");
+    json_decref(rep);
+    memset(hex, 'e', 64);
+    hex[64] = '\0';
+    snprintf(body, sizeof body, "{\"devices\":[{\"id\":\"own-1\",\"key\":\"%s\"}]}", hex);
+    rep = post_raw(&f, "/api/admin/device-import", "application/json", body, 200);
+    CHECK(strstr(str(line_of(rep, 0), "error"), "another key"), "another key is refused");
+    json_decref(rep);
+    {
+        char db[300];
+        sqlite3 *sq;
+        sqlite3_stmt *st;
+        uint8_t raw[32];
+        for (int i = 0; i < 32; i++)
+            sscanf(own + 2 * i, "%2hhx", &raw[i]);
+        snprintf(db, sizeof db, "%s/db.sqlite", f.s.dir);
+        CHECK(sqlite3_open_v2(db, &sq, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK, "open db");
+        CHECK(sqlite3_prepare_v2(sq, "SELECT wrapped FROM device_keys WHERE device_id = 'own-1'",
+                                 -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW,
+              "own-1 has a wrapped key row");
+        const uint8_t *w = sqlite3_column_blob(st, 0);
+        int wn = sqlite3_column_bytes(st, 0);
+        CHECK(wn == 60, "wrapped key is 60 bytes, got %d", wn);
+        CHECK(!memmem(w, (size_t)wn, raw, 32) && !memmem(w, (size_t)wn, own, 64),
+              "the key is in clear in the database");
+        sqlite3_finalize(st);
+        sqlite3_close(sq);
+    }
 
     /* a rollout to the tag site-a: 1000 + 1 devices; a device tagged later joins */
     json_t *ro = rollout_create(&f, "\"tag\":\"site-a\",\"stages\":\"100%\"");
