@@ -8,6 +8,10 @@
 #include "device.h"
 #include "partcsv.h"
 
+/* The floor store: nvs sectors 2 and 3 (the journal has 0 and 1). */
+#define SIM_FLOOR_STORE_OFFSET (2u * FOTA_SECTOR_SIZE)
+#define SIM_FLOOR_STORE_END    (4u * FOTA_SECTOR_SIZE)
+
 static struct sim_device *dev(const struct fota_config *c)
 {
     return (struct sim_device *)c->context;
@@ -41,6 +45,16 @@ static int s_load(const struct fota_config *c, uint8_t *b, uint32_t n)
 static int s_save(const struct fota_config *c, const uint8_t *b, uint32_t n)
 {
     return fota_fstore_save(&dev(c)->store, b, n);
+}
+
+static int fl_load(const struct fota_config *c, uint32_t *sv)
+{
+    return fota_fstore_floor_load(&dev(c)->floor_store, sv);
+}
+
+static int fl_save(const struct fota_config *c, uint32_t sv)
+{
+    return fota_fstore_floor_save(&dev(c)->floor_store, sv);
 }
 
 static int v1_get(const struct fota_config *c, const char *path, const struct fota_http_header *h,
@@ -129,6 +143,13 @@ int sim_device_power_on(struct sim_device *d)
     rc = fota_fstore_open(&d->store, &d->cfg, l.nvs_offset);
     if (rc)
         return rc;
+    if (l.nvs_size >= SIM_FLOOR_STORE_END) {
+        rc = fota_fstore_open(&d->floor_store, &d->cfg, l.nvs_offset + SIM_FLOOR_STORE_OFFSET);
+        if (rc)
+            return rc;
+        d->cfg.floor_load = fl_load;
+        d->cfg.floor_save = fl_save;
+    }
     d->cfg.running_slot = d->boot.slot < 0 ? FOTA_SLOT_FACTORY : (unsigned)d->boot.slot;
     return fota_init(&d->fota, &d->cfg);
 }
@@ -182,10 +203,14 @@ int sim_provision(struct nor_flash *fl, const char *csv, const uint8_t *img, uin
         snprintf(err, errlen, "image refused: %s", fota_strerror(rc));
         return rc;
     }
-    /* blank otadata and journal sectors: boots ota_0 */
+    /* blank otadata, journal and floor store sectors: boots ota_0 */
     for (i = 0; i < 2; i++) {
         if ((rc = nor_erase(fl, l.otadata_offset + (uint32_t)i * FOTA_SECTOR_SIZE)) ||
             (rc = nor_erase(fl, l.nvs_offset + (uint32_t)i * FOTA_SECTOR_SIZE)))
+            return rc;
+        if (l.nvs_size >= SIM_FLOOR_STORE_END &&
+            (rc = nor_erase(fl, l.nvs_offset + SIM_FLOOR_STORE_OFFSET +
+                                    (uint32_t)i * FOTA_SECTOR_SIZE)))
             return rc;
     }
     for (off = 0; off < len; off += FOTA_SECTOR_SIZE) {

@@ -1,6 +1,8 @@
 /*
  * device.h - a simulated ESP32 running libfota: the NOR flash model as its
  * flash, the first two sectors of its nvs partition as the journal store, the
+ * next two as the anti-rollback floor store (the eFuse of a real chip, kept
+ * apart from the journal; only when nvs has 4 sectors), the
  * posix port's crypto, clock and log, and either the libcurl transport (a
  * real server) or the in-process v1 source. A power-on runs the bootloader
  * model, then fota_init with the slot that booted, as a real device would.
@@ -20,6 +22,7 @@ struct sim_device {
     struct v1_source *src;       /* used when curl is NULL */
     struct nor_flash *flash;
     struct fota_fstore store;
+    struct fota_fstore floor_store;
     struct fota_config cfg;
     struct fota fota;
     struct sim_boot_result boot;

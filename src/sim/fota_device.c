@@ -243,6 +243,13 @@ static int cmd_status(struct nor_flash *fl)
                j[8] | j[9] << 8 | j[10] << 16 | (uint32_t)j[11] << 24,
                j[12] | j[13] << 8 | j[14] << 16 | (uint32_t)j[15] << 24,
                j[20] | j[21] << 8 | j[22] << 16 | (uint32_t)j[23] << 24);
+    if (l.nvs_size >= 4 * FOTA_SECTOR_SIZE) { /* the floor store: nvs sectors 2-3 */
+        uint32_t floor = 0;
+        if ((rc = fota_fstore_open(&st, &d.cfg, l.nvs_offset + 2 * FOTA_SECTOR_SIZE)) ||
+            (rc = fota_fstore_floor_load(&st, &floor)))
+            return exit_for(rc);
+        printf("floor: secure_version=%u\n", floor);
+    }
     return 0;
 }
 
