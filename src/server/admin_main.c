@@ -1,6 +1,8 @@
 /*
  * admin_main.c - fota-admin, the operator's command-line client of the
- * fota-server admin API (libcurl + jansson).
+ * fota-server admin API (libcurl + jansson): options, the API call, output
+ * helpers, releases, devices, deployments and signing keys; the fleet
+ * commands (rollouts, bulk import, tags, audit) are in admin_fleet.c.
  *
  * Exit codes, for scripts: 0 ok, 1 usage error, 2 the server refused the
  * request (4xx; its message is printed), 3 server or network failure (5xx,
@@ -32,17 +34,18 @@
 #include "fota/esp_image.h"
 #include "fota/version.h"
 #include "fota/manifest.h"
+#include "admin_cli.h"
 
-enum { EX_OK = 0, EX_USAGE = 1, EX_REFUSED = 2, EX_SERVER = 3, EX_LOCAL = 4 };
 
-static const char *server_url;
+const char *admin_server_url;
 static const char *ca_file;
 static char token[512];
-static int opt_json, opt_progress;
+int admin_json;
+static int opt_progress;
 static struct curl_slist *extra_headers; /* added to every request (signed upload) */
-static const char *body_ctype;           /* Content-Type of a text body (NULL: JSON) */
+const char *admin_body_ctype;           /* Content-Type of a text body (NULL: JSON) */
 
-static int usage(const char *why)
+int admin_usage(const char *why)
 {
     if (why)
         fprintf(stderr, "fota-admin: %s\n", why);
@@ -121,7 +124,7 @@ static int on_progress(void *ud, curl_off_t dlt, curl_off_t dln, curl_off_t ult,
 /* Call the admin API. upload: a file to stream as the body (size len), or
  * json: a JSON body. On success *out is the parsed answer (may be NULL) and
  * *raw its text. */
-static int call(const char *method, const char *path, const char *json, FILE *upload,
+int admin_call(const char *method, const char *path, const char *json, FILE *upload,
                 curl_off_t len, json_t **out, char **raw)
 {
     CURL *c = curl_easy_init();
@@ -134,7 +137,7 @@ static int call(const char *method, const char *path, const char *json, FILE *up
 
     if (!c)
         return EX_LOCAL;
-    snprintf(url, sizeof url, "%s%s", server_url, path);
+    snprintf(url, sizeof url, "%s%s", admin_server_url, path);
     snprintf(auth, sizeof auth, "Authorization: Bearer %s", token);
     hl = curl_slist_append(hl, auth);
     curl_easy_setopt(c, CURLOPT_URL, url);
@@ -159,7 +162,7 @@ static int call(const char *method, const char *path, const char *json, FILE *up
             curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
         }
     } else if (json) {
-        hl = curl_slist_append(hl, body_ctype ? body_ctype : "Content-Type: application/json");
+        hl = curl_slist_append(hl, admin_body_ctype ? admin_body_ctype : "Content-Type: application/json");
         curl_easy_setopt(c, CURLOPT_POSTFIELDS, json);
     }
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
@@ -169,7 +172,7 @@ static int call(const char *method, const char *path, const char *json, FILE *up
     curl_easy_cleanup(c);
 
     if (rc != CURLE_OK && status == 0) {
-        fprintf(stderr, "fota-admin: cannot reach %s: %s\n", server_url,
+        fprintf(stderr, "fota-admin: cannot reach %s: %s\n", admin_server_url,
                 errbuf[0] ? errbuf : curl_easy_strerror(rc));
         free(b.p);
         return EX_SERVER;
@@ -197,13 +200,13 @@ static int call(const char *method, const char *path, const char *json, FILE *up
 
 /* --- output ----------------------------------------------------------------- */
 
-static const char *js(json_t *o, const char *k)
+const char *admin_js(json_t *o, const char *k)
 {
     const char *s = json_string_value(json_object_get(o, k));
     return s && *s ? s : "-";
 }
 
-static long long ji(json_t *o, const char *k)
+long long admin_ji(json_t *o, const char *k)
 {
     return json_integer_value(json_object_get(o, k));
 }
@@ -219,17 +222,17 @@ static void print_release(json_t *r)
            "  chunks:     %lld x %lld bytes\n  slot size:  %lld bytes\n  sha256:     %s\n"
            "  project:    %s\n  idf:        %s\n  secure ver: %lld\n  signed:     %s\n"
            "  created:    %s\n",
-           ji(r, "id"), js(r, "version"), js(r, "chip"), ji(r, "size"), ji(r, "total_chunks"),
-           ji(r, "chunk_size"), ji(r, "slot_size"), js(r, "sha256"), js(r, "project"),
-           js(r, "idf_ver"), ji(r, "secure_version"), yes_no(r, "signed"), js(r, "created_at"));
+           admin_ji(r, "id"), admin_js(r, "version"), admin_js(r, "chip"), admin_ji(r, "size"), admin_ji(r, "total_chunks"),
+           admin_ji(r, "chunk_size"), admin_ji(r, "slot_size"), admin_js(r, "sha256"), admin_js(r, "project"),
+           admin_js(r, "idf_ver"), admin_ji(r, "secure_version"), yes_no(r, "signed"), admin_js(r, "created_at"));
 }
 
 static void progress_text(json_t *d, char *out, size_t n)
 {
     json_t *t = json_object_get(d, "total_chunks");
     if (json_is_integer(t) && json_integer_value(t) > 0)
-        snprintf(out, n, "%lld/%lld (%lld%%)", ji(d, "chunks_received"), json_integer_value(t),
-                 ji(d, "chunks_received") * 100 / json_integer_value(t));
+        snprintf(out, n, "%lld/%lld (%lld%%)", admin_ji(d, "chunks_received"), json_integer_value(t),
+                 admin_ji(d, "chunks_received") * 100 / json_integer_value(t));
     else
         snprintf(out, n, "-");
 }
@@ -246,8 +249,8 @@ static void print_device_table(json_t *list)
         progress_text(d, prog, sizeof prog);
         json_t *r = json_object_get(d, "release");
         snprintf(rel, sizeof rel, json_is_integer(r) ? "%lld" : "-", json_integer_value(r));
-        printf("%-24s %-8s %-16s %-12s %-8s %-20s %s\n", js(d, "id"), js(d, "chip"),
-               js(d, "current_version"), js(d, "state"), rel, prog, js(d, "last_seen"));
+        printf("%-24s %-8s %-16s %-12s %-8s %-20s %s\n", admin_js(d, "id"), admin_js(d, "chip"),
+               admin_js(d, "current_version"), admin_js(d, "state"), rel, prog, admin_js(d, "last_seen"));
     }
 }
 
@@ -260,20 +263,20 @@ static void print_device(json_t *d)
     progress_text(d, prog, sizeof prog);
     printf("device %s\n  chip:             %s\n  current version:  %s\n"
            "  reported version: %s\n",
-           js(d, "id"), js(d, "chip"), js(d, "current_version"), js(d, "reported_version"));
+           admin_js(d, "id"), admin_js(d, "chip"), admin_js(d, "current_version"), admin_js(d, "reported_version"));
     if (json_is_integer(off))
         printf("  offered release:  %lld\n", json_integer_value(off));
     else
         printf("  offered release:  -\n");
     printf("  state:            %s\n  progress:         %s\n  last error:       %s\n"
            "  last seen:        %s\n  registered:       %s\n",
-           js(d, "state"), prog, js(d, "last_error"), js(d, "last_seen"), js(d, "created_at"));
+           admin_js(d, "state"), prog, admin_js(d, "last_error"), admin_js(d, "last_seen"), admin_js(d, "created_at"));
     json_t *hist = json_object_get(d, "history");
     if (json_array_size(hist)) {
         printf("  history (newest first):\n");
         json_array_foreach(hist, i, h)
-            printf("    %s  release %lld  %-12s chunks %lld%s%s\n", js(h, "at"),
-                   ji(h, "release"), js(h, "state"), ji(h, "chunks_received"),
+            printf("    %s  release %lld  %-12s chunks %lld%s%s\n", admin_js(h, "at"),
+                   admin_ji(h, "release"), admin_js(h, "state"), admin_ji(h, "chunks_received"),
                    json_string_value(json_object_get(h, "error"))[0] ? "  error " : "",
                    json_string_value(json_object_get(h, "error")));
     }
@@ -283,24 +286,24 @@ static void print_deployment(json_t *d)
 {
     size_t i;
     json_t *v;
-    printf("deployment %lld: release %lld to ", ji(d, "id"), ji(d, "release"));
+    printf("deployment %lld: release %lld to ", admin_ji(d, "id"), admin_ji(d, "release"));
     if (json_is_string(json_object_get(d, "chip")))
-        printf("every %s device", js(d, "chip"));
+        printf("every %s device", admin_js(d, "chip"));
     else
         json_array_foreach(json_object_get(d, "devices"), i, v)
             printf("%s%s", i ? ", " : "", json_string_value(v));
     printf("%s (%s)\n", json_is_true(json_object_get(d, "allow_downgrade")) ?
-           " (downgrade allowed)" : "", js(d, "created_at"));
+           " (downgrade allowed)" : "", admin_js(d, "created_at"));
 }
 
 /* Run a GET and print it with fn (or raw with --json). */
-static int show(const char *path, void (*fn)(json_t *), const char *key)
+int admin_show(const char *path, void (*fn)(json_t *), const char *key)
 {
     json_t *o = NULL;
     char *raw = NULL;
-    int ex = call("GET", path, NULL, NULL, 0, &o, &raw);
+    int ex = admin_call("GET", path, NULL, NULL, 0, &o, &raw);
     if (ex == EX_OK) {
-        if (opt_json) {
+        if (admin_json) {
             printf("%s\n", raw);
         } else if (key) {
             size_t i;
@@ -317,9 +320,9 @@ static int show(const char *path, void (*fn)(json_t *), const char *key)
 
 static void release_row(json_t *r)
 {
-    printf("%-5lld %-24s %-8s %10lld %6lld  %.16s  %-6s %s\n", ji(r, "id"), js(r, "version"),
-           js(r, "chip"), ji(r, "size"), ji(r, "total_chunks"), js(r, "sha256"),
-           yes_no(r, "signed"), js(r, "created_at"));
+    printf("%-5lld %-24s %-8s %10lld %6lld  %.16s  %-6s %s\n", admin_ji(r, "id"), admin_js(r, "version"),
+           admin_js(r, "chip"), admin_ji(r, "size"), admin_ji(r, "total_chunks"), admin_js(r, "sha256"),
+           yes_no(r, "signed"), admin_js(r, "created_at"));
 }
 
 static void device_list_printer(json_t *o)
@@ -329,9 +332,9 @@ static void device_list_printer(json_t *o)
 
 /* --- commands ------------------------------------------------------------------ */
 
-static int print_result(const char *raw, json_t *o, void (*fn)(json_t *))
+int admin_print_result(const char *raw, json_t *o, void (*fn)(json_t *))
 {
-    if (opt_json)
+    if (admin_json)
         printf("%s\n", raw ? raw : "");
     else
         fn(o);
@@ -412,10 +415,10 @@ static int cmd_key_generate(int argc, char **argv)
         if (!strcmp(argv[i], "--out") && i + 1 < argc)
             name = argv[++i];
         else
-            return usage("key generate --out NAME");
+            return admin_usage("key generate --out NAME");
     }
     if (!name || !*name)
-        return usage("key generate needs --out NAME (writes NAME.key and NAME.pub)");
+        return admin_usage("key generate needs --out NAME (writes NAME.key and NAME.pub)");
     snprintf(kpath, sizeof kpath, "%s.key", name);
     snprintf(ppath, sizeof ppath, "%s.pub", name);
     if (stat(kpath, &st) == 0 || stat(ppath, &st) == 0) {
@@ -461,7 +464,7 @@ static int cmd_key_show(int argc, char **argv)
     int ok;
 
     if (argc != 1)
-        return usage("key show FILE (NAME.key or NAME.pub)");
+        return admin_usage("key show FILE (NAME.key or NAME.pub)");
     mbedtls_pk_init(&pk);
     ok = (mbedtls_pk_parse_public_keyfile(&pk, argv[0]) == 0 ||
           (mbedtls_pk_free(&pk), mbedtls_pk_init(&pk),
@@ -591,13 +594,13 @@ static int cmd_release_add(int argc, char **argv)
         else if (!strcmp(argv[i], "--sign") && i + 1 < argc)
             sign = argv[++i];
         else if (argv[i][0] == '-' || file)
-            return usage("release add FILE [--version V] [--slot-size N] [--chunk-size N] "
+            return admin_usage("release add FILE [--version V] [--slot-size N] [--chunk-size N] "
                          "[--sign NAME.key]");
         else
             file = argv[i];
     }
     if (!file)
-        return usage("release add needs a FILE");
+        return admin_usage("release add needs a FILE");
     if (version && (!version[0] || strlen(version) > FOTA_VERSION_OFFER_MAX)) {
         fprintf(stderr, "fota-admin: --version must be 1-%u characters (the longest a device "
                 "takes in an offer), got %zu: \"%s\"; nothing sent\n", FOTA_VERSION_OFFER_MAX,
@@ -617,7 +620,7 @@ static int cmd_release_add(int argc, char **argv)
         unsigned long cs = chunk ? strtoul(chunk, &end, 10) : 1024;
         if (chunk && (*end || cs < 16 || cs > 65536)) {
             fclose(f);
-            return usage("--chunk-size must be 16..65536");
+            return admin_usage("--chunk-size must be 16..65536");
         }
         ex = sign_release(f, file, sign, version, (uint32_t)cs, vbuf, sizeof vbuf);
         if (ex != EX_OK) {
@@ -632,29 +635,29 @@ static int cmd_release_add(int argc, char **argv)
     if (version) {
         if (url_escape(version, esc, sizeof esc) < 0) {
             fclose(f);
-            return usage("--version too long");
+            return admin_usage("--version too long");
         }
         snprintf(path + strlen(path), sizeof path - strlen(path), "version=%s&", esc);
     }
     if (slot) {
         if (url_escape(slot, esc, sizeof esc) < 0) {
             fclose(f);
-            return usage("--slot-size too long");
+            return admin_usage("--slot-size too long");
         }
         snprintf(path + strlen(path), sizeof path - strlen(path), "slot_size=%s&", esc);
     }
     if (chunk) {
         if (url_escape(chunk, esc, sizeof esc) < 0) {
             fclose(f);
-            return usage("--chunk-size too long");
+            return admin_usage("--chunk-size too long");
         }
         snprintf(path + strlen(path), sizeof path - strlen(path), "chunk_size=%s&", esc);
     }
     path[strlen(path) - 1] = '\0'; /* trailing '?' or '&' */
-    ex = call("POST", path, NULL, f, (curl_off_t)st.st_size, &o, &raw);
+    ex = admin_call("POST", path, NULL, f, (curl_off_t)st.st_size, &o, &raw);
     fclose(f);
     if (ex == EX_OK)
-        print_result(raw, o, print_release);
+        admin_print_result(raw, o, print_release);
     free(raw);
     json_decref(o);
     return ex;
@@ -671,28 +674,28 @@ static int cmd_device_add(int argc, char **argv)
         if (!strcmp(argv[i], "--chip") && i + 1 < argc)
             chip = argv[++i];
         else if (argv[i][0] == '-' || id)
-            return usage("device add ID [--chip CHIP]");
+            return admin_usage("device add ID [--chip CHIP]");
         else
             id = argv[i];
     }
     if (!id)
-        return usage("device add needs an ID");
+        return admin_usage("device add needs an ID");
     body = json_pack("{s:s, s:s}", "id", id, "chip", chip);
     js_body = json_dumps(body, JSON_COMPACT);
     json_decref(body);
-    ex = call("POST", "/api/admin/devices", js_body, NULL, 0, &o, &raw);
+    ex = admin_call("POST", "/api/admin/devices", js_body, NULL, 0, &o, &raw);
     free(js_body);
     if (ex == EX_OK) {
-        if (opt_json) {
+        if (admin_json) {
             printf("%s\n", raw);
         } else {
-            printf("device %s (%s) registered\nkey: %s\n", js(o, "id"), js(o, "chip"),
-                   js(o, "key"));
+            printf("device %s (%s) registered\nkey: %s\n", admin_js(o, "id"), admin_js(o, "chip"),
+                   admin_js(o, "key"));
             fprintf(stderr,
                     "This key is shown once and only here: provision it on the device now\n"
                     "(the device sends X-Device-Id: %s and\n"
                     " X-Device-Token: hex(HMAC-SHA256(key, \"token:%s\"))).\n",
-                    js(o, "id"), js(o, "id"));
+                    admin_js(o, "id"), admin_js(o, "id"));
         }
     }
     free(raw);
@@ -717,18 +720,18 @@ static int cmd_deploy(int argc, char **argv)
             chip = argv[++i];
         else if (argv[i][0] == '-' || release) {
             json_decref(devs);
-            return usage("deploy RELEASE (--device ID ... | --chip CHIP) [--allow-downgrade]");
+            return admin_usage("deploy RELEASE (--device ID ... | --chip CHIP) [--allow-downgrade]");
         } else
             release = argv[i];
     }
     if (!release || (!chip == !json_array_size(devs))) {
         json_decref(devs);
-        return usage("deploy RELEASE needs either --device ID (repeatable) or --chip CHIP");
+        return admin_usage("deploy RELEASE needs either --device ID (repeatable) or --chip CHIP");
     }
     rid = strtoll(release, &end, 10);
     if (*end || rid <= 0) {
         json_decref(devs);
-        return usage("RELEASE must be a release id (a positive number)");
+        return admin_usage("RELEASE must be a release id (a positive number)");
     }
     if (chip) {
         body = json_pack("{s:I, s:s}", "release", (json_int_t)rid, "chip", chip);
@@ -740,469 +743,16 @@ static int cmd_deploy(int argc, char **argv)
         json_object_set_new(body, "allow_downgrade", json_true());
     js_body = json_dumps(body, JSON_COMPACT);
     json_decref(body);
-    ex = call("POST", "/api/admin/deployments", js_body, NULL, 0, &o, &raw);
+    ex = admin_call("POST", "/api/admin/deployments", js_body, NULL, 0, &o, &raw);
     free(js_body);
     if (ex == EX_OK)
-        print_result(raw, o, print_deployment);
+        admin_print_result(raw, o, print_deployment);
     free(raw);
     json_decref(o);
     return ex;
 }
 
-/* --- rollouts ------------------------------------------------------------------ */
-
-static void print_rollout_stages(json_t *ro)
-{
-    size_t i;
-    json_t *s;
-    printf("  %-5s %-6s %7s %7s %11s %9s %9s %6s %11s %9s\n", "STAGE", "UPTO", "DEVICES",
-           "OFFERED", "DOWNLOADING", "INSTALLED", "CONFIRMED", "FAILED", "ROLLED_BACK",
-           "TIMED_OUT");
-    json_array_foreach(json_object_get(ro, "stages"), i, s)
-        printf("  %-5lld %-6s %7lld %7lld %11lld %9lld %9lld %6lld %11lld %9lld%s\n",
-               ji(s, "stage"), js(s, "upto"), ji(s, "devices"), ji(s, "offered"),
-               ji(s, "downloading"), ji(s, "installed"), ji(s, "confirmed"), ji(s, "failed"),
-               ji(s, "rolled_back"), ji(s, "timed_out"),
-               ji(s, "stage") == ji(ro, "current_stage") ? "  <" : "");
-    if (ji(ro, "outside"))
-        printf("  (%lld device(s) of the target fall past the last stage)\n", ji(ro, "outside"));
-}
-
-static void print_rollout(json_t *ro)
-{
-    size_t i;
-    json_t *e;
-    char target[80];
-    if (!strcmp(js(ro, "target"), "devices"))
-        snprintf(target, sizeof target, "a device list");
-    else if (!strcmp(js(ro, "target"), "tag"))
-        snprintf(target, sizeof target, "%s devices tagged %s", js(ro, "chip"), js(ro, "tag"));
-    else
-        snprintf(target, sizeof target, "every %s device", js(ro, "chip"));
-    printf("rollout %lld: release %lld (%s) to %s\n", ji(ro, "id"), ji(ro, "release"),
-           js(ro, "version"), target);
-    printf("  state:   %s, stage %lld of %zu (%s)\n", js(ro, "state"), ji(ro, "current_stage"),
-           json_array_size(json_object_get(ro, "stages")), js(ro, "stages_spec"));
-    printf("  health:  judged after %lld finished device(s) per stage; halts above %lld%% "
-           "failures;\n           confirm deadline %lld s after the offer; soak %lld s%s\n",
-           ji(ro, "min_devices"), ji(ro, "max_failure_pct"), ji(ro, "deadline"), ji(ro, "soak"),
-           json_is_true(json_object_get(ro, "allow_downgrade")) ? "; downgrade allowed" : "");
-    printf("  why:     %s\n", js(ro, "reason"));
-    print_rollout_stages(ro);
-    if (json_array_size(json_object_get(ro, "events"))) {
-        printf("  events:\n");
-        json_array_foreach(json_object_get(ro, "events"), i, e)
-            printf("    %s  %s -> %s (stage %lld): %s\n", js(e, "at"),
-                   *js(e, "from") == '-' ? "new" : js(e, "from"), js(e, "to"),
-                   ji(e, "to_stage"), js(e, "reason"));
-    }
-}
-
-static void rollout_row(json_t *ro)
-{
-    long long conf = 0, bad = 0, devs = 0;
-    size_t i;
-    json_t *s;
-    json_array_foreach(json_object_get(ro, "stages"), i, s) {
-        conf += ji(s, "confirmed");
-        bad += ji(s, "failed") + ji(s, "rolled_back") + ji(s, "timed_out");
-        devs += ji(s, "devices");
-    }
-    printf("%-5lld %-7lld %-16s %-8s %-10s %3lld/%-3zu %-18s %7lld %9lld %6lld\n", ji(ro, "id"),
-           ji(ro, "release"), js(ro, "version"), js(ro, "target"), js(ro, "state"),
-           ji(ro, "current_stage"), json_array_size(json_object_get(ro, "stages")),
-           js(ro, "stages_spec"), devs, conf, bad);
-}
-
-static void rollout_list_header(void)
-{
-    printf("%-5s %-7s %-16s %-8s %-10s %-7s %-18s %7s %9s %6s\n", "ID", "RELEASE", "VERSION",
-           "TARGET", "STATE", "STAGE", "STAGES", "DEVICES", "CONFIRMED", "FAILED");
-}
-
-static int cmd_rollout_create(int argc, char **argv)
-{
-    const char *release = NULL, *chip = NULL, *tag = NULL, *stages = NULL;
-    const char *nums[4] = {NULL, NULL, NULL, NULL};
-    static const char *const num_opts[4] = {"--min-devices", "--max-failure-pct", "--deadline",
-                                            "--soak"};
-    static const char *const num_fields[4] = {"min_devices", "max_failure_pct", "deadline",
-                                              "soak"};
-    json_t *devs = json_array(), *body, *o = NULL;
-    char *raw = NULL, *js_body, *end;
-    long long rid;
-    int ex, all = 0, downgrade = 0, ntarget;
-
-    for (int i = 0; i < argc; i++) {
-        int k;
-        for (k = 0; k < 4 && strcmp(argv[i], num_opts[k]); k++)
-            ;
-        if (k < 4 && i + 1 < argc)
-            nums[k] = argv[++i];
-        else if (!strcmp(argv[i], "--device") && i + 1 < argc)
-            json_array_append_new(devs, json_string(argv[++i]));
-        else if (!strcmp(argv[i], "--chip") && i + 1 < argc)
-            chip = argv[++i];
-        else if (!strcmp(argv[i], "--tag") && i + 1 < argc)
-            tag = argv[++i];
-        else if (!strcmp(argv[i], "--stages") && i + 1 < argc)
-            stages = argv[++i];
-        else if (!strcmp(argv[i], "--all"))
-            all = 1;
-        else if (!strcmp(argv[i], "--allow-downgrade"))
-            downgrade = 1;
-        else if (argv[i][0] == '-' || release) {
-            json_decref(devs);
-            return usage("rollout create RELEASE (--device ID ... | --chip CHIP | --tag TAG | "
-                         "--all) [--stages LIST] [--min-devices N] [--max-failure-pct P] "
-                         "[--deadline S] [--soak S] [--allow-downgrade]");
-        } else
-            release = argv[i];
-    }
-    ntarget = (json_array_size(devs) > 0) + !!chip + !!tag + all;
-    if (!release || ntarget != 1) {
-        json_decref(devs);
-        return usage("rollout create RELEASE needs one target: --device ID (repeatable), "
-                     "--chip CHIP, --tag TAG or --all");
-    }
-    rid = strtoll(release, &end, 10);
-    if (*end || rid <= 0) {
-        json_decref(devs);
-        return usage("RELEASE must be a release id (a positive number)");
-    }
-    body = json_pack("{s:I}", "release", (json_int_t)rid);
-    if (json_array_size(devs))
-        json_object_set(body, "devices", devs);
-    json_decref(devs);
-    if (chip)
-        json_object_set_new(body, "chip", json_string(chip));
-    if (tag)
-        json_object_set_new(body, "tag", json_string(tag));
-    if (all)
-        json_object_set_new(body, "all", json_true());
-    if (stages)
-        json_object_set_new(body, "stages", json_string(stages));
-    for (int k = 0; k < 4; k++) {
-        long long v;
-        if (!nums[k])
-            continue;
-        v = strtoll(nums[k], &end, 10);
-        if (*end || !*nums[k]) {
-            json_decref(body);
-            fprintf(stderr, "fota-admin: %s must be a number, got \"%s\"\n", num_opts[k],
-                    nums[k]);
-            return EX_USAGE;
-        }
-        json_object_set_new(body, num_fields[k], json_integer(v));
-    }
-    if (downgrade)
-        json_object_set_new(body, "allow_downgrade", json_true());
-    js_body = json_dumps(body, JSON_COMPACT);
-    json_decref(body);
-    ex = call("POST", "/api/admin/rollouts", js_body, NULL, 0, &o, &raw);
-    free(js_body);
-    if (ex == EX_OK)
-        print_result(raw, o, print_rollout);
-    free(raw);
-    json_decref(o);
-    return ex;
-}
-
-static int cmd_rollout_action(const char *action, int argc, char **argv)
-{
-    const char *id = NULL, *reason = NULL;
-    json_t *body, *o = NULL;
-    char *raw = NULL, *js_body, *end;
-    long long rid;
-    int ex;
-
-    for (int i = 0; i < argc; i++) {
-        if (!strcmp(argv[i], "--reason") && i + 1 < argc)
-            reason = argv[++i];
-        else if (argv[i][0] == '-' || id)
-            return usage("rollout pause|resume|abort ID [--reason TEXT]");
-        else
-            id = argv[i];
-    }
-    if (!id)
-        return usage("rollout pause|resume|abort needs a rollout ID");
-    rid = strtoll(id, &end, 10);
-    if (*end || rid <= 0)
-        return usage("ID must be a rollout id (a positive number)");
-    body = json_pack("{s:I, s:s}", "rollout", (json_int_t)rid, "action", action);
-    if (reason)
-        json_object_set_new(body, "reason", json_string(reason));
-    js_body = json_dumps(body, JSON_COMPACT);
-    json_decref(body);
-    ex = call("POST", "/api/admin/rollout-actions", js_body, NULL, 0, &o, &raw);
-    free(js_body);
-    if (ex == EX_OK)
-        print_result(raw, o, print_rollout);
-    free(raw);
-    json_decref(o);
-    return ex;
-}
-
-static int path_with_id(char *path, size_t n, const char *prefix, const char *id);
-
-/* Whole file into a NUL-terminated buffer (at most 64 MiB), or NULL. */
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    char *b = NULL;
-    size_t n = 0, cap = 0, k;
-    if (!f)
-        return NULL;
-    do {
-        if (n + 65536 + 1 > cap) {
-            char *q = cap > (64u << 20) ? NULL : realloc(b, cap = cap ? 2 * cap : 131072);
-            if (!q) {
-                free(b);
-                fclose(f);
-                return NULL;
-            }
-            b = q;
-        }
-        k = fread(b + n, 1, 65536, f);
-        n += k;
-    } while (k > 0);
-    fclose(f);
-    b[n] = '\0';
-    *len = n;
-    return b;
-}
-
-/* The provisioning record of one device for the factory: DIR/<id>.json,
- * mode 0600 (it holds the device key). */
-static int export_device(const char *dir, json_t *d, const char *ca, const char *pub)
-{
-    char path[1200];
-    json_t *o = json_pack("{s:s, s:s, s:s}", "id", js(d, "id"), "key", js(d, "key"), "server",
-                          server_url);
-    char *text;
-    int fd, ok;
-    json_object_set_new(o, "chip", json_string(js(d, "chip")));
-    json_object_set_new(o, "ca", ca ? json_string(ca) : json_null());
-    json_object_set_new(o, "sign_pubkey", pub ? json_string(pub) : json_null());
-    text = json_dumps(o, JSON_INDENT(2));
-    json_decref(o);
-    snprintf(path, sizeof path, "%s/%s.json", dir, js(d, "id"));
-    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    ok = fd >= 0 && text && write(fd, text, strlen(text)) == (ssize_t)strlen(text) &&
-         write(fd, "\n", 1) == 1 && fchmod(fd, 0600) == 0;
-    if (fd >= 0)
-        close(fd);
-    if (text)
-        explicit_bzero(text, strlen(text));
-    free(text);
-    if (!ok)
-        fprintf(stderr, "fota-admin: cannot write %s: %s\n", path, strerror(errno));
-    return ok ? 0 : -1;
-}
-
-static int cmd_device_import(int argc, char **argv)
-{
-    const char *file = NULL, *dir = NULL, *ca_path = NULL, *pub_path = NULL;
-    char *body, *ca = NULL, *pub = NULL, *raw = NULL;
-    size_t len, n, i;
-    json_t *o = NULL, *d;
-    int ex, csv;
-
-    for (int k = 0; k < argc; k++) {
-        if (!strcmp(argv[k], "--export") && k + 1 < argc)
-            dir = argv[++k];
-        else if (!strcmp(argv[k], "--device-ca") && k + 1 < argc)
-            ca_path = argv[++k];
-        else if (!strcmp(argv[k], "--sign-pub") && k + 1 < argc)
-            pub_path = argv[++k];
-        else if (argv[k][0] == '-' || file)
-            return usage("device import FILE [--export DIR] [--device-ca PEM] [--sign-pub PUB]");
-        else
-            file = argv[k];
-    }
-    if (!file)
-        return usage("device import needs a FILE (.csv or .json)");
-    if (!(body = slurp(file, &len))) {
-        fprintf(stderr, "fota-admin: cannot read %s\n", file);
-        return EX_LOCAL;
-    }
-    if ((ca_path && !(ca = slurp(ca_path, &n))) || (pub_path && !(pub = slurp(pub_path, &n)))) {
-        fprintf(stderr, "fota-admin: cannot read %s\n", ca && !pub ? pub_path : ca_path);
-        free(body), free(ca);
-        return EX_LOCAL;
-    }
-    if (dir && mkdir(dir, 0700) < 0 && errno != EEXIST) {
-        fprintf(stderr, "fota-admin: cannot create %s: %s\n", dir, strerror(errno));
-        free(body), free(ca), free(pub);
-        return EX_LOCAL;
-    }
-    csv = len >= 4 && !strcmp(file + strlen(file) - 4, ".csv");
-    body_ctype = csv ? "Content-Type: text/csv" : NULL;
-    ex = call("POST", "/api/admin/device-import", body, NULL, 0, &o, &raw);
-    free(body);
-    if (ex == EX_OK) {
-        if (opt_json) {
-            printf("%s\n", raw);
-        } else {
-            printf("%-6s %-24s %-8s %s\n", "LINE", "ID", "RESULT", "DETAIL");
-            json_array_foreach(json_object_get(o, "devices"), i, d)
-                printf("%-6lld %-24s %-8s %s\n", ji(d, "line"), js(d, "id"), js(d, "result"),
-                       json_is_string(json_object_get(d, "error")) ? js(d, "error") : "");
-            printf("%lld created, %lld already registered, %lld refused\n", ji(o, "created"),
-                   ji(o, "existing"), ji(o, "failed"));
-        }
-        if (dir) {
-            size_t written = 0;
-            if (pub)
-                pub[strcspn(pub, "\r\n")] = '\0';
-            json_array_foreach(json_object_get(o, "devices"), i, d)
-                if (json_is_string(json_object_get(d, "key"))) {
-                    if (export_device(dir, d, ca, pub) < 0) {
-                        ex = EX_LOCAL;
-                        break;
-                    }
-                    written++;
-                }
-            fprintf(stderr, "provisioning records: %zu written to %s (they hold device keys)\n",
-                    written, dir);
-        }
-        if (ex == EX_OK && ji(o, "failed") > 0)
-            ex = EX_REFUSED;
-    }
-    if (raw)
-        explicit_bzero(raw, strlen(raw));
-    free(raw);
-    json_decref(o);
-    free(ca), free(pub);
-    return ex;
-}
-
-static int cmd_device_tag(int argc, char **argv)
-{
-    const char *id = NULL;
-    json_t *add = json_array(), *rem = json_array(), *body, *o = NULL;
-    char *raw = NULL, *text;
-    int ex;
-
-    for (int k = 0; k < argc; k++) {
-        if (!strcmp(argv[k], "--add") && k + 1 < argc)
-            json_array_append_new(add, json_string(argv[++k]));
-        else if (!strcmp(argv[k], "--remove") && k + 1 < argc)
-            json_array_append_new(rem, json_string(argv[++k]));
-        else if (argv[k][0] == '-' || id) {
-            json_decref(add), json_decref(rem);
-            return usage("device tag ID [--add TAG ...] [--remove TAG ...]");
-        } else
-            id = argv[k];
-    }
-    if (!id) {
-        json_decref(add), json_decref(rem);
-        return usage("device tag needs an ID");
-    }
-    body = json_pack("{s:s, s:o, s:o}", "device", id, "add", add, "remove", rem);
-    text = json_dumps(body, JSON_COMPACT);
-    json_decref(body);
-    ex = call("POST", "/api/admin/device-tags", text, NULL, 0, &o, &raw);
-    free(text);
-    if (ex == EX_OK) {
-        if (opt_json) {
-            printf("%s\n", raw);
-        } else {
-            size_t i;
-            json_t *t;
-            printf("device %s tags:", js(o, "id"));
-            json_array_foreach(json_object_get(o, "tags"), i, t)
-                printf(" %s", json_string_value(t));
-            printf("\n");
-        }
-    }
-    free(raw);
-    json_decref(o);
-    return ex;
-}
-
-static void audit_row(json_t *a)
-{
-    char res[48];
-    snprintf(res, sizeof res, "%lld%s%s", ji(a, "status"), *js(a, "result") != '-' ? " " : "",
-             *js(a, "result") != '-' ? js(a, "result") : "");
-    printf("%-6lld %-20s %-12s %-6s %-30s %-22s %s\n", ji(a, "id"), js(a, "at"), js(a, "who"),
-           js(a, "method"), js(a, "path"), res, js(a, "detail"));
-}
-
-static int cmd_audit(int argc, char **argv)
-{
-    char path[128] = "/api/admin/audit";
-    const char *limit = NULL, *before = NULL;
-    char *end;
-
-    for (int i = 0; i < argc; i++) {
-        if (!strcmp(argv[i], "--limit") && i + 1 < argc)
-            limit = argv[++i];
-        else if (!strcmp(argv[i], "--before") && i + 1 < argc)
-            before = argv[++i];
-        else
-            return usage("audit [--limit N] [--before ID]");
-    }
-    if ((limit && (strtoul(limit, &end, 10) == 0 || *end)) ||
-        (before && (strtoul(before, &end, 10) == 0 || *end)))
-        return usage("--limit and --before take positive numbers");
-    if (limit || before)
-        snprintf(path + strlen(path), sizeof path - strlen(path), "?%s%s%s%s%s",
-                 limit ? "limit=" : "", limit ? limit : "", limit && before ? "&" : "",
-                 before ? "before=" : "", before ? before : "");
-    if (!opt_json)
-        printf("%-6s %-20s %-12s %-6s %-30s %-22s %s\n", "ID", "AT", "WHO", "METHOD", "PATH",
-               "RESULT", "DETAIL");
-    return show(path, audit_row, "audit");
-}
-
-/* show, and with --watch S: clear and show again every S seconds until the
- * rollout is no longer running or paused */
-static int cmd_rollout_show(int argc, char **argv)
-{
-    const char *id = NULL;
-    char path[512], *end;
-    long watch = 0;
-    int ex;
-
-    for (int i = 0; i < argc; i++) {
-        if (!strcmp(argv[i], "--watch") && i + 1 < argc) {
-            watch = strtol(argv[++i], &end, 10);
-            if (*end || watch <= 0 || watch > 3600)
-                return usage("--watch takes 1..3600 seconds");
-        } else if (argv[i][0] == '-' || id) {
-            return usage("rollout show ID [--watch S]");
-        } else {
-            id = argv[i];
-        }
-    }
-    if (!id || path_with_id(path, sizeof path, "/api/admin/rollouts", id) < 0)
-        return usage("rollout show needs a rollout ID");
-    for (;;) {
-        json_t *o = NULL;
-        char *raw = NULL;
-        const char *state;
-        ex = call("GET", path, NULL, NULL, 0, &o, &raw);
-        if (ex != EX_OK)
-            return ex;
-        if (watch && !opt_json && isatty(STDOUT_FILENO))
-            printf("\033[H\033[J");
-        print_result(raw, o, print_rollout);
-        fflush(stdout);
-        state = js(o, "state");
-        int done = strcmp(state, "running") != 0 && strcmp(state, "paused") != 0;
-        free(raw);
-        json_decref(o);
-        if (!watch || done)
-            return EX_OK;
-        sleep((unsigned)watch);
-        if (!opt_json && !isatty(STDOUT_FILENO))
-            printf("\n");
-    }
-}
-
-static int path_with_id(char *path, size_t n, const char *prefix, const char *id)
+int admin_path_with_id(char *path, size_t n, const char *prefix, const char *id)
 {
     char esc[256];
     if (url_escape(id, esc, sizeof esc) < 0)
@@ -1231,30 +781,30 @@ int main(int argc, char **argv)
     int c, ex;
 
     opterr = 0;
-    server_url = getenv("FOTA_SERVER");
+    admin_server_url = getenv("FOTA_SERVER");
     if (getenv("FOTA_CA_FILE") && *getenv("FOTA_CA_FILE"))
         ca_file = getenv("FOTA_CA_FILE");
     while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
         switch (c) {
-        case 's': server_url = optarg; break;
+        case 's': admin_server_url = optarg; break;
         case 't': tok = optarg; break;
         case 'f': tok_file = optarg; break;
-        case 'j': opt_json = 1; break;
+        case 'j': admin_json = 1; break;
         case 'p': opt_progress = 1; break;
         case 'c': ca_file = optarg; break;
-        case 'h': return usage(NULL);
-        default: return usage("unknown option or missing value");
+        case 'h': return admin_usage(NULL);
+        default: return admin_usage("unknown option or missing value");
         }
     }
     if (optind >= argc)
-        return usage("no command given");
-    if (!server_url || !*server_url)
-        server_url = "http://127.0.0.1:8080";
+        return admin_usage("no command given");
+    if (!admin_server_url || !*admin_server_url)
+        admin_server_url = "http://127.0.0.1:8080";
     static char url_buf[1024];
-    snprintf(url_buf, sizeof url_buf, "%s", server_url);
+    snprintf(url_buf, sizeof url_buf, "%s", admin_server_url);
     while (strlen(url_buf) && url_buf[strlen(url_buf) - 1] == '/')
         url_buf[strlen(url_buf) - 1] = '\0';
-    server_url = url_buf;
+    admin_server_url = url_buf;
 
     if (tok_file) {
         FILE *f = fopen(tok_file, "r");
@@ -1278,68 +828,66 @@ int main(int argc, char **argv)
     int ac = 0;
     for (int i = optind; i < argc; i++) {
         if (!strcmp(argv[i], "--json"))
-            opt_json = 1;
+            admin_json = 1;
         else if (!strcmp(argv[i], "--progress"))
             opt_progress = 1;
         else
             av[ac++] = argv[i];
     }
     if (ac == 0)
-        return usage("no command given");
+        return admin_usage("no command given");
     const char *cmd = av[0], *sub = ac > 1 ? av[1] : "";
     if (!strcmp(cmd, "help"))
-        return usage(NULL);
+        return admin_usage(NULL);
     if (!strcmp(cmd, "key") && !strcmp(sub, "generate"))
         return cmd_key_generate(ac - 2, av + 2);
     if (!strcmp(cmd, "key") && !strcmp(sub, "show"))
         return cmd_key_show(ac - 2, av + 2);
     if (!token[0])
-        return usage("no admin token: give --token, --token-file or set FOTA_ADMIN_TOKEN");
+        return admin_usage("no admin token: give --token, --token-file or set FOTA_ADMIN_TOKEN");
 
     curl_global_init(CURL_GLOBAL_DEFAULT);
     if (!strcmp(cmd, "release") && !strcmp(sub, "add")) {
         ex = cmd_release_add(ac - 2, av + 2);
     } else if (!strcmp(cmd, "release") && !strcmp(sub, "list") && ac == 2) {
-        if (!opt_json)
+        if (!admin_json)
             release_list_header();
-        ex = show("/api/admin/releases", release_row, "releases");
+        ex = admin_show("/api/admin/releases", release_row, "releases");
     } else if (!strcmp(cmd, "release") && !strcmp(sub, "show") && ac == 3) {
-        ex = path_with_id(path, sizeof path, "/api/admin/releases", av[2]) < 0
-                 ? usage("bad ID")
-                 : show(path, print_release, NULL);
+        ex = admin_path_with_id(path, sizeof path, "/api/admin/releases", av[2]) < 0
+                 ? admin_usage("bad ID")
+                 : admin_show(path, print_release, NULL);
     } else if (!strcmp(cmd, "device") && !strcmp(sub, "import")) {
-        ex = cmd_device_import(ac - 2, av + 2);
+        ex = admin_cmd_device_import(ac - 2, av + 2);
     } else if (!strcmp(cmd, "device") && !strcmp(sub, "tag")) {
-        ex = cmd_device_tag(ac - 2, av + 2);
+        ex = admin_cmd_device_tag(ac - 2, av + 2);
     } else if (!strcmp(cmd, "device") && !strcmp(sub, "add")) {
         ex = cmd_device_add(ac - 2, av + 2);
     } else if ((!strcmp(cmd, "device") && !strcmp(sub, "list") && ac == 2) ||
                (!strcmp(cmd, "status") && ac == 1)) {
-        ex = show("/api/admin/devices", device_list_printer, NULL);
+        ex = admin_show("/api/admin/devices", device_list_printer, NULL);
     } else if ((!strcmp(cmd, "device") && !strcmp(sub, "show") && ac == 3) ||
                (!strcmp(cmd, "status") && ac == 2)) {
-        ex = path_with_id(path, sizeof path, "/api/admin/devices", av[ac - 1]) < 0
-                 ? usage("bad ID")
-                 : show(path, print_device, NULL);
+        ex = admin_path_with_id(path, sizeof path, "/api/admin/devices", av[ac - 1]) < 0
+                 ? admin_usage("bad ID")
+                 : admin_show(path, print_device, NULL);
     } else if (!strcmp(cmd, "deploy") && ac >= 2) {
         ex = cmd_deploy(ac - 1, av + 1);
     } else if (!strcmp(cmd, "deployment") && !strcmp(sub, "list") && ac == 2) {
-        ex = show("/api/admin/deployments", print_deployment, "deployments");
+        ex = admin_show("/api/admin/deployments", print_deployment, "deployments");
     } else if (!strcmp(cmd, "audit")) {
-        ex = cmd_audit(ac - 1, av + 1);
+        ex = admin_cmd_audit(ac - 1, av + 1);
     } else if (!strcmp(cmd, "rollout") && !strcmp(sub, "create")) {
-        ex = cmd_rollout_create(ac - 2, av + 2);
+        ex = admin_cmd_rollout_create(ac - 2, av + 2);
     } else if (!strcmp(cmd, "rollout") && !strcmp(sub, "list") && ac == 2) {
-        if (!opt_json)
-            rollout_list_header();
-        ex = show("/api/admin/rollouts", rollout_row, "rollouts");
+        ex = admin_cmd_rollout_list();
     } else if (!strcmp(cmd, "rollout") && !strcmp(sub, "show")) {
-        ex = cmd_rollout_show(ac - 2, av + 2);
+        ex = admin_cmd_rollout_show(ac - 2, av + 2);
     } else if (!strcmp(cmd, "rollout") &&
                (!strcmp(sub, "pause") || !strcmp(sub, "resume") || !strcmp(sub, "abort"))) {
-        ex = cmd_rollout_action(sub, ac - 2, av + 2);
+        ex = admin_cmd_rollout_action(sub, ac - 2, av + 2);
     } else {
-        ex = usage("unknown command or wrong arguments");
+        ex = admin_usage("unknown command or wrong arguments");
     }
     curl_slist_free_all(extra_headers);
     curl_global_cleanup();
