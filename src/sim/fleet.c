@@ -523,8 +523,9 @@ static int run_rollout(struct release *r)
     r->rollout = json_integer_value(json_object_get(ro, "id"));
     json_decref(ro);
     printf("rollout %lld: release %lld (%s, self-test fails on %.1f%% of devices), stages %s, "
-           "halt above %d%% after %d finished\n", r->rollout, r->id, r->version,
-           r->fail_share * 100, o.stages, o.max_failure_pct, o.min_devices);
+           "halt above %d%% after %d finished; created in %.0f ms\n", r->rollout, r->id,
+           r->version, r->fail_share * 100, o.stages, o.max_failure_pct, o.min_devices,
+           (now_s() - t0) * 1000);
     snprintf(path, sizeof path, "/api/admin/rollouts/%lld", r->rollout);
     for (round_now = 1; round_now <= o.max_rounds; round_now++) {
         const char *state;
