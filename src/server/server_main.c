@@ -277,12 +277,12 @@ int main(int argc, char **argv)
         {"max-conn-per-ip", required_argument, NULL, 1006},
         {"idle-timeout", required_argument, NULL, 1007},
         {"conn-memory", required_argument, NULL, 1008},
-        {"rollout-tick", required_argument, NULL, 1009},
-        {"admin-tokens-file", required_argument, NULL, 1010},
-        {"poll-interval", required_argument, NULL, 1011},
-        {"max-downloads", required_argument, NULL, 1012},
-        {"download-idle", required_argument, NULL, 1013},
-        {"download-retry", required_argument, NULL, 1014},
+        {"rollout-tick", required_argument, NULL, 1109},
+        {"admin-tokens-file", required_argument, NULL, 1110},
+        {"poll-interval", required_argument, NULL, 1111},
+        {"max-downloads", required_argument, NULL, 1112},
+        {"download-idle", required_argument, NULL, 1113},
+        {"download-retry", required_argument, NULL, 1114},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -373,24 +373,24 @@ int main(int argc, char **argv)
             if (parse_u64(optarg, 1u << 24, 0, &conn_mem) < 0 || conn_mem < 8192)
                 return bad_option("--conn-memory must be 8192..16777216 bytes, got \"%s\"", optarg);
             break;
-        case 1010: tokens_file = optarg; break;
-        case 1011:
+        case 1110: tokens_file = optarg; break;
+        case 1111:
             if (parse_u64(optarg, 604800, 0, &poll_interval) < 0)
                 return bad_option("--poll-interval must be 0..604800 seconds, got \"%s\"", optarg);
             break;
-        case 1012:
+        case 1112:
             if (parse_u64(optarg, 1000000, 0, &max_downloads) < 0)
                 return bad_option("--max-downloads must be 0..1000000, got \"%s\"", optarg);
             break;
-        case 1013:
+        case 1113:
             if (parse_u64(optarg, 86400, 0, &download_idle) < 0 || !download_idle)
                 return bad_option("--download-idle must be 1..86400 seconds, got \"%s\"", optarg);
             break;
-        case 1014:
+        case 1114:
             if (parse_u64(optarg, 86400, 0, &download_retry) < 0 || !download_retry)
                 return bad_option("--download-retry must be 1..86400 seconds, got \"%s\"", optarg);
             break;
-        case 1009:
+        case 1109:
             if (parse_u64(optarg, 3600, 0, &rollout_tick) < 0)
                 return bad_option("--rollout-tick must be 0..3600 seconds, got \"%s\"", optarg);
             break;
