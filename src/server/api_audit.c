@@ -13,6 +13,7 @@
 #include "http.h"
 #include "log.h"
 #include "release.h"
+#include "utf8.h"
 
 #define AUDIT_LIMIT_DEFAULT 100
 #define AUDIT_LIMIT_MAX 10000
@@ -37,10 +38,14 @@ void audit_request(struct request *r)
     else if (k < sizeof a.detail && r->upload)
         k += (size_t)snprintf(a.detail + k, sizeof a.detail - k, "%s(%llu bytes uploaded)",
                               k ? " " : "", (unsigned long long)upload_received(r->upload));
-    /* one line: control characters (a pretty-printed body) become spaces */
+    /* one line: control characters (a pretty-printed body) become spaces;
+     * a body cut at the size limit may end inside a UTF-8 sequence, and the
+     * log is answered as JSON: stray bytes become '?' */
     for (char *p = a.detail; *p; p++)
         if ((unsigned char)*p < 0x20 || *p == 0x7f)
             *p = ' ';
+    utf8_sanitize(a.detail);
+    utf8_sanitize(a.path);
     a.status = (int)r->status;
     snprintf(a.result, sizeof a.result, "%s", r->status >= 400 ? r->err_code : "");
     if (srv->ops->audit_add(srv->store, &a) != STORE_OK)
@@ -50,10 +55,12 @@ void audit_request(struct request *r)
 
 static int audit_cb(void *ctx, const struct store_audit *a)
 {
-    json_array_append_new(ctx, json_pack("{s:I, s:o, s:s, s:s, s:s, s:s, s:i, s:s}", "id",
+    json_array_append_new(ctx, json_pack("{s:I, s:o, s:o, s:o, s:o, s:o, s:i, s:o}", "id",
                                          (json_int_t)a->id, "at", json_time(a->at), "who",
-                                         a->who, "method", a->method, "path", a->path, "detail",
-                                         a->detail, "status", a->status, "result", a->result));
+                                         utf8_json(a->who), "method", utf8_json(a->method),
+                                         "path", utf8_json(a->path), "detail",
+                                         utf8_json(a->detail), "status", a->status, "result",
+                                         utf8_json(a->result)));
     return 0;
 }
 

@@ -18,6 +18,7 @@
 #include "keys.h"
 #include "log.h"
 #include "rollout.h"
+#include "utf8.h"
 
 #define ROLLOUT_DEVICES_MAX 100000
 #define SECONDS_MAX 31536000 /* a year */
@@ -36,10 +37,10 @@ static json_t *counts_json(const struct store_stage_counts *c)
 
 static int event_cb(void *ctx, const struct store_rollout_event *e)
 {
-    json_array_append_new(ctx, json_pack("{s:o, s:s, s:s, s:i, s:i, s:s}", "at", json_time(e->at),
+    json_array_append_new(ctx, json_pack("{s:o, s:s, s:s, s:i, s:i, s:o}", "at", json_time(e->at),
                                          "from", e->from_state, "to", e->to_state, "from_stage",
                                          e->from_stage + 1, "to_stage", e->to_stage + 1,
-                                         "reason", e->reason));
+                                         "reason", utf8_json(e->reason)));
     return 0;
 }
 
@@ -76,9 +77,11 @@ static json_t *rollout_json(struct server *srv, const struct store_rollout *r, i
                   "allow_downgrade", r->allow_downgrade, "state", r->state, "current_stage",
                   r->stage + 1, "stage_started_at", json_time(r->stage_started_at),
                   "created_at", json_time(r->created_at), "updated_at",
-                  json_time(r->updated_at), "reason", r->reason);
+                  json_time(r->updated_at), "reason", "");
+    if (o)
+        json_object_set_new(o, "reason", utf8_json(r->reason));
     if (o && srv->ops->release_get(srv->store, r->release, &rel) == STORE_OK)
-        json_object_set_new(o, "version", json_string(rel.version));
+        json_object_set_new(o, "version", utf8_json(rel.version));
     if (o && events) {
         json_t *ev = json_array();
         if (srv->ops->rollout_events(srv->store, r->id, event_cb, ev) != STORE_OK) {

@@ -22,6 +22,7 @@
 #include "parse.h"
 #include "server.h"
 #include "store.h"
+#include "utf8.h"
 
 struct upload; /* release.h */
 struct conn_entry; /* http.c: per-connection deadline */
@@ -39,6 +40,11 @@ struct request {
     int answered;
     int counted;                 /* counted in srv->inflight */
     int io_error;                /* storing the upload failed */
+    int started;                 /* on_request has seen it (the URI log callback
+                                  * creates it, before the headers are read) */
+    int close;                   /* answer with "Connection: close" */
+    const char *target_bad;      /* parse_raw_target's refusal (in target_msg) */
+    char target_msg[PARSE_MSG_MAX];
     const char *allow;           /* Allow header of a 405 */
     char log_method[16];
     char log_path[160];
@@ -47,6 +53,7 @@ struct request {
     char admin_name[KEYS_ADMIN_NAME_MAX + 1]; /* authenticated admin token's name */
     char err_code[32];           /* error code of a refusal, for the audit log */
     int audited;                 /* its audit entry is written */
+    int early;                   /* in the first call: a refusal now comes before the body */
     int measured;                /* counted in the metrics */
     struct store_device device;  /* its row, for device routes */
     struct keys_mac mac;         /* its key, ready for chunk HMACs (wiped at the end) */
@@ -93,6 +100,7 @@ struct http_config {
     const char *tls_key;     /* PEM text of its private key */
     unsigned max_connections;  /* all connections at once */
     unsigned max_per_ip;       /* connections at once from one address (0: no limit) */
+    unsigned limit_log_interval; /* seconds between connection-refusal summaries */
     unsigned idle_timeout;     /* seconds: inactivity, and the deadline for a
                                 * request's headers (and a device request's body) */
     size_t memory_limit;       /* per-connection buffer: bounds request headers */

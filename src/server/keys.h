@@ -54,7 +54,7 @@ const char *keys_admin_name(const struct keyring *k, const char *presented);
  * blank lines skipped) as named admin tokens. 0 or -1 (err set). */
 int keys_load_admin_tokens(struct keyring *k, const char *path, char *err, size_t errlen);
 
-/* 1 when id is 1-64 characters of [A-Za-z0-9._-]. */
+/* 1 when id is a valid device id: fota_device_id_valid (fota/device_id.h). */
 int keys_valid_device_id(const char *id);
 
 void keys_device_key(const struct keyring *k, const char *id, uint8_t key[KEY_LEN]);

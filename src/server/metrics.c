@@ -14,6 +14,7 @@
 #include "http.h"
 #include "server.h"
 #include "store.h"
+#include "utf8.h"
 
 static const unsigned statuses[] = {200, 201, 204, 206, 400, 401, 403, 404, 405, 409,
                                     413, 414, 422, 429, 500, 503, 0 /* other */};
@@ -110,6 +111,7 @@ static void tally_add(struct tally *t, const char *key)
         return;
     }
     snprintf(t->key[t->used], sizeof t->key[0], "%s", key);
+    utf8_sanitize(t->key[t->used]); /* label values are UTF-8 */
     t->n[t->used++] = 1;
 }
 

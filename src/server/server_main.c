@@ -44,6 +44,7 @@ static void usage(FILE *f)
             "                   [--rate-addr N/s] [--rate-addr-burst N]\n"
             "                   [--max-connections N] [--max-conn-per-ip N]\n"
             "                   [--idle-timeout S] [--conn-memory BYTES]\n"
+            "                   [--limit-log-interval S]\n"
             "                   [--rollout-tick S] [--poll-interval S]\n"
             "                   [--max-downloads N] [--download-idle S] [--download-retry S]\n"
             "  --db FILE               SQLite database (created and migrated if needed)\n"
@@ -76,6 +77,8 @@ static void usage(FILE *f)
             "                          (default 15)\n"
             "  --conn-memory BYTES     buffer per connection, bounds the request headers\n"
             "                          (default 32768)\n"
+            "  --limit-log-interval S  connections refused by the limits are logged as one\n"
+            "                          summary line per S seconds (default 10)\n"
             "  --rollout-tick S        seconds between rollout evaluations: deadlines, late\n"
             "                          joiners, stage advances (default 5; 0: only on\n"
             "                          requests)\n"
@@ -277,6 +280,7 @@ int main(int argc, char **argv)
         {"max-conn-per-ip", required_argument, NULL, 1006},
         {"idle-timeout", required_argument, NULL, 1007},
         {"conn-memory", required_argument, NULL, 1008},
+        {"limit-log-interval", required_argument, NULL, 1009},
         {"rollout-tick", required_argument, NULL, 1109},
         {"admin-tokens-file", required_argument, NULL, 1110},
         {"poll-interval", required_argument, NULL, 1111},
@@ -292,6 +296,7 @@ int main(int argc, char **argv)
     const char *tls_cert = NULL, *tls_key = NULL, *sign_pub = NULL;
     double rate_dev = 200, rate_addr = 1000;
     uint64_t burst_dev = 0, burst_addr = 0, max_conn = 1024, max_per_ip = 128, idle = 15;
+    uint64_t limit_log = 10;
     uint64_t conn_mem = 32768, rollout_tick = 5;
     uint64_t poll_interval = 0, max_downloads = 0, download_idle = 60, download_retry = 30;
     int require_signed = 0;
@@ -372,6 +377,11 @@ int main(int argc, char **argv)
         case 1008:
             if (parse_u64(optarg, 1u << 24, 0, &conn_mem) < 0 || conn_mem < 8192)
                 return bad_option("--conn-memory must be 8192..16777216 bytes, got \"%s\"", optarg);
+            break;
+        case 1009:
+            if (parse_u64(optarg, 3600, 0, &limit_log) < 0 || limit_log == 0)
+                return bad_option("--limit-log-interval must be 1..3600 seconds, got \"%s\"",
+                                  optarg);
             break;
         case 1110: tokens_file = optarg; break;
         case 1111:
@@ -518,6 +528,7 @@ int main(int argc, char **argv)
     cfg.tls_key = key_pem;
     cfg.max_connections = (unsigned)max_conn;
     cfg.max_per_ip = (unsigned)max_per_ip;
+    cfg.limit_log_interval = (unsigned)limit_log;
     cfg.idle_timeout = (unsigned)idle;
     cfg.memory_limit = (size_t)conn_mem;
     d = http_start(&srv, &cfg, &bound);
