@@ -193,6 +193,16 @@ int fota_esp_check_and_update(struct fota_esp *e, bool *installed)
     *installed = false;
     if (!e->initialised)
         return FOTA_ERR_STATE;
+    if (fota_phase(&e->fota) == FOTA_PHASE_INSTALLED) {
+        /* fota_init finished a switch that a power cut interrupted: the new
+         * image waits for the restart (found by tests/esp-idf powercut) */
+        struct fota_boot_info bi;
+        if (fota_boot_info(&e->fota, &bi) == FOTA_OK && !bi.pending &&
+            bi.next_slot != bi.running_slot) {
+            *installed = true;
+            return FOTA_OK;
+        }
+    }
     rc = fota_check(&e->fota, app->version, o);
     if (rc == FOTA_OK)
         settle_trial(e);

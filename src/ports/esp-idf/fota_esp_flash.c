@@ -44,7 +44,7 @@ static int fill(const esp_partition_t *ep, struct fota_part *p)
     else
         p->index = FOTA_SLOT_DATA;
     p->encrypted = ep->encrypted ? 1 : 0;
-    strncpy(p->label, ep->label, sizeof p->label - 1);
+    memcpy(p->label, ep->label, sizeof p->label - 1); /* both 16 chars + NUL */
     return FOTA_OK;
 }
 
