@@ -65,6 +65,12 @@ done
 "$CC" "${TFLAGS[@]}" "${IDFDEFS[@]}" "${SHIM[@]}" -Isrc/ports/esp-idf/include -Iinclude \
   "${IDFINC[@]}" "${NEWLIB[@]}" -c examples/esp-idf/main/main.c -o "$TMP/main/main.o" \
   || fail "example: examples/esp-idf/main/main.c does not compile for esp32c3"
+# the other journal store (Kconfig FOTA_JOURNAL_PARTITION): compiles too
+for src in src/ports/esp-idf/*.c examples/esp-idf/main/main.c; do
+  "$CC" "${TFLAGS[@]}" -DFOTA_TEST_JOURNAL_PARTITION "${IDFDEFS[@]}" "${SHIM[@]}" \
+    -Isrc/ports/esp-idf/include -Iinclude "${IDFINC[@]}" "${NEWLIB[@]}" -c "$src" \
+    -o "$TMP/fstore.o" || fail "port with CONFIG_FOTA_JOURNAL_PARTITION: $src does not compile"
+done
 echo "esp32c3-cross: OK core ($(ls src/core/*.c | wc -l) files), port ($(ls src/ports/esp-idf/*.c | wc -l) files) and example main.c compile with -Wall -Wextra -Werror"
 
 # sizes: partial link from the example's entry point, unused sections dropped

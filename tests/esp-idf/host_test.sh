@@ -13,18 +13,21 @@
 #                the boot switch; each followed by a restart that resumes
 #                from the NVS journal (never from zero once past the first
 #                sector), ending with b installed, confirmed, bit-exact
+#   powercut_fstore  the same cuts with the journal on the `fota` data
+#                partition (Kconfig FOTA_JOURNAL_PARTITION, fota_fstore)
 #   rollback     a trial boot that restarts without confirming goes back
 #                to a (the bootloader's rule); an explicit rollback through
 #                esp_ota_mark_app_invalid_rollback_and_reboot after b -> large
 #
 # usage: host_test.sh SCENARIO FOTA_SERVER FOTA_ADMIN ESP_IDF_DEV PARTITIONS_BIN FIRMWARE_DIR
 set -euo pipefail
-[ $# -eq 6 ] || { echo "usage: $0 full_update|powercut|rollback SERVER ADMIN DEV PARTITIONS.bin FW" >&2; exit 1; }
-SCENARIO=$1 IDFDEV=$4 PTABLE=$5
+[ $# -eq 6 ] || { echo "usage: $0 full_update|powercut|powercut_fstore|rollback SERVER ADMIN DEV PARTITIONS.bin FW" >&2; exit 1; }
+SCENARIO=$1 IDFDEV=$4 PTABLE=$5 JOURNAL=nvs
+if [ "$SCENARIO" = powercut_fstore ]; then SCENARIO=powercut JOURNAL=fstore; fi
 [ -r "$PTABLE" ] || { echo "FAIL: partition table $PTABLE not built" >&2; exit 1; }
 set -- "$2" "$3" "$4" "$4" "$6"
 . "$(dirname "$0")/../e2e/lib.sh"
-TEST_NAME=esp_idf_host_$SCENARIO
+TEST_NAME=esp_idf_host_$SCENARIO-$JOURNAL
 
 A=$FW/esp32-arduino-a.bin B=$FW/esp32-arduino-b.bin L=$FW/esp32-arduino-large.bin
 A_SHA=32dfbb63ad86ead6be055ed18778c8c417d166035c6eb03294d13d0093273bb9
@@ -120,6 +123,11 @@ powercut)
     # (final check / boot switch); each restart must resume, not start over
     PLAN=("--cut-cycles $((TOTAL / 3))" "--cut-nvs 3" "--cut-cycles $((TOTAL / 4))"
           "--cut-nvs 1" "--cut-cycles $((TOTAL / 5))" "--cut-cycles 4000000000")
+    if [ "$JOURNAL" = fstore ]; then  # no NVS writes to tear: more cuts instead
+        PLAN=("--cut-cycles $((TOTAL / 3))" "--cut-cycles $((TOTAL / 4 + 3))"
+              "--cut-cycles $((TOTAL / 5 + 7))" "--cut-cycles $((TOTAL / 6 + 11))"
+              "--cut-cycles 4000000000")
+    fi
     last=0 cuts=0
     for step in "${PLAN[@]}"; do
         # shellcheck disable=SC2086

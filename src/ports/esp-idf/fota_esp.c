@@ -145,6 +145,11 @@ esp_err_t fota_esp_init(struct fota_esp *e, const struct fota_esp_settings *s)
     if (e->set.protocols)
         c->protocols = e->set.protocols;
 
+    err = fota_esp_store_open(e);
+    if (err != ESP_OK) {
+        fota_esp_deinit(e);
+        return err;
+    }
     rc = fota_init(&e->fota, c);
     if (rc != FOTA_OK) {
         ESP_LOGE(TAG, "fota_init: %s", fota_strerror(rc));

@@ -28,7 +28,7 @@
 
 static const char *const TAG = "fota";
 
-static int fill(const esp_partition_t *ep, struct fota_part *p)
+int fota_esp_part_of(const esp_partition_t *ep, struct fota_part *p)
 {
     if (!ep)
         return FOTA_ERR_NO_SLOT;
@@ -53,11 +53,11 @@ static int part_get(const struct fota_config *c, int which, struct fota_part *p)
     (void)c;
     switch (which) {
     case FOTA_PART_RUNNING:
-        return fill(esp_ota_get_running_partition(), p);
+        return fota_esp_part_of(esp_ota_get_running_partition(), p);
     case FOTA_PART_UPDATE:
-        return fill(esp_ota_get_next_update_partition(NULL), p);
+        return fota_esp_part_of(esp_ota_get_next_update_partition(NULL), p);
     case FOTA_PART_BOOT:
-        return fill(esp_ota_get_boot_partition(), p);
+        return fota_esp_part_of(esp_ota_get_boot_partition(), p);
     default:
         return FOTA_ERR_PARAM;
     }

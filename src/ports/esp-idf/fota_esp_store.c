@@ -1,16 +1,24 @@
 /*
- * fota_esp_store.c - the resume journal's store on ESP-IDF: one NVS blob
- * (namespace CONFIG_FOTA_NVS_NAMESPACE, key CONFIG_FOTA_NVS_JOURNAL_KEY) in
- * the default nvs partition, beside Wi-Fi's and PHY's own keys but never in
- * their sectors' way: NVS owns the partition and places the entries.
+ * fota_esp_store.c - the resume journal's store on ESP-IDF, one of two
+ * (Kconfig "Resume journal store"):
+ *
+ * CONFIG_FOTA_JOURNAL_NVS (default): one NVS blob (namespace
+ * CONFIG_FOTA_NVS_NAMESPACE, key CONFIG_FOTA_NVS_JOURNAL_KEY) in the default
+ * nvs partition, beside Wi-Fi's and PHY's own keys but never in their
+ * sectors' way: NVS owns the partition and places the entries.
  *
  * Atomicity, as the contract asks: nvs_set_blob writes the new value's
  * entries first and erases the old ones after (nvs::Storage::writeItem), and
  * an interrupted write is cleaned up at the next nvs_flash_init, so after a
  * cut nvs_get_blob returns the old or the new 64 bytes, never a mix.
  * nvs_commit is a no-op on the current NVS but required by its API.
- * tests/esp-idf/host_test.c cuts the emulated flash inside nvs_set_blob and
+ * tests/esp-idf/host_test.sh tears NVS writes in the emulated flash and
  * checks exactly that.
+ *
+ * CONFIG_FOTA_JOURNAL_PARTITION: for devices that do not use NVS, the core's
+ * fota_fstore (two-sector append log, fota/fstore.h) on a data partition of
+ * its own, labelled CONFIG_FOTA_JOURNAL_PARTITION_LABEL, reached through
+ * the port's esp_partition callbacks.
  */
 #include <string.h>
 #include "nvs.h"
@@ -20,6 +28,47 @@
 static struct fota_esp *port(const struct fota_config *c)
 {
     return (struct fota_esp *)c->context;
+}
+
+#if CONFIG_FOTA_JOURNAL_PARTITION
+#include "fota/fstore.h"
+
+esp_err_t fota_esp_store_open(struct fota_esp *e)
+{
+    const esp_partition_t *p = esp_partition_find_first(ESP_PARTITION_TYPE_DATA,
+                                                        ESP_PARTITION_SUBTYPE_ANY,
+                                                        CONFIG_FOTA_JOURNAL_PARTITION_LABEL);
+    struct fota_part part;
+    int rc;
+    if (!p || fota_esp_part_of(p, &part) != FOTA_OK) {
+        ESP_LOGE("fota", "journal: no data partition labelled \"%s\"",
+                 CONFIG_FOTA_JOURNAL_PARTITION_LABEL);
+        return ESP_ERR_NOT_FOUND;
+    }
+    rc = fota_fstore_open(&e->fstore, &e->cfg, &part);
+    if (rc != FOTA_OK) {
+        ESP_LOGE("fota", "journal: partition %s: %s", p->label, fota_strerror(rc));
+        return ESP_FAIL;
+    }
+    return ESP_OK;
+}
+
+static int store_load(const struct fota_config *c, uint8_t *buf, uint32_t len)
+{
+    return fota_fstore_load(&port(c)->fstore, buf, len);
+}
+
+static int store_save(const struct fota_config *c, const uint8_t *buf, uint32_t len)
+{
+    return fota_fstore_save(&port(c)->fstore, buf, len);
+}
+
+#else /* CONFIG_FOTA_JOURNAL_NVS */
+
+esp_err_t fota_esp_store_open(struct fota_esp *e)
+{
+    (void)e; /* the NVS handle is opened with the identity */
+    return ESP_OK;
 }
 
 static int store_load(const struct fota_config *c, uint8_t *buf, uint32_t len)
@@ -48,6 +97,8 @@ static int store_save(const struct fota_config *c, const uint8_t *buf, uint32_t 
     }
     return FOTA_OK;
 }
+
+#endif
 
 void fota_esp_bind_store(struct fota_config *c)
 {

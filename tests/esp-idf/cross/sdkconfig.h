@@ -47,7 +47,13 @@
 #define CONFIG_FOTA_HTTP_TIMEOUT_MS 15000
 #define CONFIG_FOTA_HTTP_BUFFER_SIZE 1024
 #define CONFIG_FOTA_MAX_ATTEMPTS 8
+/* the journal store: NVS (default), or the `fota` data partition when the
+ * test builds its second variant with -DFOTA_TEST_JOURNAL_PARTITION */
+#ifdef FOTA_TEST_JOURNAL_PARTITION
+#define CONFIG_FOTA_JOURNAL_PARTITION 1
+#else
 #define CONFIG_FOTA_JOURNAL_NVS 1
+#endif
 #define CONFIG_FOTA_NVS_NAMESPACE "fota"
 #define CONFIG_FOTA_NVS_JOURNAL_KEY "journal"
 #define CONFIG_FOTA_JOURNAL_PARTITION_LABEL "fota"

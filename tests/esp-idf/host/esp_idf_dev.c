@@ -91,6 +91,7 @@ static int provision(const char *flash, const char *table, const char *image, co
     struct stat st;
     nvs_handle_t h;
     char tmpname[sizeof in->flash_file_name];
+    size_t off;
     FILE *f;
 
     if (hexbytes(keyhex, key, sizeof key) || stat(image, &st) || st.st_size <= 0) {
@@ -112,10 +113,19 @@ static int provision(const char *flash, const char *table, const char *image, co
         return 1;
     }
     fclose(f);
-    if (esp_partition_erase_range(ota0, 0, ((size_t)st.st_size + 4095) & ~(size_t)4095) ||
-        esp_partition_write(ota0, 0, img, (size_t)st.st_size)) {
-        fprintf(stderr, "provision: writing ota_0 failed\n");
+    if (esp_partition_erase_range(ota0, 0, ((size_t)st.st_size + 4095) & ~(size_t)4095)) {
+        fprintf(stderr, "provision: erasing ota_0 failed\n");
         return 1;
+    }
+    /* 4 KB at a time: ESP-IDF v5.4.4's emulation statistics
+     * (esp_partition_stat_time_interpolate) index past their timing table
+     * for one operation of 8 KB or more (ASan: global-buffer-overflow) */
+    for (off = 0; off < (size_t)st.st_size; off += 4096) {
+        size_t n = (size_t)st.st_size - off < 4096 ? (size_t)st.st_size - off : 4096;
+        if (esp_partition_write(ota0, off, img + off, n)) {
+            fprintf(stderr, "provision: writing ota_0 failed\n");
+            return 1;
+        }
     }
     free(img);
     /* factory provisioning of the identity, as nvs_partition_gen would */

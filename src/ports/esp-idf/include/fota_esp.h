@@ -36,6 +36,7 @@
 #include "esp_http_client.h"
 #include "nvs.h"
 #include "fota/fota.h"
+#include "fota/fstore.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -88,6 +89,9 @@ struct fota_esp {
     struct fota_esp_settings set;
     struct fota_esp_http http;
     nvs_handle_t nvs;            /* journal and identity namespace */
+#if CONFIG_FOTA_JOURNAL_PARTITION
+    struct fota_fstore fstore;   /* the journal on its own data partition */
+#endif
     char id[FOTA_ID_MAX + 1];
     uint8_t key[FOTA_KEY_LEN];
     uint8_t pubkey[64];
@@ -143,6 +147,10 @@ void fota_esp_bind_sys(struct fota_config *c);     /* clock, random, log */
 /* Transport and store need their state: c->context must be a struct fota_esp. */
 void fota_esp_bind_http(struct fota_config *c);
 void fota_esp_bind_store(struct fota_config *c);
+/* Open the journal store chosen in Kconfig (after the callbacks are bound). */
+esp_err_t fota_esp_store_open(struct fota_esp *e);
+/* Describe an ESP-IDF partition as libfota's struct fota_part. */
+int fota_esp_part_of(const esp_partition_t *ep, struct fota_part *p);
 esp_err_t fota_esp_http_open(struct fota_esp_http *h, const char *base_url, const char *ca_pem,
                              esp_err_t (*crt_bundle_attach)(void *conf));
 void fota_esp_http_close(struct fota_esp_http *h);
