@@ -67,7 +67,7 @@ static inline void bench_dev_start(struct bench_dev *t, const uint8_t *base, uin
     }
     memset(t->mem, 0xFF, BENCH_FLASH_SIZE);
     nor_open_mem(&t->fl, t->mem, BENCH_FLASH_SIZE);
-    rc = sim_provision(&t->fl, NULL, base, base_len, FOTA_CHIP_ESP32, err, sizeof err);
+    rc = sim_provision(&t->fl, NULL, NULL, base, base_len, FOTA_CHIP_ESP32, err, sizeof err);
     if (rc) {
         fprintf(stderr, "bench: provision: %s\n", err);
         exit(2);

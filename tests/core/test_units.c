@@ -210,14 +210,18 @@ static void test_fstore_atomic(void **state)
     struct nor_flash fl;
     struct sim_device d;
     struct fota_fstore s;
+    struct fota_part jp = {0};
     uint8_t rec[64], got[64], key[32] = {0};
     unsigned i, k;
     (void)state;
+    jp.addr = 0x8000; /* a two-sector data partition of the port's */
+    jp.size = 2 * FOTA_SECTOR_SIZE;
+    jp.index = FOTA_SLOT_DATA;
     for (k = 1; k < 400; k += 7) {
         memset(mem, 0xFF, sizeof mem);
         nor_open_mem(&fl, mem, sizeof mem);
         sim_device_setup(&d, &fl, 0, "x", key);
-        assert_int_equal(fota_fstore_open(&s, &d.cfg, 0x8000), FOTA_OK);
+        assert_int_equal(fota_fstore_open(&s, &d.cfg, &jp), FOTA_OK);
         fl.cut_after = k;
         for (i = 0; i < 200; i++) {
             memset(rec, (int)i, 64);
@@ -226,7 +230,7 @@ static void test_fstore_atomic(void **state)
         }
         /* i saves completed; the one in flight (i) may or may not have */
         nor_rearm(&fl);
-        assert_int_equal(fota_fstore_open(&s, &d.cfg, 0x8000), FOTA_OK);
+        assert_int_equal(fota_fstore_open(&s, &d.cfg, &jp), FOTA_OK);
         assert_int_equal(fota_fstore_load(&s, got, 64), FOTA_OK);
         if (i == 0) {
             assert_true(got[0] == 0xFF || got[0] == 0);
@@ -237,7 +241,7 @@ static void test_fstore_atomic(void **state)
         /* and the store goes on working after the cut */
         memset(rec, 0xAB, 64);
         assert_int_equal(fota_fstore_save(&s, rec, 64), FOTA_OK);
-        assert_int_equal(fota_fstore_open(&s, &d.cfg, 0x8000), FOTA_OK);
+        assert_int_equal(fota_fstore_open(&s, &d.cfg, &jp), FOTA_OK);
         assert_int_equal(fota_fstore_load(&s, got, 64), FOTA_OK);
         assert_memory_equal(got, rec, 64);
     }
