@@ -14,7 +14,7 @@
  * CONFIG_FREERTOS_CHECK_STACKOVERFLOW on when tuning it, and read the
  * high-water mark this task logs after each round.
  *
- * The port's state (struct fota_esp, about 3.5 KB) is a static here, in
+ * The port's state (struct fota_esp, about 4.5 KB) is a static here, in
  * .bss, not on the task's stack.
  */
 #include <string.h>

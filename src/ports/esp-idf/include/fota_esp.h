@@ -22,7 +22,7 @@
  * signing public key come from Kconfig unless given; the CA is a PEM
  * string the application embeds (docs/esp32.md).
  *
- * All state lives in one caller-owned struct fota_esp (about 3.5 KB with
+ * All state lives in one caller-owned struct fota_esp (about 4.5 KB with
  * the default FOTA_CHUNK_MAX); fota_esp_start_task keeps its own in .bss.
  */
 #ifndef FOTA_ESP_H
