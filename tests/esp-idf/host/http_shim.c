@@ -6,6 +6,9 @@
  * close, cleanup), with ESP-IDF's semantics where the port relies on them
  * (see src/ports/esp-idf/fota_esp_http.c):
  *
+ *   - open sets Content-Length in the handle's header list for a request
+ *     with a body and leaves it there, as esp_http_client does (a port
+ *     that does not delete it sends it with the next GET);
  *   - open + write send the request; fetch_headers returns once the
  *     status and headers are in (the content length, 0 when chunked, or
  *     ESP_FAIL); read hands out the body in pieces as it arrives (0 at the
@@ -225,6 +228,14 @@ esp_err_t esp_http_client_open(esp_http_client_handle_t c, int write_len)
     c->status = 0;
     c->result = CURLE_OK;
     c->len = c->pos = 0;
+    /* as esp_http_client's http_client_prepare_first_line: a request with a
+     * body (or a method that needs a length) sets Content-Length in the
+     * handle's header list, where it stays for the next requests */
+    if (write_len > 0 || (c->method != HTTP_METHOD_GET && c->method != HTTP_METHOD_HEAD &&
+                          c->method != HTTP_METHOD_DELETE)) {
+        snprintf(line, sizeof line, "%d", write_len > 0 ? write_len : 0);
+        esp_http_client_set_header(c, "Content-Length", line);
+    }
     for (i = 0; i < c->nh; i++) {
         snprintf(line, sizeof line, "%s: %s", c->hname[i], c->hvalue[i]);
         c->slist = curl_slist_append(c->slist, line);
