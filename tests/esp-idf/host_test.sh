@@ -15,13 +15,17 @@
 #                sector), ending with b installed, confirmed, bit-exact
 #   powercut_fstore  the same cuts with the journal on the `fota` data
 #                partition (Kconfig FOTA_JOURNAL_PARTITION, fota_fstore)
+#   signed       a release signed with fota-admin's key: installed by a
+#                device holding the public key (the port's mbedTLS ECDSA
+#                verify), refused by one holding another key, its ota_1
+#                left erased
 #   rollback     a trial boot that restarts without confirming goes back
 #                to a (the bootloader's rule); an explicit rollback through
 #                esp_ota_mark_app_invalid_rollback_and_reboot after b -> large
 #
 # usage: host_test.sh SCENARIO FOTA_SERVER FOTA_ADMIN ESP_IDF_DEV PARTITIONS_BIN FIRMWARE_DIR
 set -euo pipefail
-[ $# -eq 6 ] || { echo "usage: $0 full_update|powercut|powercut_fstore|rollback SERVER ADMIN DEV PARTITIONS.bin FW" >&2; exit 1; }
+[ $# -eq 6 ] || { echo "usage: $0 full_update|powercut|powercut_fstore|signed|rollback SERVER ADMIN DEV PARTITIONS.bin FW" >&2; exit 1; }
 SCENARIO=$1 IDFDEV=$4 PTABLE=$5 JOURNAL=nvs
 if [ "$SCENARIO" = powercut_fstore ]; then SCENARIO=powercut JOURNAL=fstore; fi
 [ -r "$PTABLE" ] || { echo "FAIL: partition table $PTABLE not built" >&2; exit 1; }
@@ -72,7 +76,7 @@ provision() {
 }
 
 start_server
-REL_B=$(add_release "$B" 2.0.0)
+[ "$SCENARIO" = signed ] || REL_B=$(add_release "$B" 2.0.0)  # signed: b is uploaded signed
 
 case $SCENARIO in
 full_update)
@@ -180,6 +184,32 @@ powercut)
         has "sha256=$B_SHA"
         ok "cut $k cycles before the end ($WHERE): restart finished the install, b confirmed"
     done
+    ;;
+signed)
+    out=$(admin key generate --out "$DIR/fleet") || fail "key generate"
+    PUB=$(printf '%s\n' "$out" | grep -o '[0-9a-f]\{128\}' | sed -n 1p)
+    out=$(admin key generate --out "$DIR/other") || fail "key generate"
+    OTHER=$(printf '%s\n' "$out" | grep -o '[0-9a-f]\{128\}' | sed -n 1p)
+    [ -n "$PUB" ] && [ -n "$OTHER" ] && [ "$PUB" != "$OTHER" ] || fail "key generate printed no public key"
+    out=$(admin --json release add "$B" --version 2.1.0 --sign "$DIR/fleet.key") || fail "signed release add"
+    REL_S=$(jnum "$out" id)
+    for who in good bad; do
+        provision "sig-$who"
+        deploy "$REL_S" "sig-$who"
+    done
+    idf_expect 0 "$DIR/sig-good.flash" --server "$URL" --sign-pubkey "$PUB" update
+    has "update: installed"
+    slot_is "$DIR/sig-good.flash" $OTA1 "$B"
+    ok "signed release installed by the device holding its public key"
+    idf_expect 2 "$DIR/sig-bad.flash" --server "$URL" --sign-pubkey "$OTHER" update
+    has "update: failed"
+    dd if="$DIR/sig-bad.flash" of="$DIR/slot.extract" bs=65536 iflag=skip_bytes,count_bytes \
+        skip=$OTA1 count=$((0x1E0000)) status=none
+    head -c $((0x1E0000)) /dev/zero | tr '\0' '\377' | cmp -s - "$DIR/slot.extract" ||
+        fail "ota_1 written for a release signed by another key"
+    J=$(device_json sig-bad)
+    [ "$(jstr "$J" state)" = failed ] || fail "server state $(jstr "$J" state), expected failed"
+    ok "release signed by another key refused ($(grep '^update:' "$DIR/dev.out")), ota_1 still erased"
     ;;
 rollback)
     F=$DIR/rb.flash

@@ -16,7 +16,8 @@
  *   rollback      fota_esp_rollback (ESP-IDF restarts: exit 5)
  *   boot          print the running slot, its otadata state, its SHA-256
  *   journal       print the journal blob kept in NVS
- * options: --server URL, --protocols v1|v2, --cut-cycles N (cut power at
+ * options: --server URL, --protocols v1|v2, --sign-pubkey HEX (128 hex
+ *   digits: only releases it signed are installed), --cut-cycles N (cut power at
  *   the N-th esp_partition_fail_after cycle from the start of the command),
  *   --cut-nvs K (tear the K-th write to the nvs partition in half and cut).
  * exit: 0 done, 1 usage/setup, 2 refused or failed, 3 nothing boots,
@@ -47,7 +48,7 @@ static uint32_t s_first_progress = 1;
 static int usage(void)
 {
     fprintf(stderr, "usage: esp_idf_dev --flash FILE [--server URL] [--protocols v1|v2] "
-                    "[--cut-cycles N] [--cut-nvs K] provision|update|confirm|rollback|boot|journal\n");
+                    "[--sign-pubkey HEX] [--cut-cycles N] [--cut-nvs K] provision|update|confirm|rollback|boot|journal\n");
     return 1;
 }
 
@@ -203,6 +204,8 @@ int main(int argc, char **argv)
     const char *flash = NULL, *server = NULL, *cmd;
     long cut = -1, cut_nvs = -1;
     uint32_t protocols = 0;
+    static uint8_t pubkey[64];
+    int have_pubkey = 0;
     struct fota_esp_settings set;
     esp_partition_file_mmap_ctrl_t *in = esp_partition_get_file_mmap_ctrl_input();
     char why[128];
@@ -220,7 +223,11 @@ int main(int argc, char **argv)
             cut = atol(argv[i + 1]);
         else if (!strcmp(argv[i], "--cut-nvs"))
             cut_nvs = atol(argv[i + 1]);
-        else if (!strcmp(argv[i], "--protocols"))
+        else if (!strcmp(argv[i], "--sign-pubkey")) {
+            if (hexbytes(argv[i + 1], pubkey, sizeof pubkey))
+                return usage();
+            have_pubkey = 1;
+        } else if (!strcmp(argv[i], "--protocols"))
             protocols = !strcmp(argv[i + 1], "v1") ? FOTA_PROTO_V1 : FOTA_PROTO_V1 | FOTA_PROTO_V2;
         else
             return usage();
@@ -273,6 +280,8 @@ int main(int argc, char **argv)
     set.server_url = server ? server : "http://127.0.0.1:1";
     set.protocols = protocols;
     set.progress = progress;
+    if (have_pubkey)
+        set.sign_pubkey = pubkey;
     if (fota_esp_init(&s_e, &set) != ESP_OK) {
         printf("init: failed\n");
         return 2;
