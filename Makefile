@@ -20,20 +20,28 @@ demo: build
 	@scripts/demo $(BUILD)
 
 # The whole suite twice: a normal build, then one with AddressSanitizer and
-# UBSan (any report fails the test that triggered it).
+# UBSan (any report fails the test that triggered it). After each run,
+# scripts/test-labels prints how many tests ran per label and fails if a label
+# tests/labels.txt expects ran none (docs/testing.md).
 test: test-plain test-asan
 
 test-plain: build
-	@cd $(BUILD) && ctest --output-on-failure -j$(JOBS) --timeout 900
+	@rm -f $(BUILD)/ctest-junit.xml; rc=0; \
+	  (cd $(BUILD) && ctest --output-on-failure -j$(JOBS) --timeout 900 \
+	    --output-junit ctest-junit.xml) || rc=$$?; \
+	  scripts/test-labels $(BUILD) plain $(BUILD)/ctest-junit.xml || rc=1; exit $$rc
 
 build-asan: bootstrap
 	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DFOTA_SANITIZE=ON >/dev/null
 	@cmake --build $(ASAN_BUILD) -j$(JOBS)
 
 test-asan: build-asan
-	@cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
-	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	  ctest --output-on-failure -j$(JOBS) --timeout 900
+	@rm -f $(ASAN_BUILD)/ctest-junit.xml; rc=0; \
+	  (cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	    ctest --output-on-failure -j$(JOBS) --timeout 900 \
+	    --output-junit ctest-junit.xml) || rc=$$?; \
+	  scripts/test-labels $(ASAN_BUILD) asan $(ASAN_BUILD)/ctest-junit.xml || rc=1; exit $$rc
 
 # Benchmarks: figures with the reference measured in the same run
 # (docs/performance.md). Needs wrk and nginx: bootstrap --bench.

@@ -203,31 +203,63 @@ static void test_journal_codec(void **state)
     assert_int_equal(q.phase, FOTA_J_NONE);
 }
 
-/* fstore: every save is atomic against a cut at any operation */
+/* fstore: every save is atomic against a cut at any operation. A first run
+ * without a cut counts the flash operations that SAVES saves take; the sweep
+ * then cuts after each one of them, exactly, and requires that every
+ * iteration was cut (a cut point past the last operation would test
+ * nothing). */
+#define FSTORE_SAVES 200u
+
+/* The store's partition, as a port hands it over: two sectors of data. */
+static const struct fota_part jp = {0, 0x8000, 2 * FOTA_SECTOR_SIZE, FOTA_SLOT_DATA, 0, "fota"};
+
+static unsigned fstore_run(struct nor_flash *fl, uint8_t *mem, uint32_t size,
+                           struct sim_device *d, struct fota_fstore *s, uint64_t cut_after,
+                           int *last_rc, uint64_t *ops_used)
+{
+    uint64_t ops0;
+    uint8_t key[32] = {0}, rec[64];
+    unsigned i;
+    memset(mem, 0xFF, size);
+    nor_open_mem(fl, mem, size);
+    sim_device_setup(d, fl, 0, "x", key);
+    assert_int_equal(fota_fstore_open(s, &d->cfg, &jp), FOTA_OK);
+    ops0 = fl->ops;
+    fl->cut_after = cut_after ? ops0 + cut_after : 0;
+    *last_rc = FOTA_OK;
+    for (i = 0; i < FSTORE_SAVES; i++) {
+        memset(rec, (int)i, 64);
+        *last_rc = fota_fstore_save(s, rec, 64);
+        if (*last_rc)
+            break;
+    }
+    *ops_used = fl->ops - ops0;
+    return i;
+}
+
 static void test_fstore_atomic(void **state)
 {
     static uint8_t mem[64 * 1024];
     struct nor_flash fl;
     struct sim_device d;
     struct fota_fstore s;
-    struct fota_part jp = {0};
-    uint8_t rec[64], got[64], key[32] = {0};
-    unsigned i, k;
+    uint8_t rec[64], got[64];
+    uint64_t k, total_ops, used;
+    unsigned i;
+    int rc;
     (void)state;
-    jp.addr = 0x8000; /* a two-sector data partition of the port's */
-    jp.size = 2 * FOTA_SECTOR_SIZE;
-    jp.index = FOTA_SLOT_DATA;
-    for (k = 1; k < 400; k += 7) {
-        memset(mem, 0xFF, sizeof mem);
-        nor_open_mem(&fl, mem, sizeof mem);
-        sim_device_setup(&d, &fl, 0, "x", key);
-        assert_int_equal(fota_fstore_open(&s, &d.cfg, &jp), FOTA_OK);
-        fl.cut_after = k;
-        for (i = 0; i < 200; i++) {
-            memset(rec, (int)i, 64);
-            if (fota_fstore_save(&s, rec, 64))
-                break;
-        }
+
+    /* the operations SAVES saves take, counted without a cut */
+    assert_int_equal(fstore_run(&fl, mem, sizeof mem, &d, &s, 0, &rc, &total_ops), FSTORE_SAVES);
+    assert_int_equal(rc, FOTA_OK);
+    assert_true(total_ops >= FSTORE_SAVES);
+
+    for (k = 1; k <= total_ops; k++) {
+        i = fstore_run(&fl, mem, sizeof mem, &d, &s, k, &rc, &used);
+        /* this iteration did cut: a save failed on the lost power */
+        if (i >= FSTORE_SAVES || rc != FOTA_ERR_POWER_LOST || used < k)
+            fail_msg("cut after op %llu of %llu: %u saves completed, last rc %d: no cut",
+                     (unsigned long long)k, (unsigned long long)total_ops, i, rc);
         /* i saves completed; the one in flight (i) may or may not have */
         nor_rearm(&fl);
         assert_int_equal(fota_fstore_open(&s, &d.cfg, &jp), FOTA_OK);
@@ -235,7 +267,9 @@ static void test_fstore_atomic(void **state)
         if (i == 0) {
             assert_true(got[0] == 0xFF || got[0] == 0);
         } else {
-            assert_true(got[0] == (uint8_t)(i - 1) || got[0] == (uint8_t)i);
+            if (got[0] != (uint8_t)(i - 1) && got[0] != (uint8_t)i)
+                fail_msg("cut after op %llu: %u saves completed, the store holds record %u",
+                         (unsigned long long)k, i, got[0]);
             assert_memory_equal(got, got + 32, 32);
         }
         /* and the store goes on working after the cut */

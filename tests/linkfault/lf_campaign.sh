@@ -119,8 +119,8 @@ check_flash() {
 }
 
 # faults_summary LOG: "N (kind n, ...)"; sets NF, LOWER (faults every device
-# must see as a failed attempt: on check/chunk requests, not masked by a stale
-# answer), UPPER (every fault on check/chunk requests plus every duplicate)
+# must see as a failed attempt: on check/chunk/stream requests, not masked by a stale
+# answer), UPPER (every fault on those requests plus every duplicate)
 faults_summary() {
     local log=$1 k n parts=()
     NF=$(grep ' fault=' "$log" | grep -vc ' fault=none')
@@ -128,9 +128,9 @@ faults_summary() {
         n=$(grep -c " fault=$k\( \|$\)" "$log")
         [ "$n" -gt 0 ] && parts+=("$k $n")
     done
-    LOWER=$(grep -E '(/check|/chunk)' "$log" | grep -E ' fault=(reset|trunc|flip|flipbad|hmac|500|503|429|stall)( |$)' |
+    LOWER=$(grep -E '(/check|/chunk|/stream)' "$log" | grep -E ' fault=(reset|trunc|flip|flipbad|hmac|500|503|429|stall)( |$)' |
         grep -vc '+stale')
-    UPPER=$(( $(grep -E '(/check|/chunk)' "$log" | grep ' fault=' | grep -vc ' fault=none') +
+    UPPER=$(( $(grep -E '(/check|/chunk|/stream)' "$log" | grep ' fault=' | grep -vc ' fault=none') +
               $(grep -c ' fault=dup' "$log") ))
     local IFS=,
     FSUM="$NF${parts:+ (${parts[*]})}"
@@ -158,9 +158,10 @@ run_seed() {
     [ $rc = 0 ] || why="$(grep FAIL "$rd/dev.out" | head -2 | tr '\n' ' ')(lf_device exit $rc)"
     [ -z "$why" ] && ! grep -q 'result=installed' <<<"$out" && why="no result line"
     [ -z "$why" ] && { why=$(check_flash "$rd/flash.bin" "$DIR/b.bin") || true; }
-    # the attempt accounting below is v1's (one answer per chunk); a v2
-    # seed must install byte-identical with every program checked
-    [ $v2 = 1 ] && LOWER=0 UPPER=1000000
+    # attempt accounting, v1 and v2 alike: every fault on a check, chunk or
+    # stream answer not masked by a stale one costs an attempt (LOWER), and
+    # no attempt is lost without a fault to explain it (UPPER); a v2 stream
+    # is one request per attempt, so a fault on it is one failed attempt
     [ -z "$why" ] && [ "$retries" -lt "$LOWER" ] && why="retries=$retries but $LOWER faults must each have cost an attempt"
     [ -z "$why" ] && [ "$retries" -gt "$UPPER" ] && why="retries=$retries, more than the $UPPER faults that could explain them"
     [ -z "$why" ] && [ "$NF" -gt 0 ] && [ "$LOWER" -gt 0 ] && [ "$retries" = 0 ] && why="faults injected but no retry"
@@ -288,7 +289,16 @@ stale204)
         echo "    (src/core/engine.c http_error(): a non-200 2xx is FOTA_ERR_HTTP, final; see docs/linkfault.md)"
         exit 1
     fi
-    echo "stale204: ok, the stale answer cost one retry"
+    # the fault under test really happened: a duplicated 204 was sent, and a
+    # check or chunk answer arrived behind it; each such stale answer costs
+    # exactly one retry (no other fault is injected)
+    dups=$(grep -c '/status status=204 fault=dup' "$DIR/stale/proxy.log")
+    stale=$(grep -E '(/check|/chunk)' "$DIR/stale/proxy.log" | grep -c '+stale')
+    retries=$(sed -n 's/^lf_device: result=.* retries=\([0-9]*\) .*/\1/p' "$DIR/stale/dev.out")
+    [ "$dups" -ge 1 ] || { echo "FAIL stale204: the proxy duplicated no 204 status answer (log: $DIR/stale/proxy.log)"; exit 1; }
+    [ "$stale" -ge 1 ] || { echo "FAIL stale204: $dups duplicated 204s, but no check or chunk answer arrived behind one"; exit 1; }
+    [ "${retries:-x}" = "$stale" ] || { echo "FAIL stale204: $stale stale answers read for check/chunk, retries=${retries:-none} (want one retry each)"; exit 1; }
+    echo "stale204: ok, $dups duplicated 204s sent, $stale read as a chunk answer, each cost one retry ($retries)"
     exit 0
     ;;
 campaign) ;;

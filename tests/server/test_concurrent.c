@@ -1,7 +1,8 @@
 /*
  * test_concurrent.c - server_concurrent: several devices fetch every chunk
  * of a release at the same time (each on its own keep-alive connection) and
- * each gets exactly the image back with HMACs under its own key.
+ * each gets exactly the image back with HMACs under its own key, over one
+ * connection each: libcurl opened exactly one for all of a client's chunks.
  */
 #include <pthread.h>
 #include <string.h>
@@ -19,6 +20,7 @@ struct job {
     size_t flen;
     const uint8_t *sha;
     int ok;
+    long conns; /* connections libcurl opened over all the client's chunks */
 };
 
 static void *run(void *arg)
@@ -44,6 +46,8 @@ static void *run(void *arg)
         CHECK(curl_easy_perform(c) == CURLE_OK, "%s chunk %ld: transport", j->d.id, n);
         curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
         CHECK(code == 200, "%s chunk %ld: status %ld %s", j->d.id, n, code, r.body);
+        curl_easy_getinfo(c, CURLINFO_NUM_CONNECTS, &conns); /* new ones for this one */
+        j->conns += conns;
         json_t *o = json_loads(r.body, 0, NULL);
         CHECK(json_integer_value(json_object_get(o, "chunk_number")) == n, "chunk_number");
         uint8_t *data = h_b64decode(json_string_value(json_object_get(o, "data")), &dl);
@@ -55,7 +59,6 @@ static void *run(void *arg)
         json_decref(o);
         free(r.body);
     }
-    curl_easy_getinfo(c, CURLINFO_NUM_CONNECTS, &conns);
     j->ok = memcmp(got, j->file, j->flen) == 0;
     free(got);
     curl_slist_free_all(hl);
@@ -101,8 +104,10 @@ int main(int argc, char **argv)
     for (int i = 0; i < NCLIENTS; i++) {
         pthread_join(th[i], NULL);
         CHECK(jobs[i].ok, "client %d reassembled a different image", i);
+        CHECK(jobs[i].conns == 1, "client %d needed %ld connections for %zu chunks (keep-alive: 1)",
+              i, jobs[i].conns, (flen + 1023) / 1024);
     }
-    printf("ok: %d concurrent clients each fetched all %zu chunks correctly\n", NCLIENTS,
+    printf("ok: %d concurrent clients each fetched all %zu chunks correctly, on one connection each\n", NCLIENTS,
            (flen + 1023) / 1024);
     h_stop(&s);
     h_cleanup(&s);

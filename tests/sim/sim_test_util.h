@@ -57,4 +57,16 @@ static inline int flash_with_table(struct nor_flash *f, uint8_t *mem, uint32_t s
     return sim_pt_write(f, 0, p, n);
 }
 
+/* A file the test cannot do without (a real image from ../shared/firmware):
+ * a missing file FAILS the test naming it, never skips it (docs/testing.md). */
+#define read_required_file(path, len)                                                   \
+    ({                                                                                  \
+        uint8_t *rf_buf_ = read_file((path), (len));                                    \
+        if (!rf_buf_)                                                                   \
+            fail_msg("missing prerequisite %s (the firmware folder ../shared/firmware " \
+                     "must be beside the checkout)",                                    \
+                     (path));                                                           \
+        rf_buf_;                                                                        \
+    })
+
 #endif

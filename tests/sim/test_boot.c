@@ -240,9 +240,7 @@ static void real_image(struct rig *r, const char *name, int ok_chip, int bad_chi
     int i;
 
     snprintf(path, sizeof path, "%s/%s", FOTA_SHARED_FIRMWARE, name);
-    img = read_file(path, &len);
-    if (!img)
-        skip();
+    img = read_required_file(path, &len);
     for (a = 0; a < 0x140000; a += 65536)
         assert_int_equal(nor_erase_block(&r->f, r->l.slot_offset[1] + a), FOTA_OK);
     put_image(&r->f, r->l.slot_offset[0], img, len);
@@ -278,9 +276,7 @@ static void test_real_large_image_slot_size(void **state)
 {
     struct rig *r = *state;
     uint32_t len = 0;
-    uint8_t *img = read_file(FOTA_SHARED_FIRMWARE "/esp32-arduino-large.bin", &len);
-    if (!img)
-        skip();
+    uint8_t *img = read_required_file(FOTA_SHARED_FIRMWARE "/esp32-arduino-large.bin", &len);
     /* it runs into ota_1 when written at ota_0: the walk stops at the slot end */
     put_image(&r->f, r->l.slot_offset[0], img, len);
     assert_int_equal(sim_verify_image(&r->f, r->l.slot_offset[0], 0x140000, FOTA_CHIP_ESP32,
