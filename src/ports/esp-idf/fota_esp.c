@@ -200,7 +200,9 @@ int fota_esp_check_and_update(struct fota_esp *e, bool *installed)
         return FOTA_ERR_STATE;
     if (fota_phase(&e->fota) == FOTA_PHASE_INSTALLED) {
         /* fota_init finished a switch that a power cut interrupted: the new
-         * image waits for the restart (found by tests/esp-idf powercut) */
+         * image waits for the restart (found by tests/esp-idf powercut).
+         * Contract gap: fota_init does not say "restart due"; the port
+         * reads it from the phase and the boot info. */
         struct fota_boot_info bi;
         if (fota_boot_info(&e->fota, &bi) == FOTA_OK && !bi.pending &&
             bi.next_slot != bi.running_slot) {

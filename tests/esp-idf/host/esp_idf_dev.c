@@ -83,6 +83,16 @@ static int copy_file(const char *from, const char *to)
     return rc;
 }
 
+/* Provisioning failed after the emulation made its temporary flash file:
+ * remove it (it would stay in /tmp otherwise). */
+static int provision_fail(const char *msg)
+{
+    fprintf(stderr, "provision: %s\n", msg);
+    esp_partition_get_file_mmap_ctrl_input()->remove_dump = true;
+    esp_partition_file_munmap();
+    return 1;
+}
+
 static int provision(const char *flash, const char *table, const char *image, const char *id,
                      const char *keyhex)
 {
@@ -93,6 +103,7 @@ static int provision(const char *flash, const char *table, const char *image, co
     nvs_handle_t h;
     char tmpname[sizeof in->flash_file_name];
     size_t off;
+    int rc;
     FILE *f;
 
     if (hexbytes(keyhex, key, sizeof key) || stat(image, &st) || st.st_size <= 0) {
@@ -103,47 +114,38 @@ static int provision(const char *flash, const char *table, const char *image, co
     strncpy(in->partition_file_name, table, sizeof in->partition_file_name - 1);
     in->flash_file_size = 0x400000;
     ota0 = esp_partition_find_first(ESP_PARTITION_TYPE_APP, ESP_PARTITION_SUBTYPE_APP_OTA_0, NULL);
-    if (!ota0 || (size_t)st.st_size > ota0->size) {
-        fprintf(stderr, "provision: no ota_0 in %s, or the image does not fit\n", table);
-        return 1;
-    }
+    if (!ota0 || (size_t)st.st_size > ota0->size)
+        return provision_fail("no ota_0 in the table, or the image does not fit");
     img = malloc((size_t)st.st_size);
     f = fopen(image, "rb");
-    if (!img || !f || fread(img, 1, (size_t)st.st_size, f) != (size_t)st.st_size) {
-        fprintf(stderr, "provision: cannot read %s\n", image);
-        return 1;
-    }
+    if (!img || !f || fread(img, 1, (size_t)st.st_size, f) != (size_t)st.st_size)
+        return provision_fail("cannot read the image");
     fclose(f);
-    if (esp_partition_erase_range(ota0, 0, ((size_t)st.st_size + 4095) & ~(size_t)4095)) {
-        fprintf(stderr, "provision: erasing ota_0 failed\n");
-        return 1;
-    }
+    if (esp_partition_erase_range(ota0, 0, ((size_t)st.st_size + 4095) & ~(size_t)4095))
+        return provision_fail("erasing ota_0 failed");
     /* 4 KB at a time: ESP-IDF v5.4.4's emulation statistics
      * (esp_partition_stat_time_interpolate) index past their timing table
      * for one operation of 8 KB or more (ASan: global-buffer-overflow) */
     for (off = 0; off < (size_t)st.st_size; off += 4096) {
         size_t n = (size_t)st.st_size - off < 4096 ? (size_t)st.st_size - off : 4096;
-        if (esp_partition_write(ota0, off, img + off, n)) {
-            fprintf(stderr, "provision: writing ota_0 failed\n");
-            return 1;
-        }
+        if (esp_partition_write(ota0, off, img + off, n))
+            return provision_fail("writing ota_0 failed");
     }
     free(img);
     /* factory provisioning of the identity, as nvs_partition_gen would */
     if (nvs_flash_init() || nvs_open("fota", NVS_READWRITE, &h) || nvs_set_str(h, "id", id) ||
-        nvs_set_blob(h, "key", key, sizeof key) || nvs_commit(h)) {
-        fprintf(stderr, "provision: NVS identity failed\n");
-        return 1;
-    }
+        nvs_set_blob(h, "key", key, sizeof key) || nvs_commit(h))
+        return provision_fail("NVS identity failed");
     nvs_close(h);
     nvs_flash_deinit();
     strcpy(tmpname, esp_partition_get_file_mmap_ctrl_act()->flash_file_name);
     esp_partition_file_munmap();
-    if (copy_file(tmpname, flash)) {
+    rc = copy_file(tmpname, flash);
+    unlink(tmpname);
+    if (rc) {
         fprintf(stderr, "provision: cannot write %s\n", flash);
         return 1;
     }
-    unlink(tmpname);
     printf("provision: %s in ota_0, identity %s in NVS\n", image, id);
     return 0;
 }
