@@ -109,6 +109,11 @@ full_update)
         [ "$(jstr "$J" state)" = confirmed ] || fail "server state $(jstr "$J" state), expected confirmed"
         ok "$proto: ota_1 valid, sha256 of b, server says confirmed"
     done
+    # a device whose NVS key is not the server's: 401, nothing written
+    idf_expect 0 "$DIR/wrong.flash" provision "$PTABLE" "$A" dev-v1 "$(printf '%064d' 7)" >&2
+    idf_expect 2 "$DIR/wrong.flash" --server "$URL" update
+    has "update: failed: server refused the device credentials (401)"
+    ok "wrong key in NVS: $(grep '^update:' "$DIR/dev.out")"
     ;;
 powercut)
     # a clean run measures the update's flash cycles (4 bytes written or one
