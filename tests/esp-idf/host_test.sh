@@ -65,6 +65,13 @@ slot_is() {
     cmp -s "$DIR/slot.extract" "$3" || fail "slot at $2 of $1 differs from $3"
 }
 
+# slot_erased F OFFSET: the 0x1E0000-byte slot at OFFSET of F is all 0xFF
+slot_erased() {
+    dd if="$1" of="$DIR/slot.extract" bs=65536 iflag=skip_bytes,count_bytes skip="$2" \
+        count=$((0x1E0000)) status=none
+    head -c $((0x1E0000)) /dev/zero | tr '\0' '\377' | cmp -s - "$DIR/slot.extract"
+}
+
 # provision ID: a new device with a in ota_0 and ID + key in NVS; prints the flash path
 provision() {
     local key
@@ -113,6 +120,7 @@ full_update)
     idf_expect 0 "$DIR/wrong.flash" provision "$PTABLE" "$A" dev-v1 "$(printf '%064d' 7)" >&2
     idf_expect 2 "$DIR/wrong.flash" --server "$URL" update
     has "update: failed: server refused the device credentials (401)"
+    slot_erased "$DIR/wrong.flash" $OTA1 || fail "ota_1 written by a device the server refused"
     ok "wrong key in NVS: $(grep '^update:' "$DIR/dev.out")"
     ;;
 powercut)
@@ -208,10 +216,7 @@ signed)
     ok "signed release installed by the device holding its public key"
     idf_expect 2 "$DIR/sig-bad.flash" --server "$URL" --sign-pubkey "$OTHER" update
     has "update: failed"
-    dd if="$DIR/sig-bad.flash" of="$DIR/slot.extract" bs=65536 iflag=skip_bytes,count_bytes \
-        skip=$OTA1 count=$((0x1E0000)) status=none
-    head -c $((0x1E0000)) /dev/zero | tr '\0' '\377' | cmp -s - "$DIR/slot.extract" ||
-        fail "ota_1 written for a release signed by another key"
+    slot_erased "$DIR/sig-bad.flash" $OTA1 || fail "ota_1 written for a release signed by another key"
     J=$(device_json sig-bad)
     [ "$(jstr "$J" state)" = failed ] || fail "server state $(jstr "$J" state), expected failed"
     ok "release signed by another key refused ($(grep '^update:' "$DIR/dev.out")), ota_1 still erased"
