@@ -42,14 +42,16 @@
 extern "C" {
 #endif
 
-/* Largest header a request carries (name + value); the core sends a few. */
+/* Headers per request (the core sends a few), the longest header name the
+ * transport remembers to delete before the next request, the base URL. */
 #define FOTA_ESP_MAX_HEADERS 6
 #define FOTA_ESP_HEADER_NAME_MAX 32
 #define FOTA_ESP_URL_MAX 256
 
 /* What the application may set; NULL / 0 takes the Kconfig default or the
- * NVS-provisioned value. Copied by fota_esp_init except the pointers, which
- * must outlive the struct fota_esp. */
+ * NVS-provisioned value. fota_esp_init copies the URL, id, key and public
+ * key; ca_pem is kept by esp_http_client and must outlive the struct
+ * fota_esp (an EMBED_TXTFILES symbol does). */
 struct fota_esp_settings {
     const char *server_url;      /* NULL: CONFIG_FOTA_SERVER_URL */
     const char *device_id;       /* NULL: NVS <namespace>/"id" */
