@@ -37,7 +37,7 @@ static inline double bench_now(void)
 
 static inline uint8_t *bench_image(uint32_t size, const char *version, uint32_t seed)
 {
-    struct sim_mkimage_opts o = {FOTA_CHIP_ESP32, version, "bench", 0, seed};
+    struct sim_mkimage_opts o = {FOTA_CHIP_ESP32, version, "bench", 0, seed, 0};
     uint8_t *b = malloc(size);
     if (!b || sim_mkimage(b, size, &o)) {
         fprintf(stderr, "bench: sim_mkimage(%u) failed\n", size);

@@ -21,7 +21,8 @@
  *    │ read the update partition back: SHA-256 of the release, image
  *    │ structure, appended hash
  *    ▼
- *   SWITCHING
+ *   SWITCHING ── the platform refuses (its own image or signature check):
+ *    │            [rolled back], IDLE; the running image stays
  *    │ [installed] saved, then boot_set(update partition): the port writes
  *    │ otadata NEW to the sector not in force (esp_ota_set_boot_partition)
  *    ▼
@@ -203,6 +204,27 @@ static int mark_rolled_back(struct fota *f, struct fota_jrec *r)
     return rc;
 }
 
+/*
+ * boot_set(p) for the release in r, whose journal record already says
+ * installed. A refusal by the platform (esp_ota_set_boot_partition's own
+ * image verification or secure-boot signature check, an anti-rollback
+ * floor) is final for this release: remembered as rolled back so it is not
+ * installed again by itself, and the running image stays. A lost power or
+ * I/O error is not a refusal: recovery switches again.
+ */
+static int switch_to(struct fota *f, struct fota_jrec *r, const struct fota_part *p)
+{
+    int rc = f->cfg->boot_set(f->cfg, p);
+    if (rc == FOTA_OK || rc == FOTA_ERR_POWER_LOST || rc == FOTA_ERR_IO)
+        return rc;
+    fota_log(f, FOTA_LOG_ERROR, "boot: the platform refused to boot ota_%u: %s",
+             (uint32_t)p->index, fota_strerror(rc));
+    r->phase = FOTA_J_ROLLED_BACK;
+    jsave(f, r);
+    f->phase = FOTA_PHASE_IDLE;
+    return rc;
+}
+
 static int recover(struct fota *f)
 {
     const struct fota_config *c = f->cfg;
@@ -283,7 +305,7 @@ static int recover(struct fota *f)
     r.switches++;
     rc = jsave(f, &r);
     if (!rc)
-        rc = c->boot_set(c, tp);
+        rc = switch_to(f, &r, tp);
     if (!rc)
         f->phase = FOTA_PHASE_INSTALLED;
     return rc;
@@ -602,13 +624,9 @@ static int step_switch(struct fota *f)
     r.switches = 1;
     rc = jsave(f, &r);
     if (!rc)
-        rc = f->cfg->boot_set(f->cfg, &f->update);
-    if (rc) {
-        if (rc != FOTA_ERR_POWER_LOST)
-            fota_log(f, FOTA_LOG_ERROR, "boot: switch to ota_%u refused: %s",
-                     (uint32_t)f->update.index, fota_strerror(rc));
+        rc = switch_to(f, &r, &f->update);
+    if (rc)
         return rc;
-    }
     fota_log(f, FOTA_LOG_INFO, "boot: ota_%u boots next, on trial", (uint32_t)f->update.index);
     f->phase = FOTA_PHASE_INSTALLED;
     progress(f);
@@ -635,7 +653,7 @@ int fota_step(struct fota *f)
 
 int fota_run(struct fota *f, const struct fota_offer *o)
 {
-    uint32_t attempts = 0, max, last_report = 0;
+    uint32_t attempts = 0, max, last_report = 0, redownloads = 0;
     int rc;
 
     if (!f || !f->cfg || !o)
@@ -660,6 +678,17 @@ int fota_run(struct fota *f, const struct fota_offer *o)
         rc = fota_step(f);
         if (rc && f->prog.chunks_done > done_before)
             attempts = 0; /* a v2 stream that broke after progress: not a failed attempt */
+        /* a read-back that differs sends the download back to chunk 0; the
+         * chunks that then arrive reset attempts, so these are counted on
+         * their own, or flash that never reads back right loops forever */
+        if (rc && before == FOTA_PHASE_VERIFYING && f->phase == FOTA_PHASE_DOWNLOADING &&
+            ++redownloads >= max) {
+            fota_log(f, FOTA_LOG_ERROR, "update: slot read back wrong %u times: %s",
+                     redownloads, fota_strerror(rc));
+            rc = FOTA_ERR_RETRIES;
+            fota_report(f, "failed", rc);
+            return rc;
+        }
         if (rc == FOTA_OK) {
             attempts = 0;
             if (f->phase == FOTA_PHASE_DOWNLOADING &&

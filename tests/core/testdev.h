@@ -52,7 +52,7 @@ static inline uint8_t *load_file(const char *dir, const char *name, uint32_t *le
 
 static inline uint8_t *make_image(uint32_t size, const char *version, uint32_t seed, int chip)
 {
-    struct sim_mkimage_opts o = {chip, version, "testapp", 0, seed};
+    struct sim_mkimage_opts o = {chip, version, "testapp", 0, seed, 0};
     uint8_t *b = malloc(size);
     if (sim_mkimage(b, size, &o))
         abort();

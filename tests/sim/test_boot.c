@@ -62,7 +62,7 @@ static struct fota_ota_entry get_entry(struct nor_flash *f, const struct fota_la
 /* Default table, image v1 in ota_0 and v2 in ota_1, blank otadata. */
 static int setup(void **state)
 {
-    struct sim_mkimage_opts o = {FOTA_CHIP_ESP32, "1.0.0", "inverter", 0, 1};
+    struct sim_mkimage_opts o = {FOTA_CHIP_ESP32, "1.0.0", "inverter", 0, 1, 0};
     struct rig *r = &rig;
     assert_int_equal(flash_with_table(&r->f, flash_mem, FLASH_4MB, sim_pt_default_csv()), FOTA_OK);
     assert_int_equal(sim_read_layout(&r->f, NULL, &r->l), FOTA_OK);
