@@ -12,7 +12,8 @@
 #                then the process ends), torn NVS journal writes, cuts in
 #                the boot switch; each followed by a restart that resumes
 #                from the NVS journal (never from zero once past the first
-#                sector), ending with b installed, confirmed, bit-exact
+#                sector), ending with b installed, confirmed, bit-exact;
+#                cuts late in the run (boot switch) and inside the confirm
 #   powercut_fstore  the same cuts with the journal on the `fota` data
 #                partition (Kconfig FOTA_JOURNAL_PARTITION, fota_fstore)
 #   signed       a release signed with fota-admin's key: installed by a
@@ -196,6 +197,31 @@ powercut)
         has "boot: slot=ota_1 state=valid "
         has "sha256=$B_SHA"
         ok "cut $k cycles before the end ($WHERE): restart finished the install, b confirmed"
+    done
+
+    # cuts while the trial image is confirmed: esp_ota_mark_app_valid_cancel_rollback
+    # erases the active otadata sector, then writes it VALID; the journal and
+    # the status post come around it. Whatever boots next, the device ends
+    # with b confirmed and never without a bootable image.
+    for k in 1 2 5 40; do
+        F=$DIR/conf$k.flash
+        provision "conf$k"
+        deploy "$REL_B" "conf$k"
+        idf_expect 0 "$F" --server "$URL" update
+        idf "$F" --server "$URL" --cut-cycles "$k" confirm
+        [ "$IDF_RC" = 4 ] || { cat "$DIR/dev.out" >&2; fail "confirm cut $k: exit $IDF_RC, expected a cut"; }
+        WHERE=$(grep '^power cut' "$DIR/dev.out")
+        idf_expect 0 "$F" boot
+        AFTER=$(grep '^boot:' "$DIR/dev.out" | cut -d' ' -f2-3)
+        for round in 1 2 3; do   # the port's rounds: restart, trial, confirm
+            idf_expect 0 "$F" --server "$URL" update
+            idf_expect 0 "$F" --server "$URL" confirm
+            idf_expect 0 "$F" boot
+            grep -q "boot: slot=ota_1 state=valid " "$DIR/dev.out" && break
+        done
+        has "boot: slot=ota_1 state=valid "
+        has "sha256=$B_SHA"
+        ok "confirm cut at cycle $k ($WHERE): next boot $AFTER; b confirmed after $round round(s)"
     done
     ;;
 signed)
