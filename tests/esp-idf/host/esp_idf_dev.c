@@ -303,6 +303,7 @@ int main(int argc, char **argv)
     }
     if (!strcmp(cmd, "confirm")) {
         rc = fota_esp_confirm(&s_e);
+        printf("flash: cycles=%zu\n", shim_cycles());
         printf("confirm: %s\n", fota_strerror(rc));
         return rc == FOTA_OK ? 0 : 2;
     }
