@@ -194,7 +194,7 @@ powercut)
         [ "$IDF_RC" = 4 ] || { cat "$DIR/dev.out" >&2; fail "late cut $k: exit $IDF_RC, expected a cut"; }
         WHERE=$(grep '^power cut' "$DIR/dev.out")
         idf_expect 0 "$F" --server "$URL" update
-        grep -q "update: installed\|update: no update" "$DIR/dev.out" || { cat "$DIR/dev.out" >&2; fail "late cut $k: no install after restart"; }
+        has "update: installed"   # the cut came before the switch took: start-up switched again
         idf_expect 0 "$F" --server "$URL" confirm
         idf_expect 0 "$F" boot
         has "boot: slot=ota_1 state=valid "
@@ -216,15 +216,14 @@ powercut)
         WHERE=$(grep '^power cut' "$DIR/dev.out")
         idf_expect 0 "$F" boot
         AFTER=$(grep '^boot:' "$DIR/dev.out" | cut -d' ' -f2-3)
-        for round in 1 2 3; do   # the port's rounds: restart, trial, confirm
-            idf_expect 0 "$F" --server "$URL" update
-            idf_expect 0 "$F" --server "$URL" confirm
-            idf_expect 0 "$F" boot
-            grep -q "boot: slot=ota_1 state=valid " "$DIR/dev.out" && break
-        done
+        # one round of the port: start-up switches again if the entry was
+        # lost (restart due), the trial boot is confirmed
+        idf_expect 0 "$F" --server "$URL" update
+        idf_expect 0 "$F" --server "$URL" confirm
+        idf_expect 0 "$F" boot
         has "boot: slot=ota_1 state=valid "
         has "sha256=$B_SHA"
-        ok "confirm cut at cycle $k ($WHERE): next boot $AFTER; b confirmed after $round round(s)"
+        ok "confirm cut at cycle $k ($WHERE): next boot $AFTER; b confirmed after one more round"
     done
     ;;
 signed)
@@ -272,7 +271,6 @@ rollback)
     idf_expect 0 "$F" --server "$URL" update
     idf_expect 2 "$F" rollback
     has "rollback: "
-    grep -q "rollback" "$DIR/dev.err" || true
     idf_expect 0 "$F" boot        # that power-on did not confirm either
     has "boot: slot=ota_0 "
     ok "explicit rollback refused by ESP-IDF with no previous otadata entry; bootloader rollback still worked"
