@@ -149,31 +149,31 @@ powercut)
               "--cut-cycles $((TOTAL / 5 + 7))" "--cut-cycles $((TOTAL / 6 + 11))"
               "--cut-cycles 4000000000")
     fi
-    last=0 cuts=0
+    last=0 cuts=0 n=0
     for step in "${PLAN[@]}"; do
+        n=$((n + 1))
+        want=4   # every planned cut falls inside its run; the last step has none
+        [ "$n" = "${#PLAN[@]}" ] && want=0
         # shellcheck disable=SC2086
-        idf "$F" --server "$URL" $step update
+        idf_expect $want "$F" --server "$URL" $step update
         RF=$(sed -n 's/^progress: resumed_from=\([0-9]*\) .*/\1/p' "$DIR/dev.out")
-        case $IDF_RC in
-        4)  cuts=$((cuts + 1))
+        if [ "$want" = 4 ]; then
+            cuts=$((cuts + 1))
             has "power cut"
             ok "$step: $(grep '^power cut' "$DIR/dev.out"), resumed from ${RF:-none} in this run"
-            ;;
-        0)  has "update: installed"
+        else
+            has "update: installed"
             ok "$step: installed (this run resumed from ${RF:-?})"
-            ;;
-        *)  cat "$DIR/dev.out" "$DIR/dev.err" >&2; fail "$step: exit $IDF_RC" ;;
-        esac
+        fi
         if [ -n "$RF" ]; then
-            [ "$RF" -ge "$last" ] || fail "$step: resumed from $RF, before the previous run's $last: the NVS journal went back"
+            [ "$RF" -ge "$last" ] || fail "$step: resumed from $RF, before the previous run's $last: the journal went back"
             last=$RF
         fi
-        [ "$IDF_RC" = 0 ] && break
-        idf_expect 0 "$F" journal
-        has "journal: "
+        if [ "$want" = 4 ]; then
+            idf_expect 0 "$F" journal   # the cut run left a record to resume from
+            grep -q '^journal: [0-9a-f]\{128\}$' "$DIR/dev.out" || { cat "$DIR/dev.out" >&2; fail "$step: no journal record after the cut"; }
+        fi
     done
-    [ "$IDF_RC" = 0 ] || fail "never installed"
-    [ "$cuts" -ge 4 ] || fail "only $cuts runs were cut"
     [ "$last" -gt 0 ] || fail "no run resumed past offset 0: the journal did not carry the download"
     slot_is "$F" $OTA1 "$B"
     idf_expect 0 "$F" --server "$URL" confirm

@@ -15,7 +15,8 @@
  *   confirm       fota_esp_confirm
  *   rollback      fota_esp_rollback (ESP-IDF restarts: exit 5)
  *   boot          print the running slot, its otadata state, its SHA-256
- *   journal       print the journal blob kept in NVS
+ *   journal       print the journal record (NVS blob, or fota_fstore on the
+ *                 `fota` partition in the partition-journal build)
  * options: --server URL, --protocols v1|v2, --sign-pubkey HEX (128 hex
  *   digits: only releases it signed are installed), --cut-cycles N (cut power at
  *   the N-th esp_partition_fail_after cycle from the start of the command),
@@ -259,15 +260,40 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "boot"))
         return print_boot();
     if (!strcmp(cmd, "journal")) {
-        nvs_handle_t h;
+        /* the 64 bytes the port's journal store holds, read the way it reads them */
         uint8_t j[FOTA_JOURNAL_LEN];
+        int blank = 1;
+#if CONFIG_FOTA_JOURNAL_PARTITION
+        struct fota_config c;
+        struct fota_part part;
+        struct fota_fstore st;
+        const esp_partition_t *p = esp_partition_find_first(
+            ESP_PARTITION_TYPE_DATA, ESP_PARTITION_SUBTYPE_ANY, CONFIG_FOTA_JOURNAL_PARTITION_LABEL);
+        memset(&c, 0, sizeof c);
+        fota_esp_bind_flash(&c);
+        if (!p || fota_esp_part_of(p, &part) || fota_fstore_open(&st, &c, &part) ||
+            fota_fstore_load(&st, j, sizeof j)) {
+            printf("journal: unreadable\n");
+            return 2;
+        }
+#else
+        nvs_handle_t h;
         size_t n = sizeof j;
-        if (nvs_open("fota", NVS_READONLY, &h) || nvs_get_blob(h, "journal", j, &n)) {
+        memset(j, 0xFF, sizeof j);
+        if (nvs_open("fota", NVS_READONLY, &h) == ESP_OK) {
+            if (nvs_get_blob(h, "journal", j, &n) != ESP_OK || n != sizeof j)
+                memset(j, 0xFF, sizeof j);
+            nvs_close(h);
+        }
+#endif
+        for (i = 0; i < (int)sizeof j; i++)
+            blank &= j[i] == 0xFF;
+        if (blank) {
             printf("journal: none\n");
             return 0;
         }
         printf("journal: ");
-        for (i = 0; i < (int)n; i++)
+        for (i = 0; i < (int)sizeof j; i++)
             printf("%02x", j[i]);
         printf("\n");
         return 0;
