@@ -270,7 +270,9 @@ rollback)
     deploy "$REL_B" rb2
     idf_expect 0 "$F" --server "$URL" update
     idf_expect 2 "$F" rollback
-    has "rollback: "
+    cat "$DIR/dev.err" >>"$DIR/dev.out"   # ESP-IDF's own log line
+    has "esp_ota_mark_app_invalid_rollback_and_reboot: ESP_ERR_OTA_ROLLBACK_FAILED"
+    has "rollback: otadata partition malformed"   # FOTA_ERR_OTADATA
     idf_expect 0 "$F" boot        # that power-on did not confirm either
     has "boot: slot=ota_0 "
     ok "explicit rollback refused by ESP-IDF with no previous otadata entry; bootloader rollback still worked"
