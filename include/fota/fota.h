@@ -161,7 +161,9 @@ struct fota_config {
      *   rollback enabled (esp_ota_set_boot_partition, which also runs
      *   esp_image_verify and the secure-boot signature check: their refusal
      *   is FOTA_ERR_IMG_FORMAT, FOTA_ERR_SIGNATURE or FOTA_ERR_SECURE_VERSION).
-     *   A cut while it runs must leave the previous entry in force.
+     *   A cut while it runs must leave the previous entry in force. Any
+     *   error but FOTA_ERR_POWER_LOST and FOTA_ERR_IO is a refusal, final
+     *   for that release: the engine remembers it as rolled back.
      * boot_confirm: mark the running image valid, ending its trial
      *   (esp_ota_mark_app_valid_cancel_rollback, which also advances the
      *   eFuse secure_version with anti-rollback). Idempotent.

@@ -411,6 +411,7 @@ int main(int argc, char **argv)
             csv = (char *)read_file(o.partitions, &csv_len, err, sizeof err);
             if (!csv) {
                 fprintf(stderr, "fota-device: %s\n", err);
+                free(img);
                 return EXIT_FAILED;
             }
             csv = realloc(csv, csv_len + 1);
@@ -418,6 +419,8 @@ int main(int argc, char **argv)
         }
         if ((rc = nor_create(&fl, o.flash, o.flash_size))) {
             fprintf(stderr, "fota-device: cannot create %s: %s\n", o.flash, fota_strerror(rc));
+            free(csv);
+            free(img);
             return EXIT_FAILED;
         }
         rc = sim_provision(&fl, &d.plat, csv, img, img_len, chip, err, sizeof err);
@@ -425,6 +428,8 @@ int main(int argc, char **argv)
             fprintf(stderr, "fota-device: provision refused: %s\n", err);
             nor_close(&fl);
             unlink(o.flash);
+            free(csv);
+            free(img);
             return EXIT_FAILED;
         }
         printf("provision: %s: %u-byte image in ota_0 (%s)\n", o.flash, img_len, o.partitions ? o.partitions : "default table");
