@@ -111,7 +111,10 @@ static int boot_set(const struct fota_config *c, const struct fota_part *p)
     ESP_LOGE(TAG, "esp_ota_set_boot_partition(%s): %s", p->label, esp_err_to_name(err));
     switch (err) {
     case ESP_ERR_OTA_VALIDATE_FAILED:
-        return FOTA_ERR_IMG_FORMAT;   /* esp_image_verify (or secure boot) refused */
+        /* esp_image_verify refused: a malformed image, or with secure boot
+         * a bad signature. ESP-IDF returns the same code for both, so the
+         * contract's FOTA_ERR_SIGNATURE cannot be told apart here. */
+        return FOTA_ERR_IMG_FORMAT;
     case ESP_ERR_OTA_SMALL_SEC_VER:
         return FOTA_ERR_SECURE_VERSION; /* below the eFuse secure_version */
     case ESP_ERR_INVALID_ARG:
@@ -157,7 +160,10 @@ static int boot_rollback(const struct fota_config *c)
 {
     esp_err_t err;
     (void)c;
-    /* returns only when it could not roll back (no other bootable app) */
+    /* returns only when it could not roll back: ESP_ERR_OTA_ROLLBACK_FAILED
+     * when no other slot has a valid otadata entry and a verified image
+     * (e.g. ota_0 flashed by esptool, never updated). Contract gap: no
+     * FOTA_ERR_* says "nothing to go back to"; FOTA_ERR_OTADATA it is. */
     err = esp_ota_mark_app_invalid_rollback_and_reboot();
     ESP_LOGE(TAG, "esp_ota_mark_app_invalid_rollback_and_reboot: %s", esp_err_to_name(err));
     return FOTA_ERR_OTADATA;
