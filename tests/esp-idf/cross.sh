@@ -94,12 +94,13 @@ echo "esp32c3-cross: state: sizeof(struct fota)=$SF, sizeof(struct fota_esp)=$SP
 # stack of the update task
 CORE=$(python3 scripts/footprint-stack.py "$ROOT" include/fota/fota.h "$TMP"/core/*.ci) \
   || { echo "$CORE"; fail "core stack analysis"; }
-CS=$(sed -n 's/^stack=\([0-9]*\) .*/\1/p' <<<"$CORE")
-[ -n "$CS" ] || fail "core stack analysis printed no figure"
-TS=$(python3 tests/esp-idf/task_stack.py "$ROOT" "$CS" "$TMP"/port/*.ci) || { echo "$TS"; fail "task stack analysis"; }
+printf '%s\n' "$CORE" > "$TMP/core-entries.txt"
 echo "esp32c3-cross: core deepest chain: $(sed -n 's/^stack=.* chain=//p' <<<"$CORE")"
-echo "esp32c3-cross: update task stack (our frames, upper bound): $TS"
-TOTAL=$(sed -n 's/.*total=\([0-9]*\).*/\1/p' <<<"$TS")
+TS=$(python3 tests/esp-idf/task_stack.py "$ROOT" "$TMP/core-entries.txt" "$TMP"/port/*.ci) \
+  || { echo "$TS"; fail "task stack analysis"; }
+TOTAL=$(sed -n 's/^stack=\([0-9]*\) .*/\1/p' <<<"$TS")
+[ -n "$TOTAL" ] || fail "task stack analysis printed no figure: $TS"
+echo "esp32c3-cross: update task stack, our frames: $TOTAL bytes: $(sed 's/^stack=[0-9]* //' <<<"$TS")"
 STACK_CFG=$(sed -n 's/^#define CONFIG_FOTA_TASK_STACK_SIZE \([0-9]*\)/\1/p' tests/esp-idf/cross/sdkconfig.h)
 [ "$TOTAL" -lt "$STACK_CFG" ] || fail "our frames ($TOTAL) do not fit CONFIG_FOTA_TASK_STACK_SIZE ($STACK_CFG)"
 echo "esp32c3-cross: OK ($TOTAL of $STACK_CFG stack bytes are ours; the rest is for esp_http_client/esp-tls/mbedTLS)"

@@ -2,26 +2,34 @@
 """task_stack.py - worst stack of libfota's update task on ESP-IDF, from
 GCC's -fcallgraph-info=su files of the esp32c3 cross build (tests/esp-idf/cross.sh).
 
-The bound is the sum of three parts, each the deepest chain of our own
-frames (ESP-IDF functions are leaves: their frames are not in these files):
-  task  fota_task and the port's round (fota_esp_check_and_update), down to
-        the core's API,
-  core  the core's deepest chain from its API, port callbacks' sinks included
-        (scripts/footprint-stack.py, the same analysis as `make footprint`),
-  port  the deepest port callback (part_*, boot_*, http_*, store_*, sha/hmac,
-        ecdsa, log, ...) with what it calls in the port.
-Adding the core's full depth to the deepest callback over-counts (a callback
-runs at `port_at`, not at the deepest core frame), so this is an upper bound.
+Inputs: the per-entry lines of scripts/footprint-stack.py for the core
+("entry fota_run stack=N port_at=M": the core's deepest chain from that API
+function, and the deepest core stack under which a port callback runs), and
+the port's .ci files. Walks the port's call graph from the task function
+fota_task; a call into the core's API function E costs
+    stack(E) + P            (stack(E) alone when E calls no callback)
+where P is the deepest port callback (part_*, boot_*, http_*, store_*,
+sha/hmac, ecdsa, log, ...: the functions the port binds into struct
+fota_config) with what it calls in the port. stack(E) already follows the
+body sinks that http_get calls back, but not the transport's own frames
+between the two; adding P to the whole of stack(E) covers them (at most one
+callback is ever on the stack, under any core frame), so this is an upper
+bound. ESP-IDF's own functions are
+leaves here: their frames are not in these files, and the task's stack size
+must leave room for them (esp_http_client, esp-tls, mbedTLS, NVS).
+Recursion or an unbounded dynamic frame is an error.
 
-usage: task_stack.py SRCROOT CORE_STACK PORT_CI... (CORE_STACK from footprint-stack.py)
-prints: task=<n> core=<n> port=<n> (<callback chain>) total=<n>
+usage: task_stack.py SRCROOT CORE_ENTRIES_FILE PORT_CI...
+prints: stack=<n> chain=<f(n) > ... > [core E: n] > ...> port=<n> (<callback chain>)
 """
+import glob
 import re
 import sys
 
 NODE = re.compile(r'node:\s*\{\s*title:\s*"([^"]*)"\s*label:\s*"([^"]*)"')
 EDGE = re.compile(r'edge:\s*\{\s*sourcename:\s*"([^"]*)"\s*targetname:\s*"([^"]*)"')
 STACK = re.compile(r'\\n(\d+) bytes \(([^)]*)\)')
+ENTRY = re.compile(r'^entry (\w+) stack=(\d+) port_at=(-?\d+)$', re.M)
 
 
 def short(t):
@@ -29,7 +37,11 @@ def short(t):
 
 
 def main():
-    root, core_stack, cis = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
+    root, entries_file, cis = sys.argv[1], sys.argv[2], sys.argv[3:]
+    core = {e: (int(s), int(p)) for e, s, p in ENTRY.findall(open(entries_file).read())}
+    if not core:
+        print("error: no core entry figures in " + entries_file)
+        return 1
     frame, edges = {}, {}
     for ci in cis:
         txt = open(ci).read()
@@ -42,51 +54,54 @@ def main():
                 frame[short(t)] = int(m.group(1))
         for s, t in EDGE.findall(txt):
             edges.setdefault(short(s), []).append(short(t))
-    core_api = {"fota_init", "fota_check", "fota_begin", "fota_step", "fota_run",
-                "fota_confirm", "fota_rollback", "fota_boot_info", "fota_report"}
-    memo = {}
 
-    def depth(f, stop, seen=()):
+    def walk(f, cost_of_core, memo, seen=()):
         if f in seen:
             raise SystemExit("error: recursion through " + f)
-        if f not in frame or f in stop:
-            return 0, []
         if f in memo:
             return memo[f]
         best = (0, [])
         for t in edges.get(f, []):
-            if t == "__indirect_call":
-                continue
-            d = depth(t, stop, seen + (f,))
+            if t in core:
+                d = (cost_of_core(t), ["[core %s: %d]" % (t, cost_of_core(t))])
+            elif t in frame:
+                d = walk(t, cost_of_core, memo, seen + (f,))
+            else:
+                continue        # ESP-IDF or libc: a leaf here
             if d[0] > best[0]:
                 best = d
         r = (frame[f] + best[0], ["%s(%d)" % (f, frame[f])] + best[1])
         memo[f] = r
         return r
 
-    task = depth("fota_task", core_api)
-    memo.clear()
-    # port callbacks: the functions the port binds into struct fota_config
-    cbs = set()
-    import glob
+    # the port callbacks: what the port binds into struct fota_config
     hdr = open(root + "/include/fota/fota.h").read()
     m = re.search(r'struct fota_config \{(.*?)\n\};', hdr, re.S)
     fields = set(re.findall(r'\(\*(\w+)\)\s*\(', m.group(1))) if m else set()
+    cbs = set()
     for src in glob.glob(root + "/src/ports/esp-idf/*.c"):
         for field, fn in re.findall(r'\bc->(\w+)\s*=\s*(\w+)\s*;', open(src).read()):
             if field in fields:
                 cbs.add(fn)
-    port = (0, [])
+    port, memo = (0, []), {}
     for cb in sorted(cbs):
         if cb not in frame:
             print("error: callback %s not in the call graph" % cb)
             return 1
-        d = depth(cb, set())
+        d = walk(cb, lambda e: 0, memo)   # callbacks do not call the core API
         if d[0] > port[0]:
             port = d
-    total = task[0] + core_stack + port[0]
-    print("task=%d (%s) core=%d port=%d (%s) total=%d" % (
-        task[0], " > ".join(task[1]), core_stack, port[0], " > ".join(port[1]), total))
+
+    def core_cost(e):
+        stack, port_at = core[e]
+        return stack + port[0] if port_at >= 0 else stack
+
+    if "fota_task" not in frame:
+        print("error: fota_task not in the call graph")
+        return 1
+    task = walk("fota_task", core_cost, {})
+    print("stack=%d chain=%s port=%d (%s)" % (task[0], " > ".join(task[1]), port[0],
+                                               " > ".join(port[1])))
     return 0
 
 
