@@ -28,6 +28,21 @@ def app_desc(version=b"1.4.0", project=b"fuzz-demo", secure_version=0):
     return d.ljust(256, b"\0")
 
 
+def sbv2(img, blocks=1):
+    """img signed as espsecure lays out secure boot v2 (include/fota/esp_image.h):
+    0xFF padding to 4096, a sector of `blocks` blocks (magic, version 2, digest,
+    patterned key and signature, CRC), the rest 0xFF."""
+    import zlib
+    padded = img + b"\xff" * (-len(img) % 4096)
+    digest = hashlib.sha256(padded).digest()
+    sector = b""
+    for b in range(blocks):
+        blk = bytes([0xE7, 0x02, 0, 0]) + digest + pattern(1196 - 36, 11 + b)
+        blk += struct.pack("<I", zlib.crc32(blk)) + b"\0" * 16
+        sector += blk
+    return padded + sector + b"\xff" * (4096 - len(sector))
+
+
 def image(chip=0, segs=None, hash_appended=1):
     if segs is None:
         segs = [(0x3F400020, app_desc() + pattern(200, 7)), (0x40080000, pattern(300, 8)),

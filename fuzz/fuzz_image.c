@@ -4,7 +4,9 @@
  * streaming structural walk fota_img_walk_init/feed/finish in fuzzer-chosen
  * pieces with a fuzzer-chosen size limit. Invariants: the walk never accepts
  * more than limit bytes; on FOTA_OK every byte fed belongs to the image
- * (pos == total), total is 16-aligned or 16-aligned + 32 with the hash right
+ * (pos == total) or to its secure boot v2 tail (padding to the next 4 KB
+ * boundary and a sector that an independent check, ref_sbv2.h, finds
+ * well-formed), total is 16-aligned or 16-aligned + 32 with the hash right
  * after the padding, and the XOR checksum matches; app info strings are
  * NUL-terminated.
  *
@@ -12,6 +14,7 @@
  * then the image bytes.
  */
 #include "fuzz_common.h"
+#include "ref_sbv2.h"
 
 /* One walk of the image bytes in the fuzzer's pieces under one limit, with
  * the walk's invariants checked after every piece. Returns its verdict. */
@@ -43,7 +46,18 @@ static int walk_once(const uint8_t *data, size_t size, size_t off, const uint8_t
     if (rc != FOTA_OK)
         FUZZ_ASSERT(end == rc);
     if (end == FOTA_OK) {
-        FUZZ_ASSERT(fed == w.pos && w.pos == w.total && w.total <= limit);
+        FUZZ_ASSERT(fed == w.pos && w.pos <= limit);
+        if (w.pos == w.total) {
+            FUZZ_ASSERT(!fota_img_walk_signed(&w));
+        } else {
+            /* signed: [total, sig_offset) padding, then a well-formed sector */
+            const uint8_t *img = data + (size - fed);
+            FUZZ_ASSERT(fota_img_walk_signed(&w));
+            FUZZ_ASSERT(w.sig_offset % FOTA_SBV2_SECTOR_LEN == 0 && w.sig_offset >= w.total &&
+                        w.sig_offset - w.total < FOTA_SBV2_SECTOR_LEN);
+            FUZZ_ASSERT(w.pos == w.sig_offset + FOTA_SBV2_SECTOR_LEN);
+            FUZZ_ASSERT(ref_sbv2_sector(img + w.sig_offset) == (int)w.sig_blocks);
+        }
         FUZZ_ASSERT(w.seg_index == w.seg_count);
         if (hash_off) {
             FUZZ_ASSERT(hash_off % 16 == 0 && hash_off + FOTA_IMG_HASH_LEN == w.total);

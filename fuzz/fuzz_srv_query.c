@@ -9,7 +9,7 @@
  * Invariants: the server accepts exactly when an independent reference
  * (docs/server.md: only allowed names, each at most once and with a value,
  * the required ones present, numbers canonical decimal without sign, leading
- * zero, exponent or overflow, versions printable and <= 64 bytes) accepts,
+ * zero, exponent or overflow, versions printable and <= 32 bytes, what a device reports) accepts,
  * and then yields the same values; parse_u64 agrees with a strtoull-based
  * reference for any max; a refusal's message is the caller's buffer,
  * NUL-terminated within its size, non-empty, and nothing past the buffer is
@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fota/version.h"
 #include "parse.h"
 
 #define FUZZ_ASSERT(c) do { if (!(c)) { \
@@ -247,7 +248,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (exp) {
                 rv = ref_get(p, np, "version");
                 rs = ref_get(p, np, "secure_version");
-                exp = ref_printable(rv, 64) && (!rs || ref_u64(rs, UINT32_MAX, 0, &rsv) == 0);
+                exp = ref_printable(rv, FOTA_VERSION_RUNNING_MAX) && (!rs || ref_u64(rs, UINT32_MAX, 0, &rsv) == 0);
             }
             bad = parse_check_query(&q, &version, &has_sv, &sv, buf, n);
             FUZZ_ASSERT((bad == NULL) == (exp != 0));

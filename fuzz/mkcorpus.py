@@ -14,7 +14,7 @@ import json
 import struct
 import zlib
 
-from corpuslib import app_desc, image, pattern, put
+from corpuslib import app_desc, image, pattern, put, sbv2
 
 KEY = bytes(range(32))
 IMG_SHA = b"\xa5" * 16 + b"\x5a" * 16
@@ -95,6 +95,8 @@ put("image", "c3_nohash", split([100]) + struct.pack("<I", 0x10000) + b"\x05" + 
 put("image", "head_512", split([]) + struct.pack("<I", 0x140000) + b"\x00" + full[:512])
 put("image", "limit_small", split([]) + struct.pack("<I", 600) + b"\x00" + full)
 put("image", "wrong_chip", split([]) + struct.pack("<I", 0x140000) + b"\x09" + full)
+put("image", "sbv2_one_block", split([]) + struct.pack("<I", 0x140000) + b"\x00" + sbv2(full))
+put("image", "sbv2_two_blocks", split([200, 7]) + struct.pack("<I", 0x140000) + b"\x00" + sbv2(full, 2))
 
 
 # ---- otadata ---------------------------------------------------------------

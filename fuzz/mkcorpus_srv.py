@@ -10,7 +10,7 @@ import base64
 import hashlib
 import struct
 
-from corpuslib import app_desc, image as base_image, pattern, put
+from corpuslib import app_desc, image as base_image, pattern, put, sbv2
 
 
 
@@ -74,6 +74,8 @@ c3 = image(chip=5, hash_appended=0, desc=app_desc(b"2.0.1", b"c3-app", 3))
 put("srv_upload", "valid", upload(0, 0x140000, 1024) + img)
 put("srv_upload", "valid_version", upload(2, 0x140000, 1024, version=b"1.4.0-rc1") + img)
 put("srv_upload", "c3_nohash", upload(0, 0x10000, 4096) + c3)
+put("srv_upload", "sbv2", upload(0, 0x140000, 1024) + sbv2(img))
+put("srv_upload", "sbv2_three_blocks", upload(0, 0x140000, 1024) + sbv2(img, 3))
 put("srv_upload", "too_large", upload(0, 600, 1024) + img)
 put("srv_upload", "truncated_fixup", upload(1, 0, 1024) + img[:700])
 put("srv_upload", "bad_checksum", upload(0, 0, 1024) + img[:-40] + bytes([img[-40] ^ 1]) + img[-39:])

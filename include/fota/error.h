@@ -65,13 +65,17 @@ enum fota_err {
     FOTA_ERR_JOURNAL = -51,      /* resume journal corrupt */
     FOTA_ERR_ROLLED_BACK = -52,  /* the new image did not confirm */
     FOTA_ERR_NOTHING_PENDING = -53, /* confirm with no image on trial */
+    FOTA_ERR_IMG_SIG_SECTOR = -55, /* secure boot v2 signature sector malformed */
 
     /* signed releases and anti-rollback */
     FOTA_ERR_UNSIGNED = -60,     /* device requires a signed manifest; none came */
     FOTA_ERR_SIGNATURE = -61,    /* manifest signature does not verify */
     FOTA_ERR_MANIFEST = -62,     /* manifest malformed or not matching the offer/image */
     FOTA_ERR_SECURE_VERSION = -63, /* secure_version below the device's minimum */
-    FOTA_ERR_DOWNGRADE = -64     /* older version, downgrade not allowed */
+    FOTA_ERR_DOWNGRADE = -64,    /* older version, downgrade not allowed */
+
+    /* versions (include/fota/version.h) */
+    FOTA_ERR_VERSION_UNORDERED = -70 /* the two versions have no order */
 };
 
 /* Short English description of code; never NULL (unknown codes included). */

@@ -221,6 +221,15 @@ struct fota_config {
      * credentials and PHY calibration). */
     int (*store_load)(const struct fota_config *c, uint8_t *buf, uint32_t len);
     int (*store_save)(const struct fota_config *c, const uint8_t *buf, uint32_t len);
+    /* Anti-rollback floor store, apart from the journal (both may be NULL:
+     * then the floor rides in the journal only, and a journal erased or
+     * corrupt lowers it to secure_version_floor). floor_load gives the
+     * highest secure_version saved (0 when none); floor_save stores a
+     * higher one atomically and must never lower it. ESP-IDF with
+     * CONFIG_BOOTLOADER_APP_ANTI_ROLLBACK: the eFuse secure_version; the
+     * simulator: its own fota_fstore (fstore.h). */
+    int (*floor_load)(const struct fota_config *c, uint32_t *secure_version);
+    int (*floor_save)(const struct fota_config *c, uint32_t secure_version);
 
     /* Clock, for backoff: milliseconds, a sleep, and a random word for
      * jitter. sleep_ms may be NULL (no waiting: tests). */

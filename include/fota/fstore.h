@@ -41,4 +41,16 @@ int fota_fstore_load(struct fota_fstore *s, uint8_t *buf, uint32_t len);
 /* Append a record. FOTA_OK, FOTA_ERR_IO (read-back differs), flash errors. */
 int fota_fstore_save(struct fota_fstore *s, const uint8_t *buf, uint32_t len);
 
+/*
+ * The anti-rollback floor in a store of its own (two other sectors), for a
+ * port's fota_config.floor_load / floor_save when it has no eFuse: records
+ * are {u32 magic "FOTF", u32 floor, zeros} in the store's 64-byte payload.
+ * load: *floor = the stored floor, 0 when none was saved; FOTA_ERR_STORE for
+ * a record that is not a floor record. save: a floor not above the stored
+ * one is not written (FOTA_OK): the floor never goes down.
+ */
+#define FOTA_FSTORE_FLOOR_MAGIC 0x46544F46u /* "FOTF" */
+int fota_fstore_floor_load(struct fota_fstore *s, uint32_t *floor);
+int fota_fstore_floor_save(struct fota_fstore *s, uint32_t floor);
+
 #endif

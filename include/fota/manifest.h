@@ -27,6 +27,7 @@
 #define FOTA_MANIFEST_H
 
 #include <stdint.h>
+#include "fota/version.h" /* the order of the manifest's version field */
 
 #ifdef __cplusplus
 extern "C" {
@@ -51,13 +52,6 @@ void fota_manifest_encode(const struct fota_manifest *m, uint8_t out[FOTA_MANIFE
 
 /* FOTA_OK, or FOTA_ERR_MANIFEST (magic, format, reserved bytes, strings). */
 int fota_manifest_decode(const uint8_t in[FOTA_MANIFEST_LEN], struct fota_manifest *m);
-
-/*
- * Compare two version strings as dotted numbers ("1.10.0" > "1.9.3"; a
- * leading 'v' is skipped; a missing part counts as 0). *cmp gets -1, 0, 1.
- * FOTA_ERR_PARAM when either is not of that form (no order is known).
- */
-int fota_version_cmp(const char *a, const char *b, int *cmp);
 
 #ifdef __cplusplus
 }

@@ -368,8 +368,7 @@ int fota_init(struct fota *f, const struct fota_config *c)
     {
         struct fota_jrec r;
         jload(f, &r);
-        f->min_secure = r.min_secure > c->secure_version_floor ? r.min_secure
-                                                                : c->secure_version_floor;
+        f->min_secure = fota_j_floor_load(c, r.min_secure); /* journal, floor store, config */
     }
     f->phase = FOTA_PHASE_IDLE;
     return recover(f);
@@ -760,8 +759,10 @@ int fota_confirm(struct fota *f)
         return rc;
     if (fota_le32(sv) > f->min_secure && fota_le32(sv) != 0xFFFFFFFFu) {
         f->min_secure = fota_le32(sv);
+        rc = fota_j_floor_save(c, f->min_secure); /* apart from the journal */
         jload(f, &r);
-        rc = jsave(f, &r);
+        if (!rc)
+            rc = jsave(f, &r);
         if (rc)
             return rc;
         fota_log(f, FOTA_LOG_INFO, "confirm: secure_version floor is now %u", f->min_secure);

@@ -49,11 +49,14 @@ static const struct {
     {FOTA_ERR_JOURNAL, "bad_journal", "resume journal corrupt"},
     {FOTA_ERR_ROLLED_BACK, "rolled_back", "new image did not confirm; rolled back"},
     {FOTA_ERR_NOTHING_PENDING, "nothing_pending", "no image is on trial"},
+    {FOTA_ERR_IMG_SIG_SECTOR, "bad_signature_sector",
+     "secure boot v2 signature sector malformed (magic, version, CRC or padding)"},
     {FOTA_ERR_UNSIGNED, "unsigned_release", "release is not signed; this device requires a signature"},
     {FOTA_ERR_SIGNATURE, "bad_signature", "release signature does not verify"},
     {FOTA_ERR_MANIFEST, "manifest_mismatch", "release manifest malformed or not matching"},
     {FOTA_ERR_SECURE_VERSION, "secure_version_too_low", "secure_version below the device's minimum"},
     {FOTA_ERR_DOWNGRADE, "downgrade_refused", "older version and downgrade not allowed"},
+    {FOTA_ERR_VERSION_UNORDERED, "versions_unordered", "the versions have no order"},
 };
 #define NERRS (sizeof errs / sizeof errs[0])
 

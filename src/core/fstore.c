@@ -1,6 +1,7 @@
 /*
  * fstore.c - atomic record store on the two sectors of a data partition (see
- * fstore.h), through the port's part_* callbacks.
+ * fstore.h), through the port's part_* callbacks, and the anti-rollback
+ * floor record a port may keep in a second store.
  */
 #include "fota/fstore.h"
 #include "le.h"
@@ -123,4 +124,36 @@ int fota_fstore_save(struct fota_fstore *s, const uint8_t *buf, uint32_t len)
     s->sector = (uint8_t)sec;
     s->next = (uint16_t)(i + 1);
     return FOTA_OK;
+}
+
+int fota_fstore_floor_load(struct fota_fstore *s, uint32_t *floor)
+{
+    uint8_t b[FOTA_JOURNAL_LEN];
+    uint32_t i;
+    int rc = fota_fstore_load(s, b, sizeof b);
+    if (rc)
+        return rc;
+    *floor = 0;
+    if (!s->seq)
+        return FOTA_OK; /* never saved */
+    for (i = 8; i < sizeof b; i++)
+        if (b[i])
+            return FOTA_ERR_STORE;
+    if (fota_le32(b) != FOTA_FSTORE_FLOOR_MAGIC)
+        return FOTA_ERR_STORE;
+    *floor = fota_le32(b + 4);
+    return FOTA_OK;
+}
+
+int fota_fstore_floor_save(struct fota_fstore *s, uint32_t floor)
+{
+    uint8_t b[FOTA_JOURNAL_LEN];
+    uint32_t now = 0;
+    int rc = fota_fstore_floor_load(s, &now);
+    if (rc == FOTA_OK && floor <= now)
+        return FOTA_OK;
+    fota_fill(b, 0, sizeof b);
+    fota_put_le32(b, FOTA_FSTORE_FLOOR_MAGIC);
+    fota_put_le32(b + 4, floor);
+    return fota_fstore_save(s, b, sizeof b);
 }

@@ -2,9 +2,12 @@
  * image.c - ESP32 app image checks (see include/fota/esp_image.h for the
  * layout). Pure functions over bytes: no flash, no hashing, no allocation, so
  * the device core, the simulated bootloader and the server share them.
+ * The secure boot v2 signature sector that may follow an image is checked
+ * here too (structure and CRC only; layout in esp_image.h).
  */
 #include "fota/esp_image.h"
 #include "fota/error.h"
+#include "fota/esp_ota.h" /* fota_crc32 */
 #include "le.h"
 
 static const struct {
@@ -116,6 +119,65 @@ static int walk_set_end(struct fota_img_walk *w, uint32_t segs_end)
     w->segs_end = segs_end;
     w->hash_offset = w->hash_appended ? segs_end + pad : 0;
     w->total = segs_end + tail;
+    /* a signature sector would start at the next 4 KB boundary (none near
+     * 2^32: it could not fit below any limit there) */
+    w->sig_offset = w->total <= 0xFFFFF000u - FOTA_SBV2_SECTOR_LEN
+                        ? (w->total + (FOTA_SBV2_SECTOR_LEN - 1u)) & ~(FOTA_SBV2_SECTOR_LEN - 1u)
+                        : 0u;
+    return FOTA_OK;
+}
+
+static int sig_fault(struct fota_img_walk *w, uint8_t fault, uint32_t block)
+{
+    w->sig_fault = fault;
+    w->sig_block = (uint8_t)block;
+    w->err = FOTA_ERR_IMG_SIG_SECTOR;
+    return w->err;
+}
+
+/* Byte b at offset p >= w->total: padding up to sig_offset, then the
+ * signature sector (layout and rule in esp_image.h). */
+static int walk_tail(struct fota_img_walk *w, uint32_t p, uint8_t b)
+{
+    uint32_t k, blk, off;
+
+    if (!w->sig_offset || (p >= w->sig_offset && p - w->sig_offset >= FOTA_SBV2_SECTOR_LEN)) {
+        w->err = FOTA_ERR_TOO_LARGE;
+        return w->err;
+    }
+    if (p < w->sig_offset)
+        return FOTA_OK; /* padding: hashed into the signed digest, not checked */
+    k = p - w->sig_offset;
+    if (k >= FOTA_SBV2_BLOCKS * FOTA_SBV2_BLOCK_LEN)
+        return b == 0xFF ? FOTA_OK : sig_fault(w, FOTA_SBV2_NOT_BLANK, FOTA_SBV2_BLOCKS);
+    blk = k / FOTA_SBV2_BLOCK_LEN;
+    off = k % FOTA_SBV2_BLOCK_LEN;
+    if (off == 0) {
+        w->sig_crc = 0;
+        w->sig_stored = 0;
+        if (b == 0xFF && blk == 0)
+            return sig_fault(w, FOTA_SBV2_NO_BLOCK, blk);
+        if (b == 0xFF)
+            w->sig_blank = 1;
+        else if (w->sig_blank)
+            return sig_fault(w, FOTA_SBV2_NOT_BLANK, blk); /* a block after a blank one */
+        else if (b != FOTA_SBV2_MAGIC)
+            return sig_fault(w, FOTA_SBV2_BAD_MAGIC, blk);
+    }
+    if (w->sig_blank)
+        return b == 0xFF ? FOTA_OK : sig_fault(w, FOTA_SBV2_NOT_BLANK, blk);
+    if (off == 1 && b != FOTA_SBV2_VERSION)
+        return sig_fault(w, FOTA_SBV2_BAD_VERSION, blk);
+    if (off < FOTA_SBV2_CRC_OFFSET) {
+        w->sig_crc = fota_crc32(w->sig_crc, &b, 1);
+    } else if (off < FOTA_SBV2_CRC_OFFSET + 4u) {
+        w->sig_stored |= (uint32_t)b << (8u * (off - FOTA_SBV2_CRC_OFFSET));
+        if (off == FOTA_SBV2_CRC_OFFSET + 3u) {
+            if (w->sig_stored != w->sig_crc)
+                return sig_fault(w, FOTA_SBV2_BAD_CRC, blk);
+            w->sig_blocks++;
+        }
+    }
     return FOTA_OK;
 }
 
@@ -134,8 +196,9 @@ int fota_img_walk_feed(struct fota_img_walk *w, const uint8_t *data, uint32_t le
             return w->err;
         }
         if (w->total && p >= w->total) {
-            w->err = FOTA_ERR_TOO_LARGE;
-            return w->err;
+            if (walk_tail(w, p, b))
+                return w->err;
+            continue;
         }
         if (p < FOTA_IMG_HEADER_LEN) {
             if (p == 0 && b != FOTA_IMG_MAGIC)
@@ -208,7 +271,28 @@ int fota_img_walk_finish(const struct fota_img_walk *w, uint32_t *hash_offset)
         return FOTA_ERR_TRUNCATED;
     if (w->stored_checksum != w->checksum)
         return FOTA_ERR_IMG_CHECKSUM;
+    if (w->pos > w->total && w->pos <= w->sig_offset)
+        return FOTA_ERR_TOO_LARGE; /* trailing bytes, and no signature sector */
+    if (w->pos > w->total && w->pos - w->sig_offset < FOTA_SBV2_SECTOR_LEN)
+        return FOTA_ERR_IMG_SIG_SECTOR; /* the file ends inside the sector */
     if (hash_offset)
         *hash_offset = w->hash_offset;
     return FOTA_OK;
+}
+
+int fota_img_walk_signed(const struct fota_img_walk *w)
+{
+    return !w->err && w->sig_blocks && w->pos > w->sig_offset &&
+           w->pos - w->sig_offset == FOTA_SBV2_SECTOR_LEN;
+}
+
+uint32_t fota_img_walk_end(const struct fota_img_walk *w, const uint8_t at_sig[2])
+{
+    if (!w->total)
+        return 0;
+    if (w->sig_offset && w->limit >= FOTA_SBV2_SECTOR_LEN &&
+        w->sig_offset <= w->limit - FOTA_SBV2_SECTOR_LEN && at_sig[0] == FOTA_SBV2_MAGIC &&
+        at_sig[1] == FOTA_SBV2_VERSION)
+        return w->sig_offset + FOTA_SBV2_SECTOR_LEN;
+    return w->total;
 }

@@ -1,7 +1,8 @@
 /*
- * journal.c - codec of the resume journal record (format in journal.h). The
- * bytes come back from flash, so everything is checked: a record that does
- * not decode is an error, never trusted.
+ * journal.c - codec of the resume journal record (format in journal.h), and
+ * the anti-rollback floor it carries a copy of. The bytes come back from
+ * flash, so everything is checked: a record that does not decode is an
+ * error, never trusted.
  */
 #include "journal.h"
 #include "le.h"
@@ -47,4 +48,19 @@ int fota_j_decode(const uint8_t b[FOTA_JOURNAL_LEN], struct fota_jrec *r)
     if (r->committed > r->size)
         return FOTA_ERR_JOURNAL;
     return FOTA_OK;
+}
+
+uint32_t fota_j_floor_load(const struct fota_config *c, uint32_t journal_floor)
+{
+    uint32_t floor = journal_floor, stored = 0;
+    if (c->secure_version_floor > floor)
+        floor = c->secure_version_floor;
+    if (c->floor_load && c->floor_load(c, &stored) == FOTA_OK && stored > floor)
+        floor = stored;
+    return floor;
+}
+
+int fota_j_floor_save(const struct fota_config *c, uint32_t floor)
+{
+    return c->floor_save ? c->floor_save(c, floor) : FOTA_OK;
 }

@@ -17,7 +17,9 @@
  *            always a multiple of the sector size (or the image size)
  *   24  32   image SHA-256
  *   56  4    highest secure_version confirmed on this device (kept in
- *            every record: the anti-rollback floor)
+ *            every record: the anti-rollback floor; a copy only: the port's
+ *            floor store, fota_config.floor_load/floor_save, keeps it apart
+ *            from the journal, so a journal lost or corrupt never lowers it)
  *   60  4    CRC-32 of bytes 0..59
  */
 #ifndef FOTA_JOURNAL_H
@@ -51,5 +53,15 @@ void fota_j_encode(const struct fota_jrec *r, uint8_t b[FOTA_JOURNAL_LEN]);
 /* FOTA_OK with *r filled; a blank record (never saved) decodes as phase
  * NONE. FOTA_ERR_JOURNAL when magic, version, CRC or a field is wrong. */
 int fota_j_decode(const uint8_t b[FOTA_JOURNAL_LEN], struct fota_jrec *r);
+
+/* The anti-rollback floor at power-on: the largest of journal_floor (the
+ * journal's copy, 0 when the journal is blank or corrupt), the port's floor
+ * store (c->floor_load, when the port has one; an error there leaves the
+ * other two) and c->secure_version_floor. */
+uint32_t fota_j_floor_load(const struct fota_config *c, uint32_t journal_floor);
+
+/* Record a raised floor in the port's floor store before the journal gets
+ * its copy (FOTA_OK without a floor store). */
+int fota_j_floor_save(const struct fota_config *c, uint32_t floor);
 
 #endif

@@ -1,6 +1,6 @@
 /*
  * manifest.c - codec of the signed release manifest (format in
- * include/fota/manifest.h) and the version order used against downgrades.
+ * include/fota/manifest.h). The order of versions is in version.c.
  */
 #include "fota/manifest.h"
 #include "fota/error.h"
@@ -56,55 +56,5 @@ int fota_manifest_decode(const uint8_t in[FOTA_MANIFEST_LEN], struct fota_manife
     fota_copy(m->sha256, in + 24, 32);
     if (text_field(in + 56, m->version) || text_field(in + 88, m->project))
         return FOTA_ERR_MANIFEST;
-    return FOTA_OK;
-}
-
-/* Next dotted number of s into *v; returns the rest, or 0 when malformed. */
-static const char *part(const char *s, uint32_t *v)
-{
-    uint32_t n = 0, digits = 0;
-    while (*s >= '0' && *s <= '9') {
-        if (n > 99999999u)
-            return 0;
-        n = n * 10u + (uint32_t)(*s++ - '0');
-        digits++;
-    }
-    if (!digits)
-        return 0;
-    *v = n;
-    return s;
-}
-
-int fota_version_cmp(const char *a, const char *b, int *cmp)
-{
-    uint32_t x, y;
-    if (!a || !b || !cmp)
-        return FOTA_ERR_PARAM;
-    if (*a == 'v')
-        a++;
-    if (*b == 'v')
-        b++;
-    if (!*a || !*b)
-        return FOTA_ERR_PARAM;
-    while (*a || *b) {
-        x = y = 0;
-        if (*a && !(a = part(a, &x)))
-            return FOTA_ERR_PARAM;
-        if (*b && !(b = part(b, &y)))
-            return FOTA_ERR_PARAM;
-        if (x != y) {
-            *cmp = x < y ? -1 : 1;
-            return FOTA_OK;
-        }
-        if (*a == '.')
-            a++;
-        else if (*a)
-            return FOTA_ERR_PARAM;
-        if (*b == '.')
-            b++;
-        else if (*b)
-            return FOTA_ERR_PARAM;
-    }
-    *cmp = 0;
     return FOTA_OK;
 }

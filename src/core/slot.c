@@ -85,6 +85,18 @@ int fota_slot_verify(struct fota *f, const struct fota_part *p, uint32_t size,
         if (!rc && fota_ct_diff(got, want, 32))
             rc = FOTA_ERR_IMG_HASH;
     }
+    /* The slot matched the release's SHA-256, so a walk error is the
+     * release's own and no download fixes it; but the walk shares two codes
+     * with the wire parser (TOO_LARGE: bytes after the image and no valid
+     * signature sector; TRUNCATED: the image needs more bytes than the
+     * release has), which fota_run retries: it would download the release
+     * forever. Report them as a malformed image. */
+    if (rc == FOTA_ERR_TOO_LARGE || rc == FOTA_ERR_TRUNCATED) {
+        fota_log(f, FOTA_LOG_ERROR, "verify: slot ota_%u: the release's %u bytes %s", (uint32_t)slot,
+                 size, rc == FOTA_ERR_TRUNCATED ? "end inside the image"
+                                                : "go on past the image and are no signature sector");
+        return FOTA_ERR_IMG_FORMAT;
+    }
     if (rc)
         fota_log(f, FOTA_LOG_ERROR, "verify: slot ota_%u: %s", slot, fota_strerror(rc));
     return rc;

@@ -30,6 +30,7 @@
 #include <mbedtls/sha256.h>
 
 #include "fota/esp_image.h"
+#include "fota/version.h"
 #include "fota/manifest.h"
 
 enum { EX_OK = 0, EX_USAGE = 1, EX_REFUSED = 2, EX_SERVER = 3, EX_LOCAL = 4 };
@@ -489,9 +490,9 @@ static int sign_release(FILE *f, const char *file, const char *keyfile, const ch
     }
     memset(&m, 0, sizeof m);
     snprintf(vbuf, vlen, "%s", version ? version : info.version);
-    if (!vbuf[0] || strlen(vbuf) > 32) {
-        fprintf(stderr, "fota-admin: a signed release needs a version of 1-32 characters "
-                "(--version), got \"%s\"\n", vbuf);
+    if (!vbuf[0] || strlen(vbuf) > FOTA_VERSION_OFFER_MAX) {
+        fprintf(stderr, "fota-admin: a signed release needs a version of 1-%u characters "
+                "(--version), got \"%s\"\n", FOTA_VERSION_OFFER_MAX, vbuf);
         return EX_USAGE;
     }
     rewind(f);
@@ -583,6 +584,12 @@ static int cmd_release_add(int argc, char **argv)
     }
     if (!file)
         return usage("release add needs a FILE");
+    if (version && (!version[0] || strlen(version) > FOTA_VERSION_OFFER_MAX)) {
+        fprintf(stderr, "fota-admin: --version must be 1-%u characters (the longest a device "
+                "takes in an offer), got %zu: \"%s\"; nothing sent\n", FOTA_VERSION_OFFER_MAX,
+                strlen(version), version);
+        return EX_USAGE;
+    }
     f = fopen(file, "rb");
     if (!f || fstat(fileno(f), &st) < 0 || !S_ISREG(st.st_mode)) {
         fprintf(stderr, "fota-admin: cannot read %s: %s\n", file,

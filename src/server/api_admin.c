@@ -12,6 +12,7 @@
 #include "fota/error.h"
 #include "fota/esp_image.h"
 #include "fota/manifest.h"
+#include "fota/version.h"
 #include "http.h"
 #include "keys.h"
 #include "log.h"
@@ -188,12 +189,13 @@ int admin_release_begin(struct request *r)
     }
     if ((s = http_query(r, "version"))) {
         size_t n = strlen(s);
-        int ok = n >= 1 && n <= STORE_VERSION_MAX;
+        int ok = n >= 1 && n <= FOTA_VERSION_OFFER_MAX;
         for (size_t i = 0; ok && i < n; i++)
             ok = (unsigned char)s[i] >= 0x20 && s[i] != 0x7f;
         if (!ok) {
-            http_error(r, 400, "bad_request", "version must be 1-%d printable characters",
-                       STORE_VERSION_MAX);
+            http_error(r, 400, "bad_request",
+                       "version must be 1-%u printable characters (the longest a device takes "
+                       "in an offer), got %zu", FOTA_VERSION_OFFER_MAX, n);
             return -1;
         }
         snprintf(p.version, sizeof p.version, "%s", s);

@@ -4,6 +4,7 @@
  * is by fuzz/fuzz_srv_query.c and fuzz/fuzz_srv_status.c.
  */
 #include "parse.h"
+#include "fota/version.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -122,8 +123,10 @@ const char *parse_check_query(const struct query *q, const char **version, int *
     if ((bad = query_problem(q, allowed, required, buf, n)))
         return bad;
     *version = query_get(q, "version");
-    if (!parse_printable(*version, STORE_VERSION_MAX)) {
-        snprintf(buf, n, "version must be at most %d printable characters", STORE_VERSION_MAX);
+    /* a device reports at most its esp_app_desc_t.version (32 bytes) */
+    if (!parse_printable(*version, FOTA_VERSION_RUNNING_MAX)) {
+        snprintf(buf, n, "version must be at most %u printable characters (a device's "
+                 "esp_app_desc_t.version), got %zu", FOTA_VERSION_RUNNING_MAX, strlen(*version));
         return buf;
     }
     svs = query_get(q, "secure_version");

@@ -22,6 +22,7 @@
 #include "fota/error.h"
 #include "fota/esp_image.h"
 #include "fota/manifest.h"
+#include "fota/version.h"
 #include "keys.h"
 #include "log.h"
 
@@ -103,6 +104,36 @@ static uint32_t le32(const uint8_t *p)
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
+/* A malformed secure boot v2 signature sector: what the walk found, where. */
+static void refuse_sig_sector(struct ingest_result *res, const struct fota_img_walk *w,
+                              uint64_t size)
+{
+    static const char *const why[] = {
+        [FOTA_SBV2_BAD_MAGIC] = "does not start with the magic byte 0xE7",
+        [FOTA_SBV2_BAD_VERSION] = "has a version other than 0x02 (RSA-PSS)",
+        [FOTA_SBV2_BAD_CRC] = "has a block_crc that does not match its first 1196 bytes",
+        [FOTA_SBV2_NOT_BLANK] = "should be blank (all 0xFF) but is not",
+        [FOTA_SBV2_NO_BLOCK] = "is blank: the sector holds no signature block",
+    };
+    uint32_t at = w->sig_offset + (uint32_t)w->sig_block * FOTA_SBV2_BLOCK_LEN;
+
+    if (!w->sig_fault || w->sig_fault >= sizeof why / sizeof why[0])
+        refuse(res, 422, "bad_signature_sector",
+               "image ends at byte %u, then %llu bytes: expected nothing, or padding to byte %u "
+               "and a %u-byte secure boot v2 signature sector (ending at byte %u)",
+               w->total, (unsigned long long)(size - w->total), w->sig_offset,
+               FOTA_SBV2_SECTOR_LEN, w->sig_offset + FOTA_SBV2_SECTOR_LEN);
+    else if (w->sig_block >= FOTA_SBV2_BLOCKS)
+        refuse(res, 422, "bad_signature_sector",
+               "secure boot v2 signature sector at byte %u: its last %u bytes (from byte %u) "
+               "should be blank (all 0xFF) but are not",
+               w->sig_offset, FOTA_SBV2_SECTOR_LEN - FOTA_SBV2_BLOCKS * FOTA_SBV2_BLOCK_LEN, at);
+    else
+        refuse(res, 422, "bad_signature_sector",
+               "secure boot v2 signature sector at byte %u: block %u (byte %u) %s", w->sig_offset,
+               w->sig_block, at, why[w->sig_fault]);
+}
+
 /* The checks a device would make, with messages saying what was expected and
  * what came. Returns 0 when the image is acceptable. */
 static int check_image(const uint8_t *img, uint64_t size, const struct upload_params *p,
@@ -166,9 +197,20 @@ static int check_image(const uint8_t *img, uint64_t size, const struct upload_pa
                    (unsigned long long)size, w.seg_index, w.seg_count);
         return -1;
     case FOTA_ERR_TOO_LARGE:
-        refuse(res, 422, "bad_image_format",
-               "image has %llu bytes but its segments, checksum and hash end at byte %u",
-               (unsigned long long)size, w.total);
+        if (w.sig_offset && size > (uint64_t)w.sig_offset + FOTA_SBV2_SECTOR_LEN)
+            refuse(res, 422, "bad_image_format",
+                   "image has %llu bytes but its segments, checksum and hash end at byte %u "
+                   "and its secure boot v2 signature sector at byte %u: %llu bytes too many",
+                   (unsigned long long)size, w.total, w.sig_offset + FOTA_SBV2_SECTOR_LEN,
+                   (unsigned long long)(size - w.sig_offset - FOTA_SBV2_SECTOR_LEN));
+        else
+            refuse(res, 422, "bad_image_format",
+                   "image has %llu bytes but its segments, checksum and hash end at byte %u "
+                   "(a secure boot v2 signature sector would start at byte %u)",
+                   (unsigned long long)size, w.total, w.sig_offset);
+        return -1;
+    case FOTA_ERR_IMG_SIG_SECTOR:
+        refuse_sig_sector(res, &w, size);
         return -1;
     case FOTA_ERR_SLOT_SIZE:
         refuse(res, 422, "bad_image_format",
@@ -200,14 +242,19 @@ static int check_image(const uint8_t *img, uint64_t size, const struct upload_pa
     } else {
         SLOG(SLOG_WARN, "release image has no appended SHA-256 (hash_appended = 0)");
     }
+    if (fota_img_walk_signed(&w))
+        SLOG(SLOG_INFO, "release image carries a secure boot v2 signature sector of %u "
+             "block(s) at byte %u (structure checked; the signature is the device's to verify)",
+             w.sig_blocks, w.sig_offset);
     keys_sha256(img, size, sha);
     return 0;
 }
 
+/* What a device can take in an offer: 1-31 printable bytes. */
 static int valid_version(const char *v)
 {
     size_t n = strlen(v);
-    if (n == 0 || n > STORE_VERSION_MAX)
+    if (n == 0 || n > FOTA_VERSION_OFFER_MAX)
         return 0;
     for (size_t i = 0; i < n; i++)
         if ((unsigned char)v[i] < 0x20 || v[i] == 0x7f)
@@ -291,9 +338,16 @@ int release_check(const uint8_t *img, uint64_t size, const struct upload_params 
         return -1;
     memset(rel, 0, sizeof *rel);
     snprintf(rel->version, sizeof rel->version, "%s", p->version[0] ? p->version : info.version);
-    if (!valid_version(rel->version)) {
+    if (!rel->version[0]) {
         refuse(res, 422, "missing_version",
                "no version given and the image's app descriptor has none: pass version=...");
+        return -1;
+    }
+    if (!valid_version(rel->version)) {
+        refuse(res, 422, "bad_version",
+               "version \"%s\" (%zu bytes) cannot be offered: a device takes 1-%u printable "
+               "bytes; pass version=...", rel->version, strlen(rel->version),
+               FOTA_VERSION_OFFER_MAX);
         return -1;
     }
     rel->size = (int64_t)size;
@@ -305,12 +359,6 @@ int release_check(const uint8_t *img, uint64_t size, const struct upload_params 
     rel->chunk_size = p->chunk_size;
     rel->slot_size = (int64_t)p->slot_size;
     if (p->has_manifest) {
-        if (strlen(rel->version) > 32) {
-            refuse(res, 422, "manifest_mismatch",
-                   "the release's version \"%s\" is longer than the 32 bytes a manifest holds",
-                   rel->version);
-            return -1;
-        }
         if (check_manifest(p, rel, sha, res))
             return -1;
         memcpy(rel->manifest, p->manifest, sizeof rel->manifest);

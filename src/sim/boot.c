@@ -115,7 +115,7 @@ int sim_verify_image_dec(struct nor_flash *f, int enc, uint32_t offset, uint32_t
     struct fota_app_info tmp;
     struct fota_img_walk w;
     mbedtls_sha256_context all, upto;
-    uint32_t pos = 0, hoff = 0;
+    uint32_t pos = 0, hoff = 0, end = 0;
     int rc, have_calc = 0;
 
     if (!f || size < FOTA_IMG_HEAD_LEN)
@@ -147,12 +147,22 @@ int sim_verify_image_dec(struct nor_flash *f, int enc, uint32_t offset, uint32_t
         }
         /* Feed no byte past the end of the image: until the last segment
          * header is known, stop at the end of the next header; then stop at
-         * the hash and at the end. */
-        if (w.total) {
-            if (pos >= w.total)
+         * the hash and at the end, which is after a secure boot v2
+         * signature sector when one follows (the core's rule decides). */
+        if (w.total && !end) {
+            uint8_t at_sig[2] = {0, 0};
+            if (w.sig_offset && w.sig_offset <= size - sizeof at_sig) {
+                rc = nor_read(f, offset + w.sig_offset, at_sig, sizeof at_sig);
+                if (rc)
+                    goto out;
+            }
+            end = fota_img_walk_end(&w, at_sig);
+        }
+        if (end) {
+            if (pos >= end)
                 break;
-            if (n > w.total - pos)
-                n = w.total - pos;
+            if (n > end - pos)
+                n = end - pos;
             if (w.hash_offset && pos < w.hash_offset && n > w.hash_offset - pos)
                 n = w.hash_offset - pos;
         } else if (w.next_hdr + FOTA_IMG_SEG_HEADER_LEN > pos &&

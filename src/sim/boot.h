@@ -73,8 +73,11 @@ int sim_boot_read_otadata(struct nor_flash *f, const struct fota_layout *l,
                           struct fota_ota_entry e[2]);
 
 /* Verify the image in the partition at [offset, offset+size) for chip_id:
- * header and app descriptor, segments and checksum, appended SHA-256.
- * Fills info, *image_len and sha256 (of the whole image) when not NULL.
+ * header and app descriptor, segments and checksum, appended SHA-256, and a
+ * secure boot v2 signature sector when one follows the image (its structure
+ * and CRC: the core's rule, include/fota/esp_image.h; no RSA check).
+ * Fills info, *image_len and sha256 (of the whole image, sector included)
+ * when not NULL.
  * Returns FOTA_OK or the image error (FOTA_ERR_IMG_*, FOTA_ERR_SLOT_SIZE,
  * FOTA_ERR_TRUNCATED, ...) or FOTA_ERR_POWER_LOST. */
 int sim_verify_image(struct nor_flash *f, uint32_t offset, uint32_t size, int chip_id,

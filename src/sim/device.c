@@ -11,6 +11,11 @@
 #include "device.h"
 #include "partcsv.h"
 
+/* The floor store: sectors 2 and 3 of the journal partition (the journal
+ * has 0 and 1), when it has them: the default `fota` partition does. */
+#define SIM_FLOOR_STORE_OFFSET (2u * FOTA_SECTOR_SIZE)
+#define SIM_FLOOR_STORE_END    (4u * FOTA_SECTOR_SIZE)
+
 static struct sim_device *dev(const struct fota_config *c)
 {
     return (struct sim_device *)c->context;
@@ -242,6 +247,16 @@ static int s_save(const struct fota_config *c, const uint8_t *b, uint32_t n)
     return fota_fstore_save(&dev(c)->store, b, n);
 }
 
+static int fl_load(const struct fota_config *c, uint32_t *sv)
+{
+    return fota_fstore_floor_load(&dev(c)->floor_store, sv);
+}
+
+static int fl_save(const struct fota_config *c, uint32_t sv)
+{
+    return fota_fstore_floor_save(&dev(c)->floor_store, sv);
+}
+
 static int v1_get(const struct fota_config *c, const char *path, const struct fota_http_header *h,
                   unsigned nh, fota_body_fn fn, void *arg, int *status)
 {
@@ -319,7 +334,17 @@ int sim_device_open_journal(struct sim_device *d)
     j.size = d->layout.journal_size;
     j.index = FOTA_SLOT_DATA;
     snprintf(j.label, sizeof j.label, "%s", d->layout.journal_label);
-    return fota_fstore_open(&d->store, &d->cfg, &j);
+    rc = fota_fstore_open(&d->store, &d->cfg, &j);
+    if (rc || j.size < SIM_FLOOR_STORE_END)
+        return rc;
+    j.addr += SIM_FLOOR_STORE_OFFSET;
+    j.size -= SIM_FLOOR_STORE_OFFSET;
+    rc = fota_fstore_open(&d->floor_store, &d->cfg, &j);
+    if (rc)
+        return rc;
+    d->cfg.floor_load = fl_load;
+    d->cfg.floor_save = fl_save;
+    return FOTA_OK;
 }
 
 int sim_device_power_on(struct sim_device *d)
@@ -417,10 +442,14 @@ int sim_provision(struct nor_flash *fl, const struct sim_platform *plat, const c
         snprintf(err, errlen, "image refused: %s", fota_strerror(rc));
         return rc;
     }
-    /* blank otadata and journal sectors: boots ota_0 */
+    /* blank otadata, journal and floor store sectors: boots ota_0 */
     for (i = 0; i < 2; i++) {
         if ((rc = nor_erase(fl, l.otadata_offset + (uint32_t)i * FOTA_SECTOR_SIZE)) ||
             (rc = nor_erase(fl, l.journal_offset + (uint32_t)i * FOTA_SECTOR_SIZE)))
+            return rc;
+        if (l.journal_size >= SIM_FLOOR_STORE_END &&
+            (rc = nor_erase(fl, l.journal_offset + SIM_FLOOR_STORE_OFFSET +
+                                    (uint32_t)i * FOTA_SECTOR_SIZE)))
             return rc;
     }
     for (off = 0; off < len; off += FOTA_SECTOR_SIZE) {

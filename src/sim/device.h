@@ -3,10 +3,12 @@
  * by partition over the NOR flash model (the table read at the platform's
  * partition-table offset), boot control by its otadata writer over the
  * rules of fota/esp_ota.h (as esp_ota_ops does it), the resume journal in
- * the `fota` data partition through fota/fstore.h, the posix port's crypto,
- * clock and log, and either the libcurl transport (a real server) or the
- * in-process v1 source. A power-on runs the bootloader model, then
- * fota_init, as a real device would.
+ * sectors 0-1 of the `fota` data partition and the anti-rollback floor
+ * store (the eFuse of a real chip, kept apart from the journal) in its
+ * sectors 2-3 when it has them, both through fota/fstore.h, the posix
+ * port's crypto, clock and log, and either the libcurl transport (a real
+ * server) or the in-process v1 source. A power-on runs the bootloader
+ * model, then fota_init, as a real device would.
  */
 #ifndef SIM_DEVICE_H
 #define SIM_DEVICE_H
@@ -25,6 +27,7 @@ struct sim_device {
     struct sim_platform plat;    /* partition-table offset, journal partition */
     struct fota_layout layout;   /* the table, read at power-on */
     struct fota_fstore store;
+    struct fota_fstore floor_store;
     struct fota_config cfg;
     struct fota fota;
     struct sim_boot_result boot;
@@ -60,8 +63,10 @@ int sim_provision(struct nor_flash *fl, const struct sim_platform *plat, const c
                   const uint8_t *img, uint32_t len, int chip, char *err, size_t errlen);
 
 /* Read d's partition table and open its journal store (d->store) on the
- * journal partition, as power-on does, without booting: for tools and
- * tests that look at or age the journal. FOTA_ERR_PTABLE without one. */
+ * journal partition, and the floor store (d->floor_store, with the
+ * floor_load/floor_save callbacks) when the partition has 4 sectors, as
+ * power-on does, without booting: for tools and tests that look at or age
+ * the journal. FOTA_ERR_PTABLE without one. */
 int sim_device_open_journal(struct sim_device *d);
 
 #endif

@@ -252,6 +252,12 @@ static int cmd_status(struct nor_flash *fl, const struct sim_platform *plat)
                j[8] | j[9] << 8 | j[10] << 16 | (uint32_t)j[11] << 24,
                j[12] | j[13] << 8 | j[14] << 16 | (uint32_t)j[15] << 24,
                j[20] | j[21] << 8 | j[22] << 16 | (uint32_t)j[23] << 24);
+    if (d.cfg.floor_load) { /* the floor store: sectors 2-3 of the journal partition */
+        uint32_t floor = 0;
+        if ((rc = fota_fstore_floor_load(&d.floor_store, &floor)))
+            return exit_for(rc);
+        printf("floor: secure_version=%u\n", floor);
+    }
     return 0;
 }
 

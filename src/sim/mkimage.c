@@ -15,6 +15,7 @@
 
 #include "fota/error.h"
 #include "fota/esp_image.h"
+#include "fota/esp_ota.h"
 #include "simrand.h"
 
 /* Plausible load addresses (DROM, DRAM, IRAM, IROM) per chip family, as the
@@ -125,5 +126,40 @@ int sim_mkimage(uint8_t *buf, uint32_t size, const struct sim_mkimage_opts *o)
     buf[hash_off - 1u] = ck;
     if (mbedtls_sha256_ret(buf, hash_off, buf + hash_off, 0) != 0)
         return FOTA_ERR_CRYPTO;
+    return FOTA_OK;
+}
+
+uint32_t sim_mkimage_sbv2_len(uint32_t image_size)
+{
+    return ((image_size + FOTA_SBV2_SECTOR_LEN - 1u) & ~(FOTA_SBV2_SECTOR_LEN - 1u)) +
+           FOTA_SBV2_SECTOR_LEN;
+}
+
+int sim_mkimage_sbv2(uint8_t *buf, uint32_t image_size, uint32_t seed, unsigned nblocks)
+{
+    uint32_t end, rng = seed * 0x2545F491u ^ 0x5EC0B007u, j;
+    uint8_t digest[32], *sec;
+    unsigned b;
+
+    if (!buf || nblocks < 1 || nblocks > FOTA_SBV2_BLOCKS || image_size > 0xFFFF0000u)
+        return FOTA_ERR_PARAM;
+    if (!rng)
+        rng = 0x2545F491u;
+    end = sim_mkimage_sbv2_len(image_size) - FOTA_SBV2_SECTOR_LEN;
+    memset(buf + image_size, 0xFF, end - image_size + FOTA_SBV2_SECTOR_LEN);
+    if (mbedtls_sha256_ret(buf, end, digest, 0) != 0)
+        return FOTA_ERR_CRYPTO;
+    sec = buf + end;
+    for (b = 0; b < nblocks; b++) {
+        uint8_t *k = sec + b * FOTA_SBV2_BLOCK_LEN;
+        k[0] = FOTA_SBV2_MAGIC;
+        k[1] = FOTA_SBV2_VERSION;
+        k[2] = k[3] = 0;
+        memcpy(k + FOTA_SBV2_DIGEST_OFFSET, digest, sizeof digest);
+        for (j = FOTA_SBV2_DIGEST_OFFSET + 32u; j < FOTA_SBV2_CRC_OFFSET; j += 4)
+            put32(k + j, xs_next(&rng)); /* key and signature: random */
+        put32(k + FOTA_SBV2_CRC_OFFSET, fota_crc32(0, k, FOTA_SBV2_CRC_OFFSET));
+        memset(k + FOTA_SBV2_CRC_OFFSET + 4u, 0, FOTA_SBV2_BLOCK_LEN - FOTA_SBV2_CRC_OFFSET - 4u);
+    }
     return FOTA_OK;
 }

@@ -34,6 +34,24 @@ struct sim_mkimage_opts {
  */
 int sim_mkimage(uint8_t *buf, uint32_t size, const struct sim_mkimage_opts *o);
 
+/* Length of an image of image_size bytes once signed for secure boot v2:
+ * padded to the next 4096-byte boundary, plus the 4096-byte sector. */
+uint32_t sim_mkimage_sbv2_len(uint32_t image_size);
+
+/*
+ * Sign buf[0, image_size) (an image from sim_mkimage) the way espsecure lays
+ * out secure boot v2 (include/fota/esp_image.h): 0xFF padding to the next
+ * 4096-byte boundary, then a signature sector of nblocks (1..3) blocks, each
+ * with the magic, version 2, the SHA-256 of image and padding, a key and a
+ * signature, and its CRC; the rest 0xFF. The key and signature bytes are
+ * random (from seed): nothing here holds an eFuse-trusted RSA key, so only
+ * the structure is real, which is all the project checks (ESP-IDF's
+ * esp_image_verify checks the signature on a device). buf must hold
+ * sim_mkimage_sbv2_len(image_size) bytes. FOTA_OK, FOTA_ERR_PARAM or
+ * FOTA_ERR_CRYPTO.
+ */
+int sim_mkimage_sbv2(uint8_t *buf, uint32_t image_size, uint32_t seed, unsigned nblocks);
+
 #ifdef __cplusplus
 }
 #endif

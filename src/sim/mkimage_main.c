@@ -3,7 +3,12 @@
  * for demos, benchmarks and scripts that need a release of a given size.
  *
  *   fota-mkimage -o OUT --size N [--chip esp32] [--version V] [--project P]
- *                [--secure-version N] [--seed S]
+ *                [--secure-version N] [--seed S] [--secure-boot-v2 [--sig-blocks K]]
+ *
+ * --secure-boot-v2 appends what espsecure appends to a signed app: padding
+ * to a 4096-byte boundary and a signature sector of K (1..3, default 1)
+ * blocks with valid structure and CRC; the signature bytes are random (no
+ * eFuse key signs them). The file is then longer than N.
  *
  * Exit 0 on success, 1 when the file cannot be written, 2 on bad usage.
  * Without --seed the seed is derived from the version, so two versions
@@ -28,8 +33,10 @@ static int usage(const char *msg, const char *arg)
                 arg ? "'" : "");
     fprintf(stderr,
             "usage: fota-mkimage -o OUT --size N [--chip esp32] [--version V] [--project P]\n"
-            "                    [--secure-version N] [--seed S]\n"
-            "  N: bytes, a multiple of 16 and at least 512 (decimal, 0x hex, or K/M suffix)\n");
+            "                    [--secure-version N] [--seed S] [--secure-boot-v2 [--sig-blocks K]]\n"
+            "  N: bytes, a multiple of 16 and at least 512 (decimal, 0x hex, or K/M suffix)\n"
+            "  --secure-boot-v2: append padding to 4096 and a secure boot v2 signature sector\n"
+            "    of K blocks (1..3, default 1): valid structure and CRC, random signature\n");
     return 2;
 }
 
@@ -66,8 +73,8 @@ int main(int argc, char **argv)
 {
     struct sim_mkimage_opts o = {FOTA_CHIP_ESP32, "0.0.0", "fota-sim", 0, 0, 0};
     const char *out = NULL;
-    uint32_t size = 0;
-    int have_size = 0, have_seed = 0, i, rc;
+    uint32_t size = 0, total, sig_blocks = 1;
+    int have_size = 0, have_seed = 0, sbv2 = 0, i, rc;
     uint8_t *buf, sha[32];
     FILE *fp;
 
@@ -76,6 +83,10 @@ int main(int argc, char **argv)
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             usage(NULL, NULL);
             return 0;
+        }
+        if (!strcmp(a, "--secure-boot-v2")) {
+            sbv2 = 1;
+            continue;
         }
         if (!v)
             return usage("missing value after", a);
@@ -101,6 +112,9 @@ int main(int argc, char **argv)
         } else if (!strcmp(a, "--secure-version")) {
             if (parse_u32(v, &o.secure_version))
                 return usage("--secure-version must be a number, found", v);
+        } else if (!strcmp(a, "--sig-blocks")) {
+            if (parse_u32(v, &sig_blocks) || sig_blocks < 1 || sig_blocks > FOTA_SBV2_BLOCKS)
+                return usage("--sig-blocks must be 1, 2 or 3, found", v);
         } else if (!strcmp(a, "--seed")) {
             if (parse_u32(v, &o.seed))
                 return usage("--seed must be a 32-bit number, found", v);
@@ -117,27 +131,36 @@ int main(int argc, char **argv)
     if (!have_seed)
         o.seed = fnv1a(o.version);
 
-    buf = malloc(size);
+    total = sbv2 ? sim_mkimage_sbv2_len(size) : size;
+    if (total < size)
+        return usage("--size too large for --secure-boot-v2", NULL);
+    buf = malloc(total);
     if (!buf) {
-        fprintf(stderr, "fota-mkimage: out of memory for %u bytes\n", (unsigned)size);
+        fprintf(stderr, "fota-mkimage: out of memory for %u bytes\n", (unsigned)total);
         return 1;
     }
     rc = sim_mkimage(buf, size, &o);
+    if (!rc && sbv2)
+        rc = sim_mkimage_sbv2(buf, size, o.seed, sig_blocks);
     if (rc) {
         fprintf(stderr, "fota-mkimage: %s\n", fota_strerror(rc));
         free(buf);
         return rc == FOTA_ERR_PARAM ? 2 : 1;
     }
     fp = fopen(out, "wb");
-    if (!fp || fwrite(buf, 1, size, fp) != size || fclose(fp) != 0) {
+    if (!fp || fwrite(buf, 1, total, fp) != total || fclose(fp) != 0) {
         fprintf(stderr, "fota-mkimage: cannot write '%s': %s\n", out, strerror(errno));
         free(buf);
         return 1;
     }
-    mbedtls_sha256_ret(buf, size, sha, 0);
+    mbedtls_sha256_ret(buf, total, sha, 0);
     free(buf);
-    printf("%s: %u bytes, chip %s, version %s, project %s, sha256 ", out, (unsigned)size,
+    printf("%s: %u bytes, chip %s, version %s, project %s, ", out, (unsigned)total,
            fota_chip_name(o.chip_id), o.version, o.project);
+    if (sbv2)
+        printf("secure boot v2 signature sector of %u block(s) at %u, ", (unsigned)sig_blocks,
+               (unsigned)(total - FOTA_SBV2_SECTOR_LEN));
+    printf("sha256 ");
     for (i = 0; i < 32; i++)
         printf("%02x", sha[i]);
     printf("\n");

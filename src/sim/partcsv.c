@@ -24,8 +24,8 @@ static const char default_csv[] =
     "otadata,  data, ota,     0xe000,  0x2000,\n"
     "app0,     app,  ota_0,   0x10000, 0x140000,\n"
     "app1,     app,  ota_1,   0x150000,0x140000,\n"
-    "spiffs,   data, spiffs,  0x290000,0x15E000,\n"
-    "fota,     data, undefined,0x3EE000,0x2000,\n"
+    "spiffs,   data, spiffs,  0x290000,0x15C000,\n"
+    "fota,     data, undefined,0x3EC000,0x4000,\n"
     "coredump, data, coredump,0x3F0000,0x10000,\n";
 
 const char *sim_pt_default_csv(void)

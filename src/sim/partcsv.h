@@ -45,7 +45,8 @@ int sim_pt_write(struct nor_flash *f, uint32_t pt_offset, const struct fota_part
 
 /* Arduino-ESP32's 4 MB default.csv, app0 and app1 where they are, with a
  * `fota` data partition for the resume journal carved from the end of
- * spiffs (8 KB: two sectors). */
+ * spiffs (16 KB: the journal in sectors 0-1, the anti-rollback floor store
+ * in 2-3). */
 const char *sim_pt_default_csv(void);
 
 #ifdef __cplusplus

@@ -18,7 +18,7 @@
 #define NVS_OFF 0x9000u
 #define NVS_LEN 0x5000u
 #define OTADATA 0xE000u
-#define JOURNAL 0x3EE000u
+#define JOURNAL 0x3EC000u
 
 static uint8_t *img_a, *img_b;
 

@@ -21,8 +21,8 @@ static const char min_spiffs_csv[] =
     "otadata,  data, ota,     0xe000,  0x2000,\n"
     "app0,     app,  ota_0,   0x10000, 0x1E0000,\n"
     "app1,     app,  ota_1,   0x1F0000,0x1E0000,\n"
-    "spiffs,   data, spiffs,  0x3D0000,0x1E000,\n"
-    "fota,     data, undefined,0x3EE000,0x2000,\n"
+    "spiffs,   data, spiffs,  0x3D0000,0x1C000,\n"
+    "fota,     data, undefined,0x3EC000,0x4000,\n"
     "coredump, data, coredump,0x3F0000,0x10000,\n";
 
 static int setup_all(void **state)

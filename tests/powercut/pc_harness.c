@@ -220,12 +220,13 @@ static void on_program(void *arg, uint32_t addr, const uint8_t *data, uint32_t l
     }
     if (addr >= l->otadata_offset && end <= l->otadata_offset + 2 * FOTA_SECTOR_SIZE)
         return;
-    if (addr >= l->journal_offset && end <= l->journal_offset + 2 * FOTA_SECTOR_SIZE)
+    /* the journal (fota sectors 0-1) and the anti-rollback floor store (2-3) */
+    if (addr >= l->journal_offset && end <= l->journal_offset + 4 * FOTA_SECTOR_SIZE)
         return;
     x->prog_bad = 1;
     snprintf(x->prog_msg, sizeof x->prog_msg,
-             "program of %u bytes at 0x%x: outside ota_1, otadata and the journal sectors", len,
-             addr);
+             "program of %u bytes at 0x%x: outside ota_1, otadata, the journal and floor store "
+             "sectors", len, addr);
 }
 
 static void on_mutate(void *arg, long chunk, char *body, size_t *len, size_t cap, int *status)

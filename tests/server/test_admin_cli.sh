@@ -71,6 +71,10 @@ expect 1 "$ADMIN"
 expect 1 "$ADMIN" frobnicate
 expect 1 "$ADMIN" deploy 1
 expect 1 "$ADMIN" release add
+# a version a device could not take in an offer (31 bytes at most): refused
+# before anything is sent
+expect 1 "$ADMIN" release add "$FW/esp32-arduino-b.bin" --version 1.0.0-rc.1+build.2024.06.01.1234
+grep -q "1-31 characters" "$DIR/err" || fail "--version length message"
 expect 1 env -u FOTA_ADMIN_TOKEN "$ADMIN" release list
 expect 0 "$ADMIN" --help
 

@@ -38,8 +38,8 @@ static void test_default_csv(void **state)
     expect_part(&p[2], "app0", 0, FOTA_PT_SUB_OTA_0, 0x10000, 0x140000);
     expect_part(&p[3], "app1", 0, FOTA_PT_SUB_OTA_0 + 1, 0x150000, 0x140000);
     /* the journal's own partition, carved from the end of spiffs */
-    expect_part(&p[4], "spiffs", 1, FOTA_PT_SUB_SPIFFS, 0x290000, 0x15E000);
-    expect_part(&p[5], "fota", 1, FOTA_PT_SUB_UNDEFINED, 0x3EE000, 0x2000);
+    expect_part(&p[4], "spiffs", 1, FOTA_PT_SUB_SPIFFS, 0x290000, 0x15C000);
+    expect_part(&p[5], "fota", 1, FOTA_PT_SUB_UNDEFINED, 0x3EC000, 0x4000);
     expect_part(&p[6], "coredump", 1, FOTA_PT_SUB_COREDUMP, 0x3F0000, 0x10000);
     assert_int_equal(p[6].flags, 0);
     /* the caller's max is honoured */
@@ -61,8 +61,8 @@ static void test_min_spiffs(void **state)
     assert_int_equal(n, 7);
     expect_part(&p[2], "app0", 0, FOTA_PT_SUB_OTA_0, 0x10000, 0x1E0000);
     expect_part(&p[3], "app1", 0, FOTA_PT_SUB_OTA_0 + 1, 0x1F0000, 0x1E0000);
-    expect_part(&p[4], "spiffs", 1, FOTA_PT_SUB_SPIFFS, 0x3D0000, 0x1E000);
-    expect_part(&p[5], "fota", 1, FOTA_PT_SUB_UNDEFINED, 0x3EE000, 0x2000);
+    expect_part(&p[4], "spiffs", 1, FOTA_PT_SUB_SPIFFS, 0x3D0000, 0x1C000);
+    expect_part(&p[5], "fota", 1, FOTA_PT_SUB_UNDEFINED, 0x3EC000, 0x4000);
     free(csv);
 }
 
@@ -192,8 +192,8 @@ static void test_write_and_read_back(void **state)
     assert_int_equal(l.slot_size[1], 0x140000);
     assert_int_equal(l.otadata_offset, 0xE000);
     assert_int_equal(l.nvs_offset, 0x9000);
-    assert_int_equal(l.journal_offset, 0x3EE000);
-    assert_int_equal(l.journal_size, 0x2000);
+    assert_int_equal(l.journal_offset, 0x3EC000);
+    assert_int_equal(l.journal_size, 0x4000);
     assert_int_equal(l.factory_size, 0);
 
     /* a flipped bit in an entry breaks the MD5: refused like ESP-IDF does */
