@@ -24,13 +24,19 @@
 #                to a (the bootloader's rule); an explicit rollback through
 #                esp_ota_mark_app_invalid_rollback_and_reboot after b -> large
 #
-# usage: host_test.sh SCENARIO FOTA_SERVER FOTA_ADMIN ESP_IDF_DEV PARTITIONS_BIN FIRMWARE_DIR
+#   floor        anti-rollback floor kept apart from the journal: after a
+#                confirmed secure_version 5 image and a lost journal, the
+#                device still reports 5 and is not offered an image with
+#                secure_version 3 (floor_fstore: the
+#                same with the journal partition's floor store)
+#
+# usage: host_test.sh SCENARIO FOTA_SERVER FOTA_ADMIN ESP_IDF_DEV FOTA_MKIMAGE PARTITIONS_BIN FIRMWARE_DIR
 set -euo pipefail
-[ $# -eq 6 ] || { echo "usage: $0 full_update|powercut|powercut_fstore|signed|rollback SERVER ADMIN DEV PARTITIONS.bin FW" >&2; exit 1; }
-SCENARIO=$1 IDFDEV=$4 PTABLE=$5 JOURNAL=nvs
-if [ "$SCENARIO" = powercut_fstore ]; then SCENARIO=powercut JOURNAL=fstore; fi
+[ $# -eq 7 ] || { echo "usage: $0 full_update|powercut|powercut_fstore|signed|rollback|floor|floor_fstore SERVER ADMIN DEV MKIMAGE PARTITIONS.bin FW" >&2; exit 1; }
+SCENARIO=$1 IDFDEV=$4 PTABLE=$6 JOURNAL=nvs
+case $SCENARIO in *_fstore) SCENARIO=${SCENARIO%_fstore} JOURNAL=fstore ;; esac
 [ -r "$PTABLE" ] || { echo "FAIL: partition table $PTABLE not built" >&2; exit 1; }
-set -- "$2" "$3" "$4" "$4" "$6"
+set -- "$2" "$3" "$4" "$5" "$7"
 . "$(dirname "$0")/../e2e/lib.sh"
 TEST_NAME=esp_idf_host_$SCENARIO-$JOURNAL
 
@@ -296,6 +302,37 @@ rollback)
     has "boot: slot=ota_1 state=valid "
     has "sha256=$B_SHA"
     ok "b -> large, rollback through ESP-IDF: b runs again, valid"
+    ;;
+floor)
+    "$MKIMAGE_BIN" -o "$DIR/sv5.bin" --size 300000 --version 5.0.0 --secure-version 5 --seed 11 >/dev/null || fail "fota-mkimage sv5"
+    "$MKIMAGE_BIN" -o "$DIR/sv3.bin" --size 300000 --version 6.0.0 --secure-version 3 --seed 12 >/dev/null || fail "fota-mkimage sv3"
+    F=$DIR/fl.flash
+    provision fl
+    REL5=$(add_release "$DIR/sv5.bin" 5.0.0)
+    deploy "$REL5" fl
+    idf_expect 0 "$F" --server "$URL" update
+    has "update: installed"
+    idf_expect 0 "$F" --server "$URL" confirm
+    has "confirm: success"
+    idf_expect 0 "$F" --server "$URL" floor
+    has "floor: 5 (success)"
+    ok "secure_version 5 confirmed: the floor store holds 5"
+    idf_expect 0 "$F" forget-journal
+    idf_expect 0 "$F" journal
+    has "journal: none"
+    REL3=$(add_release "$DIR/sv3.bin" 6.0.0)
+    deploy "$REL3" fl
+    # the device reports its floor in `check` (secure_version=5, from the
+    # floor store: the journal is gone), so the server does not offer sv3;
+    # with the floor lost it would report 0 and get sv3
+    idf_expect 0 "$F" --server "$URL" update
+    has "update: no update"
+    [ "$(log_count "not offering release $REL3 to fl: its secure_version 3 is below the device's 5")" = 1 ] ||
+        fail "the server did not see the device's floor 5"
+    slot_is "$F" $OTA0 "$A"
+    idf_expect 0 "$F" boot
+    has "boot: slot=ota_1 state=valid "
+    ok "journal lost, floor kept: the device reported 5, sv3 not offered, ota_0 untouched, sv5 runs"
     ;;
 *) fail "unknown scenario $SCENARIO" ;;
 esac

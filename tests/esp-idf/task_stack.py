@@ -81,7 +81,7 @@ def main():
     cbs = set()
     for src in glob.glob(root + "/src/ports/esp-idf/*.c"):
         for field, fn in re.findall(r'\bc->(\w+)\s*=\s*(\w+)\s*;', open(src).read()):
-            if field in fields:
+            if field in fields and fn != "NULL":
                 cbs.add(fn)
     port, memo = (0, []), {}
     for cb in sorted(cbs):

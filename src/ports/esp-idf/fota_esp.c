@@ -150,6 +150,10 @@ esp_err_t fota_esp_init(struct fota_esp *e, const struct fota_esp_settings *s)
         fota_esp_deinit(e);
         return err;
     }
+    if (!e->has_floor_store) { /* a journal partition of 2 sectors: floor in the journal only */
+        c->floor_load = NULL;
+        c->floor_save = NULL;
+    }
     rc = fota_init(&e->fota, c);
     if (rc != FOTA_OK) {
         ESP_LOGE(TAG, "fota_init: %s", fota_strerror(rc));

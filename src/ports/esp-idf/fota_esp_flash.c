@@ -73,32 +73,48 @@ static int flash_err(esp_err_t err, const char *what, const struct fota_part *p,
     return FOTA_ERR_IO;
 }
 
+/* A struct fota_part may name a sub-range of its esp_partition (the floor
+ * store: sectors 2 and 3 of the journal partition): offsets are relative
+ * to p->addr, which lies inside the partition p->handle names. */
+static const esp_partition_t *esp_part(const struct fota_part *p, uint32_t *base)
+{
+    const esp_partition_t *ep = p->handle;
+    *base = p->addr - ep->address;
+    return ep;
+}
+
 static int part_read(const struct fota_config *c, const struct fota_part *p, uint32_t off,
                      void *buf, uint32_t len)
 {
+    uint32_t base;
+    const esp_partition_t *ep = esp_part(p, &base);
     (void)c;
     if (off > p->size || len > p->size - off)
         return FOTA_ERR_PARAM;
-    return flash_err(esp_partition_read(p->handle, off, buf, len), "read", p, off);
+    return flash_err(esp_partition_read(ep, base + off, buf, len), "read", p, off);
 }
 
 static int part_erase(const struct fota_config *c, const struct fota_part *p, uint32_t off,
                       uint32_t len)
 {
+    uint32_t base;
+    const esp_partition_t *ep = esp_part(p, &base);
     (void)c;
     if (off > p->size || len > p->size - off)
         return FOTA_ERR_PARAM;
     /* erase_range erases 64 KB blocks where the range allows (faster) */
-    return flash_err(esp_partition_erase_range(p->handle, off, len), "erase", p, off);
+    return flash_err(esp_partition_erase_range(ep, base + off, len), "erase", p, off);
 }
 
 static int part_write(const struct fota_config *c, const struct fota_part *p, uint32_t off,
                       const void *buf, uint32_t len)
 {
+    uint32_t base;
+    const esp_partition_t *ep = esp_part(p, &base);
     (void)c;
     if (off > p->size || len > p->size - off)
         return FOTA_ERR_PARAM;
-    return flash_err(esp_partition_write(p->handle, off, buf, len), "write", p, off);
+    return flash_err(esp_partition_write(ep, base + off, buf, len), "write", p, off);
 }
 
 static int boot_set(const struct fota_config *c, const struct fota_part *p)

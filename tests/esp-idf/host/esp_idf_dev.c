@@ -15,6 +15,8 @@
  *   confirm       fota_esp_confirm
  *   rollback      fota_esp_rollback (ESP-IDF restarts: exit 5)
  *   boot          print the running slot, its otadata state, its SHA-256
+ *   floor         print the anti-rollback floor the port's floor store holds
+ *   forget-journal  erase the journal only (NVS key, or the journal's sectors)
  *   journal       print the journal record (NVS blob, or fota_fstore on the
  *                 `fota` partition in the partition-journal build)
  * options: --server URL, --protocols v1|v2, --sign-pubkey HEX (128 hex
@@ -298,6 +300,25 @@ int main(int argc, char **argv)
         printf("\n");
         return 0;
     }
+    if (!strcmp(cmd, "forget-journal")) {
+        /* lose the journal (and only it): the floor store must keep the floor */
+#if CONFIG_FOTA_JOURNAL_PARTITION
+        const esp_partition_t *p = esp_partition_find_first(
+            ESP_PARTITION_TYPE_DATA, ESP_PARTITION_SUBTYPE_ANY, CONFIG_FOTA_JOURNAL_PARTITION_LABEL);
+        rc = p ? (int)esp_partition_erase_range(p, 0, 2 * FOTA_SECTOR_SIZE) : -1;
+#else
+        nvs_handle_t h;
+        rc = (int)nvs_open("fota", NVS_READWRITE, &h);
+        if (rc == ESP_OK) {
+            rc = (int)nvs_erase_key(h, CONFIG_FOTA_NVS_JOURNAL_KEY);
+            if (rc == ESP_OK)
+                rc = (int)nvs_commit(h);
+            nvs_close(h);
+        }
+#endif
+        printf("forget-journal: %s\n", rc == 0 ? "done" : "failed");
+        return rc == 0 ? 0 : 2;
+    }
     shim_reset_cycles();
     if (cut >= 0)
         shim_arm_cut((size_t)cut);
@@ -326,6 +347,16 @@ int main(int argc, char **argv)
         printf("flash: cycles=%zu\n", shim_cycles());
         printf("update: %s\n", installed ? "installed" : "no update");
         return 0;
+    }
+    if (!strcmp(cmd, "floor")) {
+        uint32_t sv = 0;
+        if (!s_e.cfg.floor_load) {
+            printf("floor: no store\n");
+            return 2;
+        }
+        rc = s_e.cfg.floor_load(&s_e.cfg, &sv);
+        printf("floor: %u (%s)\n", (unsigned)sv, fota_strerror(rc));
+        return rc == FOTA_OK ? 0 : 2;
     }
     if (!strcmp(cmd, "confirm")) {
         rc = fota_esp_confirm(&s_e);

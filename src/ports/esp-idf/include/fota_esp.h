@@ -93,7 +93,9 @@ struct fota_esp {
     nvs_handle_t nvs;            /* journal and identity namespace */
 #if CONFIG_FOTA_JOURNAL_PARTITION
     struct fota_fstore fstore;   /* the journal on its own data partition */
+    struct fota_fstore floor_store; /* its sectors 2-3: anti-rollback floor */
 #endif
+    int has_floor_store;         /* floor_load/floor_save are bound */
     char id[FOTA_ID_MAX + 1];
     uint8_t key[FOTA_KEY_LEN];
     uint8_t pubkey[64];

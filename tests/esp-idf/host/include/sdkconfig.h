@@ -41,5 +41,6 @@
 #endif
 #define CONFIG_FOTA_NVS_NAMESPACE "fota"
 #define CONFIG_FOTA_NVS_JOURNAL_KEY "journal"
+#define CONFIG_FOTA_NVS_FLOOR_KEY "floor"
 #define CONFIG_FOTA_JOURNAL_PARTITION_LABEL "fota"
 #define CONFIG_FOTA_SIGN_PUBKEY ""
