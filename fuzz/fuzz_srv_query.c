@@ -9,7 +9,8 @@
  * Invariants: the server accepts exactly when an independent reference
  * (docs/server.md: only allowed names, each at most once and with a value,
  * the required ones present, numbers canonical decimal without sign, leading
- * zero, exponent or overflow, versions printable and <= 32 bytes, what a device reports) accepts,
+ * zero, exponent or overflow, versions printable UTF-8 (fuzz_utf8_ref.h) and
+ * <= 32 bytes, what a device reports) accepts,
  * and then yields the same values; parse_u64 agrees with a strtoull-based
  * reference for any max; a refusal's message is the caller's buffer,
  * NUL-terminated within its size, non-empty, and nothing past the buffer is
@@ -27,6 +28,7 @@
 #include <string.h>
 
 #include "fota/version.h"
+#include "fuzz_utf8_ref.h"
 #include "parse.h"
 
 #define FUZZ_ASSERT(c) do { if (!(c)) { \
@@ -128,6 +130,8 @@ static int ref_u64(const char *s, uint64_t max, int allow_hex, uint64_t *out)
 static int ref_printable(const char *s, size_t max)
 {
     size_t n = strlen(s);
+    if (!ref_utf8_valid((const unsigned char *)s, n))
+        return 0;
     for (size_t i = 0; i < n; i++)
         if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] == 0x7f)
             return 0;

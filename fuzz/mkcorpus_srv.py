@@ -100,3 +100,35 @@ put("srv_upload", "signature_b64", upload(12, 0x10000, 4096, extra=bytes([len(si
 wrap = bytearray(img)
 wrap[28:32] = struct.pack("<I", 0xFFFFFFF0)     # first segment: 32 + len wraps to 16
 put("srv_upload", "seg_len_wraps", upload(0, 0xFFFFFFFE, 1024) + bytes(wrap))
+
+# An app descriptor whose project_name is not UTF-8 (refused with 422
+# bad_app_descriptor; before, the release was stored and hid itself).
+put("srv_upload", "desc_project_ff", upload(0, 0x140000, 1024)
+    + image(desc=app_desc(b"1.0.0", b"p\xff\xfe", 0)))
+
+# ---- srv_utf8: mode byte (& 3), then text (layouts in fuzz/fuzz_srv_utf8.c) ---
+for fname, seed in [
+        ("valid_mixed", b"\x00" + "a\u00e9\u20ac\U0001F600".encode()),
+        ("overlong_nul", b"\x00\xc0\x80"),
+        ("overlong_slash", b"\x00\xe0\x80\xaf"),
+        ("surrogate", b"\x00\xed\xa0\x80"),
+        ("above_max", b"\x00\xf4\x90\x80\x80"),
+        ("cut_sequence", b"\x00abc\xe2\x82"),
+        ("lone_continuation", b"\x00\x80\xbf"),
+        ("query_check_ff", b"\x01version=%FF%FE"),
+        ("query_check_ok", b"\x01version=1.0-%C3%A9t%C3%A9"),
+        ("query_upload_ff", b"\x01version=1.%FF&slot_size=0x140000"),
+        ("query_cut_echo", b"\x01a" + b"%C3%A9" * 30 + b"=1"),
+        ("query_nul", b"\x01version=1%00x"),
+        ("header_nul", b"\x02X-Device-Id: dev-a\x00x\nX-Device-Token: ab"),
+        ("header_ctl", b"\x02X-Trace: a\x01b"),
+        ("header_latin1", b"\x02User-Agent: caf\xe9"),
+        ("header_te_cl", b"\x02Transfer-Encoding: chunked\nContent-Length: 5"),
+        ("header_two_cl", b"\x02Content-Length: 2\nContent-Length: 70"),
+        ("header_te_gzip", b"\x02Transfer-Encoding: gzip, chunked"),
+        ("header_dotdot", b"\x02X-Device-Id: .."),
+        ("target_slash", b"\x03/api%2Fadmin%2Freleases"),
+        ("target_ff", b"\x03/api/%FF"),
+        ("target_params", b"\x03/api/inverter/fota/check?" + b"&".join(b"p%d=1" % i for i in range(40))),
+]:
+    put("srv_utf8", fname, seed)

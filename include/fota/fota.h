@@ -32,6 +32,7 @@
 #define FOTA_FOTA_H
 
 #include <stdint.h>
+#include "fota/device_id.h"
 #include "fota/error.h"
 #include "fota/esp_image.h"
 #include "fota/esp_ota.h"
@@ -244,7 +245,7 @@ struct fota_config {
     void (*progress)(const struct fota_config *c, const struct fota_progress *p);
 
     /* Identity and policy. */
-    const char *device_id;            /* 1-64 of [A-Za-z0-9._-] */
+    const char *device_id;            /* fota_device_id_valid (fota/device_id.h) */
     const uint8_t *device_key;        /* FOTA_KEY_LEN bytes, never sent */
     int chip_id;                      /* FOTA_CHIP_* of this device */
     uint32_t max_attempts;            /* per step before FOTA_ERR_RETRIES; 0 = 8 */

@@ -82,7 +82,7 @@ static int valid_id(const char *id)
               c == '.' || c == '_' || c == '-'))
             return 0;
     }
-    return n > 0;
+    return fota_device_id_valid(id, n); /* the rule: fota/device_id.h */
 }
 
 static int jload(struct fota *f, struct fota_jrec *r)

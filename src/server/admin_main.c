@@ -29,6 +29,7 @@
 #include <mbedtls/pk.h>
 #include <mbedtls/sha256.h>
 
+#include "fota/device_id.h"
 #include "fota/esp_image.h"
 #include "fota/version.h"
 #include "fota/manifest.h"
@@ -67,6 +68,8 @@ static int usage(const char *why)
             "            failure (5xx, connect), 4 local error (file unreadable)\n");
     return why ? EX_USAGE : EX_OK;
 }
+
+static int bad_device_id(const char *id);
 
 /* --- HTTP ------------------------------------------------------------------- */
 
@@ -663,6 +666,8 @@ static int cmd_device_add(int argc, char **argv)
     }
     if (!id)
         return usage("device add needs an ID");
+    if ((ex = bad_device_id(id)))
+        return ex;
     body = json_pack("{s:s, s:s}", "id", id, "chip", chip);
     js_body = json_dumps(body, JSON_COMPACT);
     json_decref(body);
@@ -697,8 +702,13 @@ static int cmd_deploy(int argc, char **argv)
     for (int i = 0; i < argc; i++) {
         if (!strcmp(argv[i], "--allow-downgrade"))
             downgrade = 1;
-        else if (!strcmp(argv[i], "--device") && i + 1 < argc)
-            json_array_append_new(devs, json_string(argv[++i]));
+        else if (!strcmp(argv[i], "--device") && i + 1 < argc) {
+            if ((ex = bad_device_id(argv[++i]))) {
+                json_decref(devs);
+                return ex;
+            }
+            json_array_append_new(devs, json_string(argv[i]));
+        }
         else if (!strcmp(argv[i], "--chip") && i + 1 < argc)
             chip = argv[++i];
         else if (argv[i][0] == '-' || release) {
@@ -733,6 +743,19 @@ static int cmd_deploy(int argc, char **argv)
     free(raw);
     json_decref(o);
     return ex;
+}
+
+/* The device id rule (fota/device_id.h), checked before anything is sent:
+ * 0, or the usage exit code with a message naming the rule. */
+static int bad_device_id(const char *id)
+{
+    char msg[200];
+    if (fota_device_id_valid(id, strlen(id)))
+        return 0;
+    snprintf(msg, sizeof msg,
+             "\"%.80s\" is not a device id: 1-%u characters of [A-Za-z0-9._-], not starting "
+             "with '.'", id, FOTA_DEVICE_ID_MAX);
+    return usage(msg);
 }
 
 static int path_with_id(char *path, size_t n, const char *prefix, const char *id)
@@ -847,9 +870,11 @@ int main(int argc, char **argv)
         ex = show("/api/admin/devices", device_list_printer, NULL);
     } else if ((!strcmp(cmd, "device") && !strcmp(sub, "show") && ac == 3) ||
                (!strcmp(cmd, "status") && ac == 2)) {
-        ex = path_with_id(path, sizeof path, "/api/admin/devices", av[ac - 1]) < 0
-                 ? usage("bad ID")
-                 : show(path, print_device, NULL);
+        ex = bad_device_id(av[ac - 1]);
+        if (!ex)
+            ex = path_with_id(path, sizeof path, "/api/admin/devices", av[ac - 1]) < 0
+                     ? usage("bad ID")
+                     : show(path, print_device, NULL);
     } else if (!strcmp(cmd, "deploy") && ac >= 2) {
         ex = cmd_deploy(ac - 1, av + 1);
     } else if (!strcmp(cmd, "deployment") && !strcmp(sub, "list") && ac == 2) {

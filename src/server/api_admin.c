@@ -17,16 +17,18 @@
 #include "keys.h"
 #include "log.h"
 #include "release.h"
+#include "utf8.h"
 
 #define HISTORY_LIMIT 50
 #define DEPLOY_DEVICES_MAX 10000
 
 static json_t *release_json(const struct store_release *rel)
 {
-    return json_pack("{s:I, s:s, s:I, s:s, s:i, s:s, s:s, s:I, s:s, s:I, s:I, s:I, s:o, s:b}",
-                     "id", (json_int_t)rel->id, "version", rel->version, "size",
+    return json_pack("{s:I, s:o, s:I, s:s, s:i, s:o, s:o, s:I, s:s, s:I, s:I, s:I, s:o, s:b}",
+                     "id", (json_int_t)rel->id, "version", utf8_json(rel->version), "size",
                      (json_int_t)rel->size, "chip", fota_chip_name(rel->chip), "chip_id",
-                     rel->chip, "project", rel->project, "idf_ver", rel->idf_ver,
+                     rel->chip, "project", utf8_json(rel->project), "idf_ver",
+                     utf8_json(rel->idf_ver),
                      "secure_version", (json_int_t)rel->secure_version, "sha256", rel->sha256,
                      "chunk_size", (json_int_t)rel->chunk_size, "total_chunks",
                      (json_int_t)((rel->size + rel->chunk_size - 1) / rel->chunk_size),
@@ -47,13 +49,14 @@ static json_t *device_json(struct server *srv, const struct store_device *d)
     if (d->status_release &&
         srv->ops->release_get(srv->store, d->status_release, &rel) == STORE_OK)
         total = json_integer((rel.size + rel.chunk_size - 1) / rel.chunk_size);
-    return json_pack("{s:s, s:s, s:s, s:s, s:o, s:s, s:o, s:I, s:o, s:s, s:o, s:o}", "id", d->id,
-                     "chip", fota_chip_name(d->chip), "current_version", d->current_version,
-                     "reported_version", d->reported_version, "offered_release",
-                     id_or_null(d->offered_release), "state", d->state, "release",
+    return json_pack("{s:o, s:s, s:o, s:o, s:o, s:o, s:o, s:I, s:o, s:o, s:o, s:o}", "id",
+                     utf8_json(d->id), "chip", fota_chip_name(d->chip), "current_version",
+                     utf8_json(d->current_version), "reported_version",
+                     utf8_json(d->reported_version), "offered_release",
+                     id_or_null(d->offered_release), "state", utf8_json(d->state), "release",
                      id_or_null(d->status_release), "chunks_received",
                      (json_int_t)d->chunks_received, "total_chunks", total, "last_error",
-                     d->last_error, "last_seen", json_time(d->last_seen), "created_at",
+                     utf8_json(d->last_error), "last_seen", json_time(d->last_seen), "created_at",
                      json_time(d->created_at));
 }
 
@@ -62,7 +65,7 @@ static json_t *deployment_json(const struct store_deployment *d, const char *con
 {
     json_t *a = json_array();
     for (size_t i = 0; i < n; i++)
-        json_array_append_new(a, json_string(devs[i]));
+        json_array_append_new(a, utf8_json(devs[i]));
     return json_pack("{s:I, s:I, s:o, s:o, s:b, s:o}", "id", (json_int_t)d->id, "release",
                      (json_int_t)d->release, "chip",
                      d->chip >= 0 ? json_string(fota_chip_name(d->chip)) : json_null(),
@@ -189,13 +192,10 @@ int admin_release_begin(struct request *r)
     }
     if ((s = http_query(r, "version"))) {
         size_t n = strlen(s);
-        int ok = n >= 1 && n <= FOTA_VERSION_OFFER_MAX;
-        for (size_t i = 0; ok && i < n; i++)
-            ok = (unsigned char)s[i] >= 0x20 && s[i] != 0x7f;
-        if (!ok) {
+        if (n == 0 || !parse_printable(s, FOTA_VERSION_OFFER_MAX)) {
             http_error(r, 400, "bad_request",
-                       "version must be 1-%u printable characters (the longest a device takes "
-                       "in an offer), got %zu", FOTA_VERSION_OFFER_MAX, n);
+                       "version must be 1-%u bytes of printable UTF-8 text (the longest a "
+                       "device takes in an offer), got %zu bytes", FOTA_VERSION_OFFER_MAX, n);
             return -1;
         }
         snprintf(p.version, sizeof p.version, "%s", s);
@@ -238,10 +238,45 @@ enum MHD_Result admin_release_upload(struct request *r)
     return http_json(r, 201, release_json(&res.rel));
 }
 
+/* A list answer being built: its array, and whether a row failed. */
+struct list_ctx {
+    struct server *srv;
+    json_t *a;
+    int failed;
+};
+
+/* Appends row v (NULL: it could not be built): a row that fails stops the
+ * list, which then answers 500, rather than being left out in silence. */
+static int append_row(struct list_ctx *c, json_t *v, const char *what, const char *name)
+{
+    if (!v || json_array_append_new(c->a, v) < 0) {
+        SLOG(SLOG_ERROR, "%s %s could not be encoded as JSON", what, name);
+        c->failed = 1;
+        return -1;
+    }
+    return 0;
+}
+
+/* The answer to a list request, once its store call returned rc. */
+static enum MHD_Result list_answer(struct request *r, struct list_ctx *c, int rc,
+                                   const char *key, const char *what)
+{
+    if (rc != STORE_OK) {
+        json_decref(c->a);
+        return http_store_error(r, rc, what);
+    }
+    if (c->failed || !c->a) {
+        json_decref(c->a);
+        return http_error(r, 500, "internal_error", "a row could not be encoded while %s", what);
+    }
+    return http_json(r, 200, json_pack("{s:o}", key, c->a));
+}
+
 static int list_release_cb(void *ctx, const struct store_release *rel)
 {
-    json_array_append_new(ctx, release_json(rel));
-    return 0;
+    char id[24];
+    snprintf(id, sizeof id, "%lld", (long long)rel->id);
+    return append_row(ctx, release_json(rel), "release", id);
 }
 
 enum MHD_Result admin_releases_get(struct request *r)
@@ -266,13 +301,9 @@ enum MHD_Result admin_releases_get(struct request *r)
             return http_store_error(r, rc, "reading the release");
         return http_json(r, 200, release_json(&rel));
     }
-    json_t *a = json_array();
-    rc = srv->ops->release_list(srv->store, list_release_cb, a);
-    if (rc != STORE_OK) {
-        json_decref(a);
-        return http_store_error(r, rc, "listing releases");
-    }
-    return http_json(r, 200, json_pack("{s:o}", "releases", a));
+    struct list_ctx c = {srv, json_array(), 0};
+    rc = c.a ? srv->ops->release_list(srv->store, list_release_cb, &c) : STORE_OK;
+    return list_answer(r, &c, rc, "releases", "listing releases");
 }
 
 /* --- devices ------------------------------------------------------------------ */
@@ -309,23 +340,19 @@ enum MHD_Result admin_devices_post(struct request *r)
 
 static int history_cb(void *ctx, const struct store_status *s)
 {
-    json_array_append_new(ctx, json_pack("{s:I, s:s, s:I, s:s, s:o}", "release",
-                                         (json_int_t)s->release, "state", s->state,
-                                         "chunks_received", (json_int_t)s->chunks_received,
-                                         "error", s->error, "at", json_time(s->at)));
-    return 0;
+    char id[24];
+    snprintf(id, sizeof id, "%lld", (long long)s->id);
+    return append_row(ctx, json_pack("{s:I, s:o, s:I, s:o, s:o}", "release",
+                                     (json_int_t)s->release, "state", utf8_json(s->state),
+                                     "chunks_received", (json_int_t)s->chunks_received,
+                                     "error", utf8_json(s->error), "at", json_time(s->at)),
+                      "status row", id);
 }
-
-struct list_ctx {
-    struct server *srv;
-    json_t *a;
-};
 
 static int list_device_cb(void *ctx, const struct store_device *d)
 {
     struct list_ctx *c = ctx;
-    json_array_append_new(c->a, device_json(c->srv, d));
-    return 0;
+    return append_row(c, device_json(c->srv, d), "device", d->id);
 }
 
 enum MHD_Result admin_devices_get(struct request *r)
@@ -345,23 +372,24 @@ enum MHD_Result admin_devices_get(struct request *r)
             return http_error(r, 404, "not_found", "unknown device \"%.64s\"", r->tail);
         if (rc != STORE_OK)
             return http_store_error(r, rc, "reading the device");
-        json_t *o = device_json(srv, &d), *h = json_array();
-        rc = srv->ops->status_history(srv->store, d.id, HISTORY_LIMIT, history_cb, h);
-        if (rc != STORE_OK) {
+        json_t *o = device_json(srv, &d);
+        struct list_ctx h = {srv, json_array(), 0};
+        rc = h.a ? srv->ops->status_history(srv->store, d.id, HISTORY_LIMIT, history_cb, &h)
+                 : STORE_OK;
+        if (rc != STORE_OK || h.failed || !h.a || !o) {
             json_decref(o);
-            json_decref(h);
-            return http_store_error(r, rc, "reading the status history");
+            json_decref(h.a);
+            if (rc != STORE_OK)
+                return http_store_error(r, rc, "reading the status history");
+            return http_error(r, 500, "internal_error",
+                              "device %s could not be encoded as JSON", d.id);
         }
-        json_object_set_new(o, "history", h);
+        json_object_set_new(o, "history", h.a);
         return http_json(r, 200, o);
     }
-    struct list_ctx c = {srv, json_array()};
-    rc = srv->ops->device_list(srv->store, list_device_cb, &c);
-    if (rc != STORE_OK) {
-        json_decref(c.a);
-        return http_store_error(r, rc, "listing devices");
-    }
-    return http_json(r, 200, json_pack("{s:o}", "devices", c.a));
+    struct list_ctx c = {srv, json_array(), 0};
+    rc = c.a ? srv->ops->device_list(srv->store, list_device_cb, &c) : STORE_OK;
+    return list_answer(r, &c, rc, "devices", "listing devices");
 }
 
 /* --- deployments ----------------------------------------------------------------- */
@@ -446,7 +474,8 @@ enum MHD_Result admin_deployments_post(struct request *r)
             ids[i] = json_string_value(json_array_get(devs, i));
             if (!keys_valid_device_id(ids[i])) {
                 ret = http_error(r, 400, "bad_request",
-                                 "devices[%zu] is not a device id (1-64 of [A-Za-z0-9._-])", i);
+                                 "devices[%zu] is not a device id (1-64 of [A-Za-z0-9._-], "
+                                 "no leading '.')", i);
                 goto out;
             }
             rc = srv->ops->device_get(srv->store, ids[i], &d);
@@ -490,8 +519,9 @@ out:
 static int list_dep_cb(void *ctx, const struct store_deployment *d, const char *const *devs,
                        size_t n)
 {
-    json_array_append_new(ctx, deployment_json(d, devs, n));
-    return 0;
+    char id[24];
+    snprintf(id, sizeof id, "%lld", (long long)d->id);
+    return append_row(ctx, deployment_json(d, devs, n), "deployment", id);
 }
 
 enum MHD_Result admin_deployments_get(struct request *r)
@@ -503,11 +533,7 @@ enum MHD_Result admin_deployments_get(struct request *r)
     ret = no_query(r, &bad);
     if (bad)
         return ret;
-    json_t *a = json_array();
-    rc = srv->ops->deployment_list(srv->store, list_dep_cb, a);
-    if (rc != STORE_OK) {
-        json_decref(a);
-        return http_store_error(r, rc, "listing deployments");
-    }
-    return http_json(r, 200, json_pack("{s:o}", "deployments", a));
+    struct list_ctx c = {srv, json_array(), 0};
+    rc = c.a ? srv->ops->deployment_list(srv->store, list_dep_cb, &c) : STORE_OK;
+    return list_answer(r, &c, rc, "deployments", "listing deployments");
 }

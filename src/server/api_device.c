@@ -91,8 +91,8 @@ enum MHD_Result api_check(struct request *r)
                 return http_store_error(r, rc, "recording the offer");
             SLOG(SLOG_DEBUG, "offering release %lld (%s) to %s running \"%s\"", (long long)rid,
                  img->rel.version, r->device_id, version);
-            o = json_pack("{s:b, s:I, s:s, s:I, s:I, s:I, s:s, s:I}", "update", 1, "release",
-                          (json_int_t)rid, "version", img->rel.version, "size",
+            o = json_pack("{s:b, s:I, s:o, s:I, s:I, s:I, s:s, s:I}", "update", 1, "release",
+                          (json_int_t)rid, "version", utf8_json(img->rel.version), "size",
                           (json_int_t)img->rel.size, "chunk_size",
                           (json_int_t)img->rel.chunk_size, "total_chunks",
                           (json_int_t)total_chunks(&img->rel), "sha256", img->rel.sha256,
@@ -361,6 +361,14 @@ enum MHD_Result api_status(struct request *r)
     if ((bad = parse_status_body(r->body, r->body_len, &st, buf, sizeof buf)))
         return http_error(r, 400, "bad_request", "%s", bad);
 
+    /* Only about a release this device was offered (by check; or the one it
+     * already reports on, offered earlier): anything else is refused with
+     * the same answer whether or not that release exists, so a device
+     * cannot probe for release ids, nor mark itself "confirmed" on any. */
+    if (st.release != r->device.offered_release && st.release != r->device.status_release)
+        return http_error(r, 409, "not_offered",
+                          "release %lld was not offered to this device: report status only "
+                          "on the release check offered", (long long)st.release);
     rc = images_get(srv, st.release, &img);
     if (rc == STORE_NOT_FOUND)
         return http_error(r, 404, "not_found", "unknown release %lld", (long long)st.release);

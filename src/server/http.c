@@ -25,10 +25,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "fota/device_id.h"
+#include "connlimit.h"
 #include "devcache.h"
 #include "log.h"
 #include "ratelimit.h"
 #include "release.h"
+#include "utf8.h"
 
 static const struct route routes[] = {
     {"/api/inverter/fota/check", 0, AUTH_DEVICE, "GET", {{"GET", BODY_NONE, api_check}}},
@@ -64,6 +67,8 @@ enum MHD_Result http_body(struct request *r, unsigned status, char *buf, size_t 
     }
     if (content_type)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
+    if (r->close)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
     if (status == 405 && r->allow)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->allow);
     if (status == 401 && r->route && r->route->auth == AUTH_ADMIN)
@@ -84,10 +89,20 @@ enum MHD_Result http_body(struct request *r, unsigned status, char *buf, size_t 
 enum MHD_Result http_json(struct request *r, unsigned status, json_t *obj)
 {
     /* compact, UTF-8, '/' not escaped */
+    static const char failed[] = "{\"error\":\"internal_error\",\"message\":\"the answer "
+                                 "could not be encoded as JSON\"}";
     char *s = obj ? json_dumps(obj, JSON_COMPACT) : NULL;
     json_decref(obj);
-    if (!s)
-        return MHD_NO;
+    if (!s) {
+        /* A string that is not UTF-8 (json_string refuses it, so json_pack
+         * returns NULL) or no memory: never a dropped connection. */
+        SLOG(SLOG_ERROR, "%s %s device=%s: the %u answer could not be encoded as JSON; "
+             "answering 500", r->log_method, r->log_path, r->device_id[0] ? r->device_id : "-",
+             status);
+        if (!(s = strdup(failed)))
+            return MHD_NO;
+        status = 500;
+    }
     return http_body(r, status, s, strlen(s), "application/json");
 }
 
@@ -130,6 +145,9 @@ enum MHD_Result http_error(struct request *r, unsigned status, const char *code,
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    /* The message may quote client text (a path, a parameter) or cut it at a
+     * byte count: make it valid UTF-8, so the JSON answer always encodes. */
+    utf8_clean_text(msg);
     SLOG(status >= 500 ? SLOG_ERROR : SLOG_WARN, "refused %s %s device=%s: %u %s: %s",
          r->log_method, r->log_path, r->device_id[0] ? r->device_id : "-", status, code, msg);
     return http_json(r, status, json_pack("{s:s, s:s}", "error", code, "message", msg));
@@ -148,20 +166,10 @@ static enum MHD_Result collect_query(void *cls, enum MHD_ValueKind kind, const c
                                      size_t key_size, const char *value, size_t value_size)
 {
     struct request *r = cls;
-    struct query *q = &r->query;
     (void)kind;
-    /* the sizes tell what C strings hide: an embedded NUL from %00 */
-    if (strlen(key) != key_size || (value && strlen(value) != value_size))
-        q->nul = 1;
-    if (q->n == QUERY_MAX) {
-        q->overflow = 1;
-        return MHD_NO;
-    }
-    q->q[q->n].key = key;
-    q->q[q->n].val = value;
-    q->n++;
-    r->q_len += strlen(key) + (value ? strlen(value) : 0) + 2;
-    return MHD_YES;
+    query_add(&r->query, key, key_size, value, value_size);
+    r->q_len += key_size + (value ? value_size : 0) + 2;
+    return r->query.overflow ? MHD_NO : MHD_YES;
 }
 
 const char *http_query_problem(const struct request *r, const char *const *allowed,
@@ -207,10 +215,16 @@ static int auth_device(struct request *r)
 {
     const char *id = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "X-Device-Id");
     const char *tok = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "X-Device-Token");
+    const char *idv = NULL;
+    size_t id_len = 0;
     int rc;
 
+    /* the length as received: an id cut short by a NUL is not this id */
+    if (MHD_lookup_connection_value_n(r->conn, MHD_HEADER_KIND, "X-Device-Id",
+                                      sizeof "X-Device-Id" - 1, &idv, &id_len) != MHD_YES)
+        idv = NULL;
     /* One message to the client for every case; the log says which. */
-    if (!keys_valid_device_id(id)) {
+    if (!idv || !fota_device_id_valid(idv, id_len)) {
         SLOG(SLOG_WARN, "device auth: X-Device-Id %s", id ? "malformed" : "missing");
         http_error(r, 401, "unauthorized", "device authentication failed");
         return -1;
@@ -310,16 +324,51 @@ static void client_addr(struct request *r)
 }
 
 static void conn_request_started(struct request *r);
+static void conn_expire(struct MHD_Connection *conn);
+static void conn_adopt(struct MHD_Connection *conn, struct request *r);
+
+static enum MHD_Result scan_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                   size_t key_size, const char *value, size_t value_size)
+{
+    (void)kind;
+    header_scan_feed(cls, key, key_size, value, value_size);
+    /* libmicrohttpd 0.9.75 measures a header value with strlen, so
+     * "X-Device-Id: dev-a<NUL>x" reaches us as "dev-a". The value points
+     * into its read buffer, where the line's "\r\n" was overwritten with two
+     * NULs: a byte other than NUL right after the value's terminator is the
+     * rest of a line cut by a NUL (or a line not ended by CRLF: refused too,
+     * HTTP/1.1 lines end in CRLF). Every header line is followed at least by
+     * the empty line, so that byte is inside the buffer. */
+    if (value && value_size == strlen(value) && value[value_size + 1] != '\0')
+        header_scan_cut(cls, key, key_size);
+    return MHD_YES;
+}
 
 /* First call: everything that can be decided from the headers. */
 static enum MHD_Result begin(struct request *r)
 {
     struct server *srv = r->srv;
     const struct route_method *m;
+    struct header_scan hs;
+    const char *bad;
+    char msg[PARSE_MSG_MAX];
     uint64_t clen;
     int has_len;
 
     client_addr(r);
+    /* framing first: what follows on the connection depends on it */
+    if (r->target_bad) {
+        r->close = 1;
+        return http_error(r, 400, "bad_request", "%s", r->target_bad);
+    }
+    if (!utf8_valid_str(r->url))
+        return http_error(r, 400, "bad_request", "the path is not valid UTF-8: %.100s", r->url);
+    header_scan_init(&hs);
+    MHD_get_connection_values_n(r->conn, MHD_HEADER_KIND, scan_header, &hs);
+    if ((bad = header_scan_verdict(&hs, msg, sizeof msg))) {
+        r->close = 1;
+        return http_error(r, 400, "bad_request", "%s", bad);
+    }
     if (r->counted && atomic_load(&srv->inflight) > srv->max_inflight)
         return http_error(r, 429, "too_many_requests",
                           "more than %u requests in progress; retry later", srv->max_inflight);
@@ -404,11 +453,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     struct request *r = *con_cls;
     (void)version;
 
-    if (!r) {
-        r = calloc(1, sizeof *r);
-        if (!r)
+    if (!r || !r->started) {
+        if (!r && !(r = calloc(1, sizeof *r)))
             return MHD_NO;
+        if (r->answered)
+            return MHD_NO; /* answered by on_uri already: close */
         *con_cls = r;
+        r->started = 1;
+        conn_adopt(conn, r); /* from now on on_completed frees it */
         clock_gettime(CLOCK_MONOTONIC, &r->t0);
         r->srv = srv;
         r->conn = conn;
@@ -417,6 +469,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         r->tail = "";
         snprintf(r->log_method, sizeof r->log_method, "%s", method);
         snprintf(r->log_path, sizeof r->log_path, "%s", url);
+        utf8_clean_text(r->log_method);
+        utf8_clean_text(r->log_path);
         atomic_fetch_add(&srv->inflight, 1);
         r->counted = 1;
         return begin(r);
@@ -450,10 +504,15 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     struct request *r = *con_cls;
     struct timespec t1;
     long long us;
-    (void)conn;
 
     if (!r)
         return;
+    if (!r->started) { /* libmicrohttpd refused it before routing (it logs why) */
+        conn_adopt(conn, r);
+        free(r);
+        *con_cls = NULL;
+        return;
+    }
     clock_gettime(CLOCK_MONOTONIC, &t1);
     us = (long long)(t1.tv_sec - r->t0.tv_sec) * 1000000 + (t1.tv_nsec - r->t0.tv_nsec) / 1000;
     SLOG(SLOG_INFO, "%s %s %s %u %zu %lldus%s", r->log_method, r->log_path,
@@ -486,6 +545,12 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 struct conn_entry {
     struct conn_entry *prev, *next;
     int fd;
+    int counted;                  /* in connlimit under addr */
+    int quiet;                    /* closed after a refusal already logged */
+    struct request *unstarted;    /* made by on_uri, not yet seen by on_request: freed
+                                   * here if libmicrohttpd never completes it (it may
+                                   * drop a request it refused itself without telling) */
+    char addr[CONNLIMIT_KEY_MAX];
     _Atomic int64_t deadline; /* monotonic milliseconds; 0: none. Set without the
                                * list lock (the entry lives as long as its
                                * connection, so while any of its requests) */
@@ -498,7 +563,8 @@ static struct {
     pthread_t thread;
     int running, stop;
     unsigned timeout;
-} wd = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, {NULL, NULL, -1, 0}, 0, 0, 0, 0};
+    int tls;
+} wd = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER, .head = {.fd = -1}};
 
 static int64_t mono_ms(void)
 {
@@ -516,10 +582,15 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
     if (code == MHD_CONNECTION_NOTIFY_STARTED) {
         const union MHD_ConnectionInfo *ci =
             MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        const union MHD_ConnectionInfo *ai =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
         *socket_context = NULL;
         if (!ci || !(e = calloc(1, sizeof *e)))
             return;
         e->fd = ci->connect_fd;
+        connlimit_key(ai ? ai->client_addr : NULL, e->addr);
+        connlimit_opened(e->addr);
+        e->counted = 1;
         pthread_mutex_lock(&wd.mu);
         atomic_store(&e->deadline, wd.timeout ? mono_ms() + 1000 * (int64_t)wd.timeout : 0);
         e->next = wd.head.next;
@@ -535,6 +606,9 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
         if (e->next)
             e->next->prev = e->prev;
         pthread_mutex_unlock(&wd.mu);
+        if (e->counted)
+            connlimit_closed(e->addr);
+        free(e->unstarted); /* never completed by libmicrohttpd */
         free(e);
         *socket_context = NULL;
     }
@@ -569,6 +643,37 @@ static void conn_request_done(struct request *r)
     atomic_store(&r->ce->deadline, wd.timeout ? mono_ms() + 1000 * (int64_t)wd.timeout : 0);
 }
 
+/* The watchdog entry of conn (its socket context), or NULL. Its
+ * `unstarted` field is used only from conn's own thread. */
+static struct conn_entry *conn_entry_of(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return ci ? ci->socket_context : NULL;
+}
+
+/* r (made by on_uri) is no longer the connection's to free. */
+static void conn_adopt(struct MHD_Connection *conn, struct request *r)
+{
+    struct conn_entry *e = conn_entry_of(conn);
+    if (e && e->unstarted == r)
+        e->unstarted = NULL;
+}
+
+/* Let the watchdog close conn's socket on its next round. */
+static void conn_expire(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    struct conn_entry *e = ci ? ci->socket_context : NULL;
+    if (e) {
+        pthread_mutex_lock(&wd.mu); /* the watchdog reads it under the lock */
+        e->quiet = 1;
+        pthread_mutex_unlock(&wd.mu);
+        atomic_store(&e->deadline, mono_ms() - 1 > 0 ? mono_ms() - 1 : 1);
+    }
+}
+
 static void *watchdog(void *arg)
 {
     struct timespec ts;
@@ -578,11 +683,13 @@ static void *watchdog(void *arg)
         int64_t t = mono_ms(), dl;
         for (struct conn_entry *e = wd.head.next; e; e = e->next)
             if ((dl = atomic_load(&e->deadline)) && t > dl) {
-                SLOG(SLOG_WARN, "closing a connection (fd %d): no complete request within %u s "
-                     "(slow client)", e->fd, wd.timeout);
+                if (!e->quiet)
+                    SLOG(SLOG_WARN, "closing a connection (fd %d): no complete request "
+                         "within %u s (slow client)", e->fd, wd.timeout);
                 shutdown(e->fd, SHUT_RDWR);
                 atomic_compare_exchange_strong(&e->deadline, &dl, 0);
             }
+        connlimit_tick();
         clock_gettime(CLOCK_REALTIME, &ts);
         ts.tv_nsec += 250 * 1000000L;
         if (ts.tv_nsec >= 1000000000L) {
@@ -595,12 +702,72 @@ static void *watchdog(void *arg)
     return NULL;
 }
 
+/* A new connection: the connection limits (connlimit.h). */
+static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen)
+{
+    (void)cls;
+    (void)addrlen;
+    return connlimit_accept(addr) ? MHD_YES : MHD_NO;
+}
+
+/* The request line is in (headers not yet): libmicrohttpd hands over the
+ * request target as sent, before it decodes it. The request's state starts
+ * here, so the checks that need the raw target (parse_raw_target) are
+ * answered on the first call of on_request. One check cannot wait: with
+ * thousands of query parameters libmicrohttpd runs out of connection memory
+ * while it parses them and then neither calls on_request nor answers, so
+ * that request is answered here, by writing a 400 on the socket directly
+ * (plain HTTP; under TLS the connection is only closed) and shutting it. */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+    struct request *r = calloc(1, sizeof *r);
+    struct conn_entry *e = conn_entry_of(conn);
+    (void)cls;
+
+    if (!r)
+        return NULL;
+    r->conn = conn;
+    if (e) {
+        free(e->unstarted); /* a previous one libmicrohttpd dropped on this connection */
+        e->unstarted = r;
+    }
+    r->target_bad = parse_raw_target(uri, r->target_msg, sizeof r->target_msg);
+    if (r->target_bad && strncmp(r->target_bad, "too many", 8) == 0) {
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        char body[PARSE_MSG_MAX + 64], head[256];
+        int bn = snprintf(body, sizeof body, "{\"error\":\"bad_request\",\"message\":\"%s\"}",
+                          r->target_bad);
+        int hn = snprintf(head, sizeof head, "HTTP/1.1 400 Bad Request\r\nContent-Type: "
+                          "application/json\r\nContent-Length: %d\r\nConnection: close\r\n\r\n",
+                          bn);
+        SLOG(SLOG_WARN, "refused a request before its headers: 400 bad_request: %s",
+             r->target_bad);
+        if (ci) {
+            if (!wd.tls) {
+                (void)!send(ci->connect_fd, head, (size_t)hn, MSG_NOSIGNAL | MSG_DONTWAIT);
+                (void)!send(ci->connect_fd, body, (size_t)bn, MSG_NOSIGNAL | MSG_DONTWAIT);
+            }
+            shutdown(ci->connect_fd, wd.tls ? SHUT_RDWR : SHUT_WR);
+        }
+        /* the watchdog shuts the rest (libmicrohttpd then closes it) */
+        conn_expire(conn);
+        r->answered = 1;
+        r->status = 400;
+    }
+    return r;
+}
+
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
     char buf[512];
     (void)cls;
     vsnprintf(buf, sizeof buf, fmt, ap);
     buf[strcspn(buf, "\n")] = '\0';
+    if (strncmp(buf, "Server reached connection limit", 31) == 0) {
+        connlimit_refused_elsewhere(); /* one summary line per interval, not one per refusal */
+        return;
+    }
     SLOG(SLOG_WARN, "libmicrohttpd: %s", buf);
 }
 
@@ -646,16 +813,20 @@ struct MHD_Daemon *http_start(struct server *srv, const struct http_config *cfg,
     o[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, srv};
     o[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)on_connection, NULL};
     o[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT, cfg->idle_timeout, NULL};
-    o[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections, NULL};
-    if (cfg->max_per_ip)
-        o[n++] = (struct MHD_OptionItem){MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->max_per_ip, NULL};
+    /* the limits are connlimit's (on_accept); libmicrohttpd's total is a
+     * backstop one above it */
+    o[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections + 1, NULL};
+    o[n++] = (struct MHD_OptionItem){MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)on_uri, NULL};
     o[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_MEMORY_LIMIT,
                                      (intptr_t)cfg->memory_limit, NULL};
     o[n++] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
 
     wd.timeout = cfg->idle_timeout;
+    wd.tls = cfg->tls_cert != NULL;
     wd.stop = 0;
-    d = MHD_start_daemon(flags, (uint16_t)cfg->port, NULL, NULL, on_request, srv,
+    connlimit_init(cfg->max_connections, cfg->max_per_ip,
+                   cfg->limit_log_interval ? cfg->limit_log_interval : 10);
+    d = MHD_start_daemon(flags, (uint16_t)cfg->port, on_accept, NULL, on_request, srv,
                          MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, /* first, as MHD asks */
                          MHD_OPTION_ARRAY, o, MHD_OPTION_END);
     if (!d) {

@@ -22,6 +22,7 @@
 #include "parse.h"
 #include "server.h"
 #include "store.h"
+#include "utf8.h"
 
 struct upload; /* release.h */
 struct conn_entry; /* http.c: per-connection deadline */
@@ -39,6 +40,11 @@ struct request {
     int answered;
     int counted;                 /* counted in srv->inflight */
     int io_error;                /* storing the upload failed */
+    int started;                 /* on_request has seen it (the URI log callback
+                                  * creates it, before the headers are read) */
+    int close;                   /* answer with "Connection: close" */
+    const char *target_bad;      /* parse_raw_target's refusal (in target_msg) */
+    char target_msg[PARSE_MSG_MAX];
     const char *allow;           /* Allow header of a 405 */
     char log_method[16];
     char log_path[160];
@@ -89,6 +95,7 @@ struct http_config {
     const char *tls_key;     /* PEM text of its private key */
     unsigned max_connections;  /* all connections at once */
     unsigned max_per_ip;       /* connections at once from one address (0: no limit) */
+    unsigned limit_log_interval; /* seconds between connection-refusal summaries */
     unsigned idle_timeout;     /* seconds: inactivity, and the deadline for a
                                 * request's headers (and a device request's body) */
     size_t memory_limit;       /* per-connection buffer: bounds request headers */

@@ -4,6 +4,8 @@
  */
 #include "keys.h"
 
+#include "fota/device_id.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -254,18 +256,7 @@ int keys_admin_ok(const struct keyring *k, const char *presented)
 
 int keys_valid_device_id(const char *id)
 {
-    size_t n = 0;
-    if (!id)
-        return 0;
-    for (; id[n]; n++) {
-        char c = id[n];
-        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-              c == '.' || c == '_' || c == '-'))
-            return 0;
-        if (n >= DEVICE_ID_MAX)
-            return 0;
-    }
-    return n >= 1;
+    return id && fota_device_id_valid(id, strnlen(id, DEVICE_ID_MAX + 1));
 }
 
 void keys_device_key(const struct keyring *k, const char *id, uint8_t key[KEY_LEN])

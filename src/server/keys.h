@@ -38,7 +38,7 @@ int keys_read_token_file(const char *path, char *out, size_t outlen, char *err, 
 /* 1 when the presented admin token is the configured one. */
 int keys_admin_ok(const struct keyring *k, const char *presented);
 
-/* 1 when id is 1-64 characters of [A-Za-z0-9._-]. */
+/* 1 when id is a valid device id: fota_device_id_valid (fota/device_id.h). */
 int keys_valid_device_id(const char *id);
 
 void keys_device_key(const struct keyring *k, const char *id, uint8_t key[KEY_LEN]);

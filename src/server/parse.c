@@ -13,6 +13,7 @@
 #include <mbedtls/base64.h>
 
 #include "fota/esp_image.h"
+#include "utf8.h"
 
 /* --- query ----------------------------------------------------------------- */
 
@@ -36,6 +37,11 @@ const char *query_problem(const struct query *q, const char *const *allowed,
         snprintf(buf, n, "a query parameter contains a NUL byte (%%00)");
         return buf;
     }
+    if (q->bad_utf8) {
+        /* stored (version) or echoed (messages): text is UTF-8 or refused */
+        snprintf(buf, n, "a query parameter is not valid UTF-8");
+        return buf;
+    }
     for (int i = 0; i < q->n; i++) {
         if (!in_list(q->q[i].key, allowed)) {
             snprintf(buf, n, "unknown query parameter \"%.40s\"", q->q[i].key);
@@ -57,6 +63,23 @@ const char *query_problem(const struct query *q, const char *const *allowed,
             return buf;
         }
     return NULL;
+}
+
+void query_add(struct query *q, const char *key, size_t key_size, const char *val,
+               size_t val_size)
+{
+    /* the sizes tell what C strings hide: an embedded NUL from %00 */
+    if (strlen(key) != key_size || (val && strlen(val) != val_size))
+        q->nul = 1;
+    else if (!utf8_valid(key, key_size) || (val && !utf8_valid(val, val_size)))
+        q->bad_utf8 = 1;
+    if (q->n == QUERY_MAX) {
+        q->overflow = 1;
+        return;
+    }
+    q->q[q->n].key = key;
+    q->q[q->n].val = val;
+    q->n++;
 }
 
 const char *query_get(const struct query *q, const char *key)
@@ -104,7 +127,7 @@ int parse_u64(const char *s, uint64_t max, int allow_hex, uint64_t *out)
 int parse_printable(const char *s, size_t max)
 {
     size_t n = strlen(s);
-    if (n > max)
+    if (n > max || !utf8_valid(s, n))
         return 0;
     for (size_t i = 0; i < n; i++)
         if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
@@ -302,7 +325,8 @@ const char *parse_device_body(const char *body, size_t len, char id[DEVICE_ID_MA
     }
     sid = json_string_value(json_object_get(o, "id"));
     if (!keys_valid_device_id(sid)) {
-        snprintf(buf, n, "id must be a string of 1-64 characters of [A-Za-z0-9._-]");
+        snprintf(buf, n, "id must be a string of 1-64 characters of [A-Za-z0-9._-], not starting "
+                 "with '.'");
         goto bad;
     }
     v = json_object_get(o, "chip");
@@ -338,4 +362,136 @@ int parse_b64_exact(const char *text, uint8_t *out, size_t n)
         return -1;
     memcpy(out, tmp, n);
     return 0;
+}
+
+/* --- framing and headers ------------------------------------------------------- */
+
+const char *parse_raw_target(const char *uri, char *buf, size_t n)
+{
+    const char *q = strchr(uri, '?');
+    size_t plen = q ? (size_t)(q - uri) : strlen(uri), params = 0;
+
+    for (size_t i = 0; i + 2 < plen; i++) {
+        if (uri[i] != '%')
+            continue;
+        if ((uri[i + 1] == '2' && (uri[i + 2] == 'F' || uri[i + 2] == 'f'))) {
+            snprintf(buf, n, "the path holds an encoded '/' (%%2F): routes are matched on the "
+                     "path as sent");
+            return buf;
+        }
+        if (uri[i + 1] == '0' && uri[i + 2] == '0') {
+            snprintf(buf, n, "the path holds an encoded NUL (%%00)");
+            return buf;
+        }
+    }
+    if (q) {
+        for (const char *p = q + 1; *p && *p != '#'; p++)
+            if (*p == '&')
+                params++;
+        params++;
+        if (params > QUERY_MAX) {
+            snprintf(buf, n, "too many query parameters (at most %d)", QUERY_MAX);
+            return buf;
+        }
+    }
+    return NULL;
+}
+
+void header_scan_init(struct header_scan *hs)
+{
+    memset(hs, 0, sizeof *hs);
+}
+
+static int has_ctl(const char *s, size_t len, int allow_tab)
+{
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if ((c < 0x20 && !(allow_tab && c == '\t')) || c == 0x7f)
+            return 1;
+    }
+    return 0;
+}
+
+static int token_eq(const char *s, size_t len, const char *word)
+{
+    size_t w = strlen(word);
+    while (len && (*s == ' ' || *s == '\t'))
+        s++, len--;
+    while (len && (s[len - 1] == ' ' || s[len - 1] == '\t'))
+        len--;
+    return len == w && strncasecmp(s, word, w) == 0;
+}
+
+static void header_bad(struct header_scan *hs, const char *name, size_t name_len,
+                       const char *what)
+{
+    size_t k = name_len < sizeof hs->bad_name - 1 ? name_len : sizeof hs->bad_name - 1;
+    if (hs->bad)
+        return;
+    hs->bad = 1;
+    hs->bad_what = what;
+    memcpy(hs->bad_name, name, k);
+    hs->bad_name[k] = '\0';
+    for (size_t i = 0; i < k; i++)
+        if ((unsigned char)hs->bad_name[i] < 0x20 || hs->bad_name[i] == 0x7f)
+            hs->bad_name[i] = '?';
+    utf8_sanitize(hs->bad_name);
+}
+
+void header_scan_cut(struct header_scan *hs, const char *name, size_t name_len)
+{
+    header_bad(hs, name, name_len, "its line holds a NUL byte or does not end in CRLF");
+}
+
+void header_scan_feed(struct header_scan *hs, const char *name, size_t name_len,
+                      const char *value, size_t value_len)
+{
+    const char *what = NULL;
+
+    if (!value)
+        value = "", value_len = 0;
+    if (has_ctl(name, name_len, 0) || !utf8_valid(name, name_len))
+        what = "its name holds a control byte or is not UTF-8";
+    else if (has_ctl(value, value_len, 1))
+        what = memchr(value, 0, value_len) ? "its value holds a NUL byte"
+                                           : "its value holds a control byte";
+    else if (!utf8_valid(value, value_len))
+        what = "its value is not valid UTF-8";
+    if (what)
+        header_bad(hs, name, name_len, what);
+    if (token_eq(name, name_len, "Content-Length")) {
+        char v[sizeof hs->cl_first];
+        size_t k = value_len < sizeof v - 1 ? value_len : sizeof v - 1;
+        memcpy(v, value, k);
+        v[k] = '\0';
+        if (hs->n_cl++ == 0)
+            memcpy(hs->cl_first, v, sizeof v);
+        else if (strcmp(v, hs->cl_first) != 0 || value_len >= sizeof v - 1)
+            hs->cl_differ = 1;
+    } else if (token_eq(name, name_len, "Transfer-Encoding")) {
+        hs->te_chunked = hs->has_te ? 0 : token_eq(value, value_len, "chunked");
+        hs->has_te = 1;
+    }
+}
+
+const char *header_scan_verdict(const struct header_scan *hs, char *buf, size_t n)
+{
+    if (hs->bad) {
+        snprintf(buf, n, "header \"%s\" is refused: %s", hs->bad_name, hs->bad_what);
+        return buf;
+    }
+    if (hs->has_te && hs->n_cl) {
+        snprintf(buf, n, "Transfer-Encoding and Content-Length together: the body's length "
+                 "is ambiguous");
+        return buf;
+    }
+    if (hs->cl_differ) {
+        snprintf(buf, n, "Content-Length given twice with different values");
+        return buf;
+    }
+    if (hs->has_te && !hs->te_chunked) {
+        snprintf(buf, n, "Transfer-Encoding other than a single \"chunked\" is not supported");
+        return buf;
+    }
+    return NULL;
 }

@@ -31,12 +31,18 @@ struct query {
     int n;
     int overflow; /* more than QUERY_MAX were given */
     int nul;      /* a key or value held a %00 (a NUL byte) */
+    int bad_utf8; /* a key or value is not well-formed UTF-8 (utf8.h) */
 };
 
 /* NULL when every parameter is in allowed (NULL-terminated), none repeats,
  * each has a value and every one in required is present. */
 const char *query_problem(const struct query *q, const char *const *allowed,
                           const char *const *required, char *buf, size_t n);
+/* Record one parameter as libmicrohttpd hands it over (key_size and
+ * value_size are the decoded lengths, so an embedded %00 shows). Sets the
+ * overflow, nul and bad_utf8 flags that query_problem refuses. */
+void query_add(struct query *q, const char *key, size_t key_size, const char *val,
+               size_t val_size);
 /* Value of the first occurrence of key, or NULL. */
 const char *query_get(const struct query *q, const char *key);
 
@@ -54,7 +60,8 @@ const char *parse_chunk_query(const struct query *q, uint32_t *chunk, int *has_r
 const char *parse_stream_query(const struct query *q, uint32_t *release, uint32_t *from,
                                char *buf, size_t n);
 
-/* Whether s is at most max bytes, none of them a control character. */
+/* Whether s is at most max bytes of UTF-8 text (utf8.h) without a control
+ * character. */
 int parse_printable(const char *s, size_t max);
 
 /* The status body: a JSON object with exactly release (integer > 0), state
@@ -73,5 +80,39 @@ const char *parse_device_body(const char *body, size_t len, char id[DEVICE_ID_MA
 /* Strict padded base64 text of exactly n bytes (n <= 150) into out: 0, or -1
  * (length not 4*ceil(n/3), not base64, or not n bytes). */
 int parse_b64_exact(const char *text, uint8_t *out, size_t n);
+
+/* --- the request's framing and headers, before routing ----------------------
+ *
+ * libmicrohttpd decodes the path before it routes and takes the first of
+ * two Content-Length headers; these checks see what it was sent. Every
+ * refusal below is a 400 that closes the connection (*close set), since
+ * what follows on the connection cannot be framed with confidence. */
+
+/* The request target as sent (undecoded, from libmicrohttpd's URI log
+ * callback): refuses an encoded '/' (%2F) or NUL (%00) in the path and more
+ * than QUERY_MAX parameters (counted here, before libmicrohttpd parses them:
+ * thousands of them exhaust its per-connection memory and it then never
+ * answers). The decoded path's UTF-8 is checked by the caller. */
+const char *parse_raw_target(const char *uri, char *buf, size_t n);
+
+/* Header scan: feed every header (name and value with their lengths as
+ * received), then ask for the verdict. */
+struct header_scan {
+    int bad;               /* a name or value with a control byte, a NUL or bad UTF-8 */
+    char bad_name[48];     /* the first such header (sanitized, cut) */
+    const char *bad_what;  /* what was wrong with it */
+    int n_cl, cl_differ;   /* Content-Length headers, two of them differ */
+    char cl_first[24];
+    int has_te, te_chunked; /* Transfer-Encoding present; exactly "chunked" */
+};
+void header_scan_init(struct header_scan *hs);
+void header_scan_feed(struct header_scan *hs, const char *name, size_t name_len,
+                      const char *value, size_t value_len);
+/* The header name's value went on past a NUL its length does not show
+ * (http.c sees that in libmicrohttpd's buffer): refused like a NUL. */
+void header_scan_cut(struct header_scan *hs, const char *name, size_t name_len);
+/* NULL when the headers are acceptable, else the message of a 400 (the
+ * connection to be closed). */
+const char *header_scan_verdict(const struct header_scan *hs, char *buf, size_t n);
 
 #endif

@@ -25,6 +25,7 @@
 #include "fota/version.h"
 #include "keys.h"
 #include "log.h"
+#include "utf8.h"
 
 struct upload {
     struct server *srv;
@@ -355,6 +356,16 @@ int release_check(const uint8_t *img, uint64_t size, const struct upload_params 
     snprintf(rel->project, sizeof rel->project, "%s", info.project_name);
     snprintf(rel->idf_ver, sizeof rel->idf_ver, "%s", info.idf_ver);
     rel->secure_version = info.secure_version;
+    /* stored and shown as JSON text: refused unless UTF-8 (utf8.h) */
+    if (!utf8_valid_str(rel->version) || !utf8_valid_str(rel->project) ||
+        !utf8_valid_str(rel->idf_ver)) {
+        refuse(res, 422, "bad_app_descriptor",
+               "the image's app descriptor %s is not valid UTF-8 text",
+               !utf8_valid_str(rel->version)   ? "version"
+               : !utf8_valid_str(rel->project) ? "project_name"
+                                               : "idf_ver");
+        return -1;
+    }
     keys_hex(sha, 32, rel->sha256);
     rel->chunk_size = p->chunk_size;
     rel->slot_size = (int64_t)p->slot_size;

@@ -40,6 +40,7 @@ static void usage(FILE *f)
             "                   [--rate-addr N/s] [--rate-addr-burst N]\n"
             "                   [--max-connections N] [--max-conn-per-ip N]\n"
             "                   [--idle-timeout S] [--conn-memory BYTES]\n"
+            "                   [--limit-log-interval S]\n"
             "  --db FILE               SQLite database (created and migrated if needed)\n"
             "  --data DIR              data folder: images/<sha256> and tmp/\n"
             "  --master-key-file FILE  32-byte master secret (created, mode 0600, if missing)\n"
@@ -66,7 +67,9 @@ static void usage(FILE *f)
             "  --idle-timeout S        idle timeout, and deadline for a request's headers\n"
             "                          (default 15)\n"
             "  --conn-memory BYTES     buffer per connection, bounds the request headers\n"
-            "                          (default 32768)\n");
+            "                          (default 32768)\n"
+            "  --limit-log-interval S  connections refused by the limits are logged as one\n"
+            "                          summary line per S seconds (default 10)\n");
 }
 
 static int bad_option(const char *fmt, const char *arg)
@@ -259,6 +262,7 @@ int main(int argc, char **argv)
         {"max-conn-per-ip", required_argument, NULL, 1006},
         {"idle-timeout", required_argument, NULL, 1007},
         {"conn-memory", required_argument, NULL, 1008},
+        {"limit-log-interval", required_argument, NULL, 1009},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -268,6 +272,7 @@ int main(int argc, char **argv)
     const char *tls_cert = NULL, *tls_key = NULL, *sign_pub = NULL;
     double rate_dev = 200, rate_addr = 1000;
     uint64_t burst_dev = 0, burst_addr = 0, max_conn = 1024, max_per_ip = 128, idle = 15;
+    uint64_t limit_log = 10;
     uint64_t conn_mem = 32768;
     int require_signed = 0;
     struct http_config cfg;
@@ -347,6 +352,11 @@ int main(int argc, char **argv)
         case 1008:
             if (parse_u64(optarg, 1u << 24, 0, &conn_mem) < 0 || conn_mem < 8192)
                 return bad_option("--conn-memory must be 8192..16777216 bytes, got \"%s\"", optarg);
+            break;
+        case 1009:
+            if (parse_u64(optarg, 3600, 0, &limit_log) < 0 || limit_log == 0)
+                return bad_option("--limit-log-interval must be 1..3600 seconds, got \"%s\"",
+                                  optarg);
             break;
         case 'h':
             usage(stdout);
@@ -454,6 +464,7 @@ int main(int argc, char **argv)
     cfg.tls_key = key_pem;
     cfg.max_connections = (unsigned)max_conn;
     cfg.max_per_ip = (unsigned)max_per_ip;
+    cfg.limit_log_interval = (unsigned)limit_log;
     cfg.idle_timeout = (unsigned)idle;
     cfg.memory_limit = (size_t)conn_mem;
     d = http_start(&srv, &cfg, &bound);

@@ -22,6 +22,7 @@ enum { STORE_OK = 0, STORE_NOT_FOUND = 1, STORE_EXISTS = 2, STORE_ERR = -1 };
 #define STORE_VERSION_MAX 64
 #define STORE_STATE_MAX 16
 #define STORE_ERROR_MAX 128
+#define STORE_HISTORY_KEEP 200 /* status rows kept per device (docs/server.md) */
 
 struct store_release {
     int64_t id;
@@ -102,8 +103,13 @@ struct store_ops {
      * offered (0: nothing) and when. */
     int (*device_checked)(struct store *s, const char *id, const char *running_version,
                           int64_t offered_release, int64_t now);
-    /* Durable before it returns. confirmed_version: the release's version
-     * when st->state is "confirmed", else NULL. */
+    /* Records a status. A status with the same release and state as the
+     * device's newest history row updates that row (progress collapses);
+     * any other is a transition and adds a row, and the device keeps only
+     * its STORE_HISTORY_KEEP newest rows. A transition is durable (fsync)
+     * before it returns; a progress update survives a crash of the server
+     * but may be lost to a power cut. confirmed_version: the release's
+     * version when st->state is "confirmed", else NULL. */
     int (*status_add)(struct store *s, const char *id, const struct store_status *st,
                       const char *confirmed_version);
     /* newest first, at most limit rows */

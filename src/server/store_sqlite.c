@@ -508,35 +508,105 @@ static int sq_device_checked(struct store *s, const char *id, const char *runnin
     return rc;
 }
 
+/* Whether the device's newest history row is about the same release and
+ * state as stt (then stt only updates it: progress). 1, 0, or -1 on error. */
+static int same_as_newest(sqlite3 *db, const char *id, const struct store_status *stt)
+{
+    sqlite3_stmt *st = prep(db, "SELECT release_id, state FROM status_history"
+                                " WHERE device_id = ? ORDER BY id DESC LIMIT 1");
+    int rc, same = 0;
+
+    if (!st)
+        return -1;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        same = sqlite3_column_int64(st, 0) == stt->release &&
+               strcmp((const char *)sqlite3_column_text(st, 1), stt->state) == 0;
+    else if (rc != SQLITE_DONE)
+        same = step_err(db, rc, "newest status") < 0 ? -1 : 0;
+    sqlite3_finalize(st);
+    return same;
+}
+
+/* One status in the open transaction: a repeat of the newest row's release
+ * and state updates that row (progress collapses into one row), anything
+ * else is a transition and gets a row; then the device's rows past
+ * STORE_HISTORY_KEEP (the oldest) are deleted. *collapsed says which. */
+static int status_write(sqlite3 *db, const char *id, const struct store_status *stt,
+                        int64_t now, int *collapsed)
+{
+    sqlite3_stmt *st;
+    int same = same_as_newest(db, id, stt), rc;
+
+    if (same < 0)
+        return STORE_ERR;
+    *collapsed = same;
+    if (same)
+        st = prep(db, "UPDATE status_history SET chunks_received = ?2, error = ?3, at = ?4"
+                      " WHERE id = (SELECT MAX(id) FROM status_history WHERE device_id = ?1)");
+    else
+        st = prep(db, "INSERT INTO status_history (device_id, chunks_received, error, at,"
+                      " release_id, state) VALUES (?1,?2,?3,?4,?5,?6)");
+    if (!st)
+        return STORE_ERR;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, stt->chunks_received);
+    sqlite3_bind_text(st, 3, stt->error, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 4, now);
+    if (!same) {
+        sqlite3_bind_int64(st, 5, stt->release);
+        sqlite3_bind_text(st, 6, stt->state, -1, SQLITE_STATIC);
+    }
+    rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        return step_err(db, rc, same ? "update status" : "insert status");
+    if (same)
+        return STORE_OK;
+    st = prep(db, "DELETE FROM status_history WHERE device_id = ?1 AND id <="
+                  " (SELECT id FROM status_history WHERE device_id = ?1"
+                  "  ORDER BY id DESC LIMIT 1 OFFSET ?2)");
+    if (!st)
+        return STORE_ERR;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 2, STORE_HISTORY_KEEP);
+    rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? STORE_OK : step_err(db, rc, "trim status history");
+}
+
+/* Durability: a transition commits with synchronous=FULL (an fsync); a
+ * progress update (collapsed into the newest row) commits with NORMAL: in
+ * WAL mode that survives a crash of the server but not a power cut, which
+ * may lose the last progress figures, never a transition. The guess made
+ * before the transaction is checked inside it: a transition found under
+ * NORMAL is rolled back and written again under FULL. */
 static int sq_status_add(struct store *s, const char *id, const struct store_status *stt,
                          const char *confirmed_version)
 {
     sqlite3 *db = acquire(s);
     sqlite3_stmt *st = NULL;
-    int rc = STORE_ERR;
+    int rc = STORE_ERR, lazy, collapsed = 0, attempt;
     int64_t now = (int64_t)time(NULL);
 
     if (!db)
         return STORE_ERR;
-    if (exec(db, "BEGIN IMMEDIATE")) {
-        release_conn(s, db);
-        return STORE_ERR;
-    }
-    st = prep(db, "INSERT INTO status_history (device_id, release_id, state, chunks_received,"
-                  " error, at) VALUES (?,?,?,?,?,?)");
-    if (!st)
-        goto fail;
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, stt->release);
-    sqlite3_bind_text(st, 3, stt->state, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 4, stt->chunks_received);
-    sqlite3_bind_text(st, 5, stt->error, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 6, now);
-    rc = sqlite3_step(st);
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) {
-        rc = step_err(db, rc, "insert status");
-        goto fail;
+    lazy = same_as_newest(db, id, stt) == 1;
+    for (attempt = 0; attempt < 2; attempt++, lazy = 0) {
+        if (lazy && exec(db, "PRAGMA synchronous=NORMAL"))
+            goto out;
+        if (exec(db, "BEGIN IMMEDIATE"))
+            goto out;
+        rc = status_write(db, id, stt, now, &collapsed);
+        if (rc != STORE_OK)
+            goto fail;
+        if (lazy && !collapsed) { /* a transition after all: write it durably */
+            exec(db, "ROLLBACK");
+            exec(db, "PRAGMA synchronous=FULL");
+            continue;
+        }
+        break;
     }
     st = prep(db, "UPDATE devices SET state = ?, status_release = ?, chunks_received = ?,"
                   " last_error = ?, last_seen = ?,"
@@ -565,12 +635,16 @@ static int sq_status_add(struct store *s, const char *id, const struct store_sta
         rc = STORE_ERR;
         goto fail;
     }
-    release_conn(s, db);
-    return STORE_OK;
+    rc = STORE_OK;
+    goto out;
 fail:
     exec(db, "ROLLBACK");
+    rc = rc == STORE_EXISTS ? STORE_NOT_FOUND : STORE_ERR; /* FK: unknown release */
+out:
+    if (lazy)
+        exec(db, "PRAGMA synchronous=FULL");
     release_conn(s, db);
-    return rc == STORE_EXISTS ? STORE_NOT_FOUND : STORE_ERR; /* FK: unknown release */
+    return rc;
 }
 
 static int sq_status_history(struct store *s, const char *id, int limit, store_status_cb cb,

@@ -294,6 +294,41 @@ static void test_fmt(void **state)
     assert_string_equal(b, "v%201%2F%C3%A9");
 }
 
+/* The device id rule (fota/device_id.h), and fota_init refusing an id that
+ * breaks it (issue 9: "." and ".." were accepted everywhere). */
+static void test_device_id_rule(void **state)
+{
+    static const struct {
+        const char *id;
+        size_t len; /* 0: strlen */
+        int ok;
+    } cases[] = {
+        {"dongle-1", 0, 1}, {"a.b_c-9", 0, 1}, {"A", 0, 1}, {"a.", 0, 1}, {"a..b", 0, 1},
+        {"", 0, 0}, {".", 0, 0}, {"..", 0, 0}, {".hidden", 0, 0}, {"a/b", 0, 0},
+        {"a b", 0, 0}, {"caf\xc3\xa9", 0, 0}, {"dev-a\0x", 7, 0}, {"x\x7f", 0, 0},
+        {"0123456789012345678901234567890123456789012345678901234567890123", 0, 1},
+        {"01234567890123456789012345678901234567890123456789012345678901234", 0, 0},
+    };
+    struct testdev t;
+    uint8_t *img;
+    (void)state;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        size_t n = cases[i].len ? cases[i].len : strlen(cases[i].id);
+        if (fota_device_id_valid(cases[i].id, n) != cases[i].ok)
+            fail_msg("fota_device_id_valid(\"%s\", %zu) != %d", cases[i].id, n, cases[i].ok);
+    }
+    assert_int_equal(fota_device_id_valid(NULL, 3), 0);
+
+    img = make_image(200000, "1.0.0", 1, FOTA_CHIP_ESP32);
+    assert_int_equal(td_provision(&t, NULL, img, 200000, FOTA_CHIP_ESP32), FOTA_OK);
+    nor_rearm(&t.fl);
+    sim_device_setup(&t.d, &t.fl, FOTA_CHIP_ESP32, "..", t.key);
+    t.d.no_sleep = 1;
+    assert_int_equal(sim_device_power_on(&t.d), FOTA_ERR_PARAM);
+    td_free(&t);
+    free(img);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -304,6 +339,7 @@ int main(void)
         cmocka_unit_test(test_journal_codec),
         cmocka_unit_test(test_fstore_atomic),
         cmocka_unit_test(test_fmt),
+        cmocka_unit_test(test_device_id_rule),
     };
     fota_posix_log_level = -1;
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -77,6 +77,14 @@ expect 1 "$ADMIN" release add "$FW/esp32-arduino-b.bin" --version 1.0.0-rc.1+bui
 grep -q "1-31 characters" "$DIR/err" || fail "--version length message"
 expect 1 env -u FOTA_ADMIN_TOKEN "$ADMIN" release list
 expect 0 "$ADMIN" --help
+# device ids: the core's rule (fota/device_id.h), checked before a request is sent
+for bad in . .. .hidden 'a/b'; do
+    expect 1 "$ADMIN" device show "$bad"
+    grep -q "is not a device id" "$DIR/err" || fail "device show $bad: no message naming the id rule"
+done
+expect 1 "$ADMIN" device add ..
+expect 1 "$ADMIN" deploy 1 --device ..
+expect 1 "$ADMIN" status .
 
 kill -TERM "$PID"; wait "$PID"; rc=$?; PID=
 [ $rc = 0 ] || fail "server exit status $rc on SIGTERM"

@@ -199,7 +199,7 @@ int main(int argc, char **argv)
     snprintf(body, sizeof body,
              "{\"release\": 9999, \"state\": \"downloading\", \"chunks_received\": 1, \"error\": \"\"}");
     CHECK(h_dev(&d, &r, "POST", &s, "/api/inverter/fota/status", body) == 0, "status");
-    h_check_error(&r, 404, "not_found");
+    h_check_error(&r, 409, "not_offered"); /* never offered (and unknown: the same answer) */
     resp_free(&r);
 
     snprintf(body, sizeof body,

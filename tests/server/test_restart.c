@@ -2,8 +2,9 @@
  * test_restart.c - server_restart: SIGKILL fota-server while a client is
  * fetching chunks and posting statuses, restart it on the same database and
  * data folder, and check that the SQLite file passes integrity_check, that
- * every status answered with 204 is in the history, and that chunks are
- * still served with the right bytes.
+ * the last status answered with 204 is in the history (repeated progress
+ * collapses into one row), and that chunks are still served with the right
+ * bytes.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -101,18 +102,22 @@ int main(int argc, char **argv)
     CHECK(strcmp((const char *)sqlite3_column_text(st, 0), "ok") == 0, "integrity_check: %s",
           sqlite3_column_text(st, 0));
     sqlite3_finalize(st);
-    for (int i = 0; i < acked; i++) {
-        CHECK(sqlite3_prepare_v2(db,
-                                 "SELECT COUNT(*) FROM status_history WHERE device_id = "
-                                 "'dongle-r' AND chunks_received = ?",
-                                 -1, &st, NULL) == SQLITE_OK, "prep");
-        sqlite3_bind_int64(st, 1, c.acked[i]);
-        CHECK(sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) == 1,
-              "status with chunks_received=%ld got 204 but is not stored", c.acked[i]);
-        sqlite3_finalize(st);
-    }
+    /* repeated "downloading" posts collapse into one row (store.h): it
+     * holds the last acknowledged progress, or a later one that reached the
+     * store before the kill */
+    CHECK(sqlite3_prepare_v2(db,
+                             "SELECT COUNT(*), MAX(chunks_received) FROM status_history WHERE "
+                             "device_id = 'dongle-r'",
+                             -1, &st, NULL) == SQLITE_OK, "prep");
+    CHECK(sqlite3_step(st) == SQLITE_ROW, "no status row");
+    CHECK(sqlite3_column_int(st, 0) == 1, "%d progress rows: repeats did not collapse",
+          sqlite3_column_int(st, 0));
+    CHECK(sqlite3_column_int64(st, 1) >= c.acked[acked - 1],
+          "status with chunks_received=%ld got 204 but the row holds %lld", c.acked[acked - 1],
+          (long long)sqlite3_column_int64(st, 1));
+    sqlite3_finalize(st);
     sqlite3_close(db);
-    printf("ok: integrity_check ok, all %d acknowledged statuses stored\n", acked);
+    printf("ok: integrity_check ok, the last of %d acknowledged statuses stored\n", acked);
 
     /* restart on the same files: still serves */
     h_start(&s, NULL);
