@@ -58,14 +58,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (rc != FOTA_OK)
         FUZZ_ASSERT(end == rc); /* sticky */
     if (end == FOTA_OK) {
-        uint8_t be[4] = {(uint8_t)(index >> 24), (uint8_t)(index >> 16), (uint8_t)(index >> 8),
-                         (uint8_t)index};
-        uint8_t msg[36], mac[32];
+        uint8_t msg[FOTA_CHUNK_MAC_PREFIX_LEN], mac[32];
         FUZZ_ASSERT(f->p.chunk.data_len == expect);
         FUZZ_ASSERT(f->p.chunk.number == index);
-        memcpy(msg, fuzz_image_sha, 32);
-        memcpy(msg + 32, be, 4);
-        fuzz_ref_hmac(fuzz_key, msg, 36, f->buf, expect, mac);
+        fota_chunk_mac_prefix(msg, fuzz_image_sha, index); /* the rule's one definition */
+        fuzz_ref_hmac(fuzz_key, msg, sizeof msg, f->buf, expect, mac);
         FUZZ_ASSERT(memcmp(mac, f->p.chunk.hmac, 32) == 0);
     }
 #ifdef FUZZ_TRACE

@@ -132,15 +132,13 @@ int fota_chunk_hmac(struct fota *f, const uint8_t sha256[32], uint32_t index,
                     const uint8_t *data, uint32_t len, uint8_t out[32])
 {
     const struct fota_config *c = f->cfg;
-    uint8_t be[4];
+    uint8_t pfx[FOTA_CHUNK_MAC_PREFIX_LEN];
     int rc;
 
-    fota_put_be32(be, index);
+    fota_chunk_mac_prefix(pfx, sha256, index);
     rc = c->hmac_start(c, f->hash.bytes, c->device_key, FOTA_KEY_LEN);
     if (!rc)
-        rc = c->hmac_update(c, f->hash.bytes, sha256, 32);
-    if (!rc)
-        rc = c->hmac_update(c, f->hash.bytes, be, 4);
+        rc = c->hmac_update(c, f->hash.bytes, pfx, sizeof pfx);
     if (!rc)
         rc = c->hmac_update(c, f->hash.bytes, data, len);
     if (!rc)

@@ -16,24 +16,13 @@
 #define FOTA_WIRE_H
 
 #include "fota/fota.h"
-
-#define FOTA_PATH_CHECK  "/api/inverter/fota/check"
-#define FOTA_PATH_CHUNK  "/api/inverter/fota/chunk"
-#define FOTA_PATH_STATUS "/api/inverter/fota/status"
-#define FOTA_PATH_STREAM "/api/inverter/fota/stream"
+#include "fota/wire.h" /* paths, chunk-HMAC prefix, v2 layout and magic */
 
 /*
- * Protocol v2 (docs/protocol.md): GET stream?release=R&from=N answers
- * 200 with a binary body:
- *   stream header: "FOT2" | u32 BE chunk_size
- *   then for each chunk n = N, N+1, ... to the last:
- *     u32 BE n | u16 BE len | len bytes | 32-byte HMAC (the v1 formula)
- * The device verifies each frame's HMAC before writing it, and resumes with
- * a new request from its last committed chunk.
+ * Protocol v2 (docs/protocol.md; layout in fota/wire.h): the device
+ * verifies each frame's HMAC before writing it, and resumes with a new
+ * request from its last committed chunk.
  */
-#define FOTA_V2_MAGIC "FOT2"
-#define FOTA_V2_STREAM_HDR 8u
-#define FOTA_V2_FRAME_HDR 6u
 
 void fota_v2_begin(struct fota_v2_state *s);
 

@@ -48,15 +48,17 @@ static const char usage[] =
     "  --server URL        update server, e.g. http://127.0.0.1:8080\n"
     "  --id ID             device id (as registered on the server)\n"
     "  --key HEX           device key, 64 hex digits (printed by fota-admin device add)\n"
-    "  --source-image FILE in-process v1 source serving FILE (no server)\n"
+    "  --source-image FILE in-process v1 source serving FILE (no server; --id and\n"
+    "                      --key optional: device and source share the key)\n"
     "  --source-version V  version the in-process source offers (default 2.0.0)\n"
     "  --source-v2         the in-process source offers protocol v2 too\n"
     "  --running-version V version this device reports to check\n"
     "                      (default: the app descriptor's version)\n"
     "  --sign-pubkey HEX   release public key, 128 hex digits (fota-admin key\n"
     "                      generate): only releases signed with it are installed\n"
+    "                      (the simulator stores no setting: give them every run)\n"
     "  --secure-version-floor N  anti-rollback floor (as burnt in eFuse)\n"
-    "  --ca-file PEM       verify an https server against this CA\n"
+    "  --ca-file PEM       verify an https server against this CA (update, confirm, boot)\n"
     "  --protocol P        v1, v2 or auto (default: v2 when the server offers it)\n"
     "  --max-attempts N    attempts per step before giving up (default 8)\n"
     "  --backoff-ms MS     first retry delay (default 500; doubles, jittered)\n"
@@ -261,6 +263,30 @@ static int cmd_status(struct nor_flash *fl, const struct sim_platform *plat)
     return 0;
 }
 
+/* After a TLS failure: libcurl's own words on the certificate. */
+static void print_tls_detail(const struct sim_device *d, int rc)
+{
+    if (rc == FOTA_ERR_TLS && d->curl && d->curl->last_error[0])
+        printf("tls: %s\n", d->curl->last_error);
+}
+
+/* The libcurl transport to o->server with the options every command shares
+ * (idle timeout, CA file): update, confirm and boot all talk to the server
+ * (confirm and boot send the status reports), so all take --ca-file. */
+static int open_server(struct fota_curl *curl, const struct opts *o)
+{
+    if (fota_curl_open(curl, o->server)) {
+        fprintf(stderr, "fota-device: --server: expected http(s)://host[:port], got '%s'\n",
+                o->server);
+        return EXIT_USAGE;
+    }
+    if (o->timeout_ms)
+        curl->idle_timeout_ms = o->timeout_ms;
+    if (o->ca_file)
+        snprintf(curl->ca_file, sizeof curl->ca_file, "%s", o->ca_file);
+    return 0;
+}
+
 static int do_update(struct sim_device *d, const struct opts *o)
 {
     struct fota_offer offer;
@@ -282,6 +308,7 @@ static int do_update(struct sim_device *d, const struct opts *o)
     }
     if (rc) {
         printf("update: check failed: %s: %s\n", fota_errname(rc), fota_strerror(rc));
+        print_tls_detail(d, rc);
         return exit_for(rc);
     }
     if (!offer.update) {
@@ -299,6 +326,7 @@ static int do_update(struct sim_device *d, const struct opts *o)
         if (o->progress)
             fputc('\n', stderr);
         printf("update: failed: %s: %s\n", fota_errname(rc), fota_strerror(rc));
+        print_tls_detail(d, rc);
         printf("update: chunks_fetched=%u bytes_fetched=%u resumed_from=%u retries=%u\n",
                p.chunks_fetched, p.bytes_fetched, p.resumed_from, p.retries);
         return exit_for(rc);
@@ -463,36 +491,38 @@ int main(int argc, char **argv)
     fl.cut_after = o.cut_after;
     fl.cut_inside = o.cut_inside;
     fl.seed = o.seed;
+    if (o.key && parse_key(o.key, key)) {
+        fprintf(stderr, "fota-device: --key: expected 64 hex digits\n");
+        return EXIT_USAGE;
+    }
     if (!strcmp(cmd, "update")) {
-        if (!o.id || parse_key(o.key, key)) {
-            fprintf(stderr, "fota-device: update needs --id and --key (64 hex digits)\n");
+        /* a server knows the device by id and key; the in-process source
+         * shares whatever key the device has (all zero unless --key) */
+        if (o.server && (!o.id || !o.key)) {
+            fprintf(stderr, "fota-device: update --server needs --id and --key (64 hex digits, "
+                            "from fota-admin device add)\n");
             return EXIT_USAGE;
         }
         if (o.server) {
-            if (fota_curl_open(&curl, o.server)) {
-                fprintf(stderr, "fota-device: --server: expected http(s)://host[:port], got '%s'\n",
-                        o.server);
-                return EXIT_USAGE;
-            }
-            if (o.timeout_ms)
-                curl.idle_timeout_ms = o.timeout_ms;
-            if (o.ca_file)
-                snprintf(curl.ca_file, sizeof curl.ca_file, "%s", o.ca_file);
+            if ((rc = open_server(&curl, &o)))
+                return rc;
             d.curl = &curl;
         } else if (o.source_image) {
             if (!(img = read_file(o.source_image, &img_len, err, sizeof err))) {
                 fprintf(stderr, "fota-device: %s\n", err);
                 return EXIT_FAILED;
             }
-            v1_source_init(&src, img, img_len, 1, o.source_version, o.id, key);
+            v1_source_init(&src, img, img_len, 1, o.source_version, o.id ? o.id : "device", key);
             src.v2 = o.source_v2;
             d.src = &src;
         } else {
             fprintf(stderr, "fota-device: update needs --server URL or --source-image FILE\n");
             return EXIT_USAGE;
         }
-    } else if (o.id && !parse_key(o.key, key) && o.server && !fota_curl_open(&curl, o.server)) {
-        d.curl = &curl; /* confirm/boot may report status */
+    } else if (o.id && o.key && o.server) {
+        if ((rc = open_server(&curl, &o)))
+            return rc;
+        d.curl = &curl; /* confirm/boot report status (confirmed, rolled_back) */
     }
     sim_device_setup(&d, &fl, chip, o.id ? o.id : "device", key);
     d.cfg.max_attempts = o.max_attempts;

@@ -11,6 +11,7 @@
 #include "base64.h"
 #include "fmt.h"
 #include "journal.h"
+#include "le.h"
 #include "json.h"
 
 static int b64(const char *in, uint8_t *out, uint32_t *n, uint32_t cap)
@@ -281,6 +282,32 @@ static void test_fstore_atomic(void **state)
     }
 }
 
+/* The byte helpers with bytes >= 0x80 in every position: the values a
+ * sign-extending or int-overflowing shift would get wrong (the core is also
+ * built for a 16-bit-int target, test core_int16). */
+static void test_byte_helpers(void **state)
+{
+    static const uint8_t le[4] = {0x80, 0xFF, 0x81, 0xFE};
+    uint8_t out[4];
+    (void)state;
+    assert_int_equal(fota_le16(le), 0xFF80u);
+    assert_int_equal(fota_le16(le + 2), 0xFE81u);
+    assert_true(fota_le32(le) == 0xFE81FF80ul);
+    fota_put_le16(out, 0xFF80u);
+    assert_memory_equal(out, le, 2);
+    fota_put_le32(out, 0xFE81FF80ul);
+    assert_memory_equal(out, le, 4);
+    fota_put_be32(out, 0x80FF81FEul);
+    assert_memory_equal(out, le, 4);
+    /* fmt's %u and %x take uint32_t: values with the top bit set */
+    {
+        char b[40];
+        fota_fmt(b, sizeof b, "%u %x %u", (uint32_t)0xFFFFFFFFul, (uint32_t)0x80000000ul,
+                 (uint32_t)fota_le16(le));
+        assert_string_equal(b, "4294967295 80000000 65408");
+    }
+}
+
 static void test_fmt(void **state)
 {
     char b[32];
@@ -338,6 +365,7 @@ int main(void)
         cmocka_unit_test(test_partition_table_checks),
         cmocka_unit_test(test_journal_codec),
         cmocka_unit_test(test_fstore_atomic),
+        cmocka_unit_test(test_byte_helpers),
         cmocka_unit_test(test_fmt),
         cmocka_unit_test(test_device_id_rule),
     };
