@@ -11,21 +11,41 @@
  * An in-process update (same fixture as bench/pipeline: 4 MB RAM flash,
  * default partition table, 1,068,032-byte synthetic image) with v2, with v1
  * (same writer), and with v2 on a port without block erase
- * (cfg.flash_erase_block = NULL). The flash callbacks are wrapped to split
- * the operations and the model's time (nor_flash.model_ns) between the
- * update slot and the rest (journal store in nvs, otadata).
+ * (sim_device.no_block_erase). The port's part_* callbacks are wrapped to
+ * measure the update slot's share of the operations and of the model's time
+ * (nor_flash.model_ns); the rest (journal in the `fota` partition, otadata,
+ * the image check of boot_set) is the flash's totals minus that share.
  *
- * Minimum for the image: the cheapest mix of 64 KB block and 4 KB sector
- * erases covering the image's bytes in the slot (slot is 64 KB aligned: full
- * blocks by block erase, the tail by min(sectors x 45 ms, one block 150 ms)),
- * plus one page program per 256-byte page of the image not all 0xFF.
- * Reads are reported apart (the read-back check reads the image twice by
- * design); ratio = (slot erase + program time) / minimum, and also with
- * everything (all erases/programs/reads of the update, journal included).
+ * What the figure is: the flash model (src/sim/nor.c) does not measure a
+ * chip; it charges each erase and program the datasheet's typical time. So
+ * "slot time" is the writer's operation count priced at datasheet typical
+ * times, and the honest comparison is of operations: against the
+ * datasheet's own sequential erase-and-program sequence for the image's
+ * bytes, with the figures taken here from the datasheet (DS_* below), not
+ * from the model's constants:
+ *   Winbond W25Q32JV (3V 32M-bit serial NOR flash) datasheet, table
+ *   "AC Electrical Characteristics": tBE2 64 KB block erase 150 ms
+ *   typ / 2000 ms max; tSE 4 KB sector erase 45 ms typ / 400 ms max;
+ *   tPP page program (256 bytes) 0.4 ms typ / 3 ms max.
+ *   Sequential = ceil(image / 64 KB) block erases + ceil(image / 256) page
+ *   programs: the time to erase and program the image's bytes front to back.
+ * The writer's ratio to it is printed at typical and at max times (the
+ * writer skips all-0xFF pages and may use sector erases at the ends, so it
+ * can be below 1). The model's own cheapest mix (what earlier versions
+ * called "the minimum") is printed too, labelled as the model's. Reads are
+ * reported apart (the read-back check reads the image twice by design).
  */
 #include "simbench.h"
 
 #define SLOT_OFF 0x150000u /* ota_1 in the default (Arduino) table */
+
+/* W25Q32JV datasheet, AC Electrical Characteristics: typical and maximum. */
+#define DS_BLOCK64_ERASE_MS_TYP 150.0
+#define DS_BLOCK64_ERASE_MS_MAX 2000.0
+#define DS_SECTOR_ERASE_MS_TYP 45.0
+#define DS_SECTOR_ERASE_MS_MAX 400.0
+#define DS_PAGE_PROGRAM_MS_TYP 0.4
+#define DS_PAGE_PROGRAM_MS_MAX 3.0
 #define SLOT_LEN 0x140000u
 
 struct cls {
@@ -34,54 +54,58 @@ struct cls {
 };
 
 static struct {
-    const struct fota_config *inner_cfg;
-    int (*read)(const struct fota_config *, uint32_t, void *, uint32_t);
-    int (*erase)(const struct fota_config *, uint32_t);
-    int (*erase_block)(const struct fota_config *, uint32_t);
-    int (*program)(const struct fota_config *, uint32_t, const void *, uint32_t);
+    int (*read)(const struct fota_config *, const struct fota_part *, uint32_t, void *, uint32_t);
+    int (*erase)(const struct fota_config *, const struct fota_part *, uint32_t, uint32_t);
+    int (*write)(const struct fota_config *, const struct fota_part *, uint32_t, const void *,
+                 uint32_t);
     struct nor_flash *fl;
+    struct sim_device *d;
     struct cls slot, other;
+    uint64_t erases0, programs0, reads0, ns0;
 } W;
 
-static struct cls *cls_of(uint32_t a)
+/* The update slot's share is measured around the port's part_* calls on
+ * it; everything else the update did to the flash (journal, otadata, which
+ * the port's boot_* write directly) is the rest: totals minus the slot. */
+static int is_slot(const struct fota_part *p)
 {
-    return a >= SLOT_OFF && a < SLOT_OFF + SLOT_LEN ? &W.slot : &W.other;
+    return p->index == W.d->fota.update.index;
 }
 
-static int w_read(const struct fota_config *c, uint32_t a, void *b, uint32_t n)
+static int w_read(const struct fota_config *c, const struct fota_part *p, uint32_t o, void *b,
+                  uint32_t n)
 {
     uint64_t t = W.fl->model_ns;
-    int rc = W.read(c, a, b, n);
-    struct cls *k = cls_of(a);
-    k->reads++, k->read_ns += W.fl->model_ns - t;
+    int rc = W.read(c, p, o, b, n);
+    if (is_slot(p))
+        W.slot.reads++, W.slot.read_ns += W.fl->model_ns - t;
     return rc;
 }
 
-static int w_erase(const struct fota_config *c, uint32_t a)
+static int w_erase(const struct fota_config *c, const struct fota_part *p, uint32_t o, uint32_t n)
 {
-    uint64_t t = W.fl->model_ns;
-    int rc = W.erase(c, a);
-    struct cls *k = cls_of(a);
-    k->erases++, k->erase_ns += W.fl->model_ns - t;
+    uint64_t t = W.fl->model_ns, e = W.fl->erases;
+    int rc = W.erase(c, p, o, n);
+    if (is_slot(p)) {
+        if (n == NOR_BLOCK_SIZE && W.fl->erases - e == 1)
+            W.slot.block_erases++;
+        else
+            W.slot.erases += W.fl->erases - e;
+        W.slot.erase_ns += W.fl->model_ns - t;
+    }
     return rc;
 }
 
-static int w_erase_block(const struct fota_config *c, uint32_t a)
+static int w_write(const struct fota_config *c, const struct fota_part *p, uint32_t a,
+                   const void *b, uint32_t n)
 {
     uint64_t t = W.fl->model_ns;
-    int rc = W.erase_block(c, a);
-    struct cls *k = cls_of(a);
-    k->block_erases++, k->erase_ns += W.fl->model_ns - t;
-    return rc;
-}
-
-static int w_program(const struct fota_config *c, uint32_t a, const void *b, uint32_t n)
-{
-    uint64_t t = W.fl->model_ns;
-    int rc = W.program(c, a, b, n);
-    struct cls *k = cls_of(a);
-    k->programs++, k->program_ns += W.fl->model_ns - t;
-    k->pages += n ? (a + n - 1) / NOR_PAGE_SIZE - a / NOR_PAGE_SIZE + 1 : 0;
+    int rc = W.write(c, p, a, b, n);
+    if (is_slot(p)) {
+        a += p->addr;
+        W.slot.programs++, W.slot.program_ns += W.fl->model_ns - t;
+        W.slot.pages += n ? (a + n - 1) / NOR_PAGE_SIZE - a / NOR_PAGE_SIZE + 1 : 0;
+    }
     return rc;
 }
 
@@ -89,10 +113,23 @@ static void wrap(struct sim_device *d, struct nor_flash *fl, int block)
 {
     memset(&W, 0, sizeof W);
     W.fl = fl;
-    W.read = d->cfg.flash_read, W.erase = d->cfg.flash_erase;
-    W.erase_block = d->cfg.flash_erase_block, W.program = d->cfg.flash_program;
-    d->cfg.flash_read = w_read, d->cfg.flash_erase = w_erase, d->cfg.flash_program = w_program;
-    d->cfg.flash_erase_block = block ? w_erase_block : NULL;
+    W.d = d;
+    W.read = d->cfg.part_read, W.erase = d->cfg.part_erase, W.write = d->cfg.part_write;
+    d->cfg.part_read = w_read, d->cfg.part_erase = w_erase, d->cfg.part_write = w_write;
+    d->no_block_erase = !block;
+    W.erases0 = fl->erases, W.programs0 = fl->programs, W.reads0 = fl->reads;
+}
+
+/* The rest: what the flash counted beyond the slot's share. */
+static void rest(void)
+{
+    struct nor_flash *fl = W.fl;
+    W.other.erases = fl->erases - W.erases0 - W.slot.erases - W.slot.block_erases;
+    W.other.programs = fl->programs - W.programs0 - W.slot.programs;
+    W.other.reads = fl->reads - W.reads0 - W.slot.reads;
+    W.other.erase_ns = 0;
+    W.other.program_ns = fl->model_ns - W.slot.erase_ns - W.slot.program_ns - W.slot.read_ns;
+    W.other.read_ns = 0; /* folded into program_ns: the model keeps one clock */
 }
 
 int main(void)
@@ -102,6 +139,9 @@ int main(void)
     struct bench_dev t = {0};
     uint32_t full = len / NOR_BLOCK_SIZE, tail = len % NOR_BLOCK_SIZE, tail_sec, pages = 0, i;
     uint64_t min_erase_us, min_prog_us, min_us, read_us;
+    uint32_t ds_blocks = (len + 65535u) / 65536u, ds_pages = (len + 255u) / 256u;
+    double ds_typ_ms = ds_blocks * DS_BLOCK64_ERASE_MS_TYP + ds_pages * DS_PAGE_PROGRAM_MS_TYP;
+    double ds_max_ms = ds_blocks * DS_BLOCK64_ERASE_MS_MAX + ds_pages * DS_PAGE_PROGRAM_MS_MAX;
     static const struct {
         int v2, block;
         const char *name;
@@ -130,8 +170,13 @@ int main(void)
     printf("flash: image %u bytes = %u full 64 KB blocks + %u bytes (%u sectors); %u of %u pages "
            "not all 0xFF\n",
            len, full, tail, tail_sec, pages, (len + NOR_PAGE_SIZE - 1) / NOR_PAGE_SIZE);
-    printf("flash: minimum = erase %.0f ms (%u blocks + tail by %s) + program %.1f ms (%u pages) "
-           "= %.1f ms; + 2 read-backs of the image %.1f ms\n",
+    printf("flash: datasheet sequential (W25Q32JV AC characteristics: block erase 64 KB %.0f ms typ / %.0f max, "
+           "page program %.1f ms typ / %.0f max): %u block erases + %u page programs = %.1f ms "
+           "typ, %.1f ms max\n",
+           DS_BLOCK64_ERASE_MS_TYP, DS_BLOCK64_ERASE_MS_MAX, DS_PAGE_PROGRAM_MS_TYP,
+           DS_PAGE_PROGRAM_MS_MAX, ds_blocks, ds_pages, ds_typ_ms, ds_max_ms);
+    printf("flash: the model's cheapest mix = erase %.0f ms (%u blocks + tail by %s) + program %.1f "
+           "ms (%u pages) = %.1f ms; + 2 read-backs of the image %.1f ms\n",
            min_erase_us / 1e3, full,
            tail_sec * NOR_T_SECTOR_ERASE_US < NOR_T_BLOCK_ERASE_US ? "sectors" : "1 block",
            min_prog_us / 1e3, pages, min_us / 1e3, read_us / 1e3);
@@ -143,6 +188,7 @@ int main(void)
         t.fl.model_ns = 0;
         t.fl.model_us = 0;
         bench_dev_update(&t, img, len, cases[c].v2);
+        rest();
         if (!bench_dev_slot_matches(&t, img, len)) {
             fprintf(stderr, "flash: %s: slot does not hold the image\n", cases[c].name);
             return 2;
@@ -155,20 +201,31 @@ int main(void)
                (unsigned long long)W.slot.erases, W.slot.erase_ns / 1e6,
                (unsigned long long)W.slot.programs, (unsigned long long)W.slot.pages,
                W.slot.program_ns / 1e6, (unsigned long long)W.slot.reads, W.slot.read_ns / 1e6);
-        printf("flash %-19s rest (journal, otadata): %llu erases, %llu programs (%.1f ms), "
-               "%llu reads (%.1f ms); model total %.1f ms\n",
+        printf("flash %-19s rest (journal, otadata, boot_set's image check): %llu erases, "
+               "%llu programs, %llu reads (%.1f ms all told); model total %.1f ms\n",
                cases[c].name, (unsigned long long)(W.other.erases + W.other.block_erases),
-               (unsigned long long)W.other.programs,
-               (W.other.erase_ns + W.other.program_ns) / 1e6, (unsigned long long)W.other.reads,
-               W.other.read_ns / 1e6, all_us / 1e3);
-        printf("flash %-19s ratio slot erase+program / minimum = %.3f (target <= 1.2: %s); "
-               "everything (journal, reads) / (minimum + read-backs) = %.3f\n",
-               cases[c].name, (double)slot_us / min_us,
-               (double)slot_us / min_us <= 1.2 ? "met" : "NOT met",
-               (double)all_us / (min_us + read_us));
-        printf("RESULT flash_%s model_ms=%.1f slot_ms=%.1f min_ms=%.1f ratio=%.3f\n",
-               c == 0 ? "v2" : c == 1 ? "v1" : "v2_noblock", all_us / 1e3, slot_us / 1e3,
-               min_us / 1e3, (double)slot_us / min_us);
+               (unsigned long long)W.other.programs, (unsigned long long)W.other.reads,
+               W.other.program_ns / 1e6, all_us / 1e3);
+        {
+            /* the writer's operations priced at datasheet max, for the max ratio */
+            double slot_max_ms = W.slot.block_erases * DS_BLOCK64_ERASE_MS_MAX +
+                                 W.slot.erases * DS_SECTOR_ERASE_MS_MAX +
+                                 W.slot.pages * DS_PAGE_PROGRAM_MS_MAX;
+            double r_ds = slot_us / 1e3 / ds_typ_ms;
+            printf("flash %-19s slot erase+program / datasheet sequential = %.3f typ, %.3f at max "
+                   "times (target <= 1.2: %s); / the model's cheapest mix = %.3f; everything "
+                   "(journal, reads) / (cheapest mix + read-backs) = %.3f\n",
+                   cases[c].name, r_ds, slot_max_ms / ds_max_ms, r_ds <= 1.2 ? "met" : "NOT met",
+                   (double)slot_us / min_us, (double)all_us / (min_us + read_us));
+            printf("RESULT flash_%s model_ms=%.1f slot_ms=%.1f ds_ms=%.1f ratio=%.3f "
+                   "ratio_max=%.3f blocks=%llu sectors=%llu pages=%llu ds_blocks=%u ds_pages=%u "
+                   "min_ms=%.1f ratio_model=%.3f\n",
+                   c == 0 ? "v2" : c == 1 ? "v1" : "v2_noblock", all_us / 1e3, slot_us / 1e3,
+                   ds_typ_ms, r_ds, slot_max_ms / ds_max_ms,
+                   (unsigned long long)W.slot.block_erases, (unsigned long long)W.slot.erases,
+                   (unsigned long long)W.slot.pages, ds_blocks, ds_pages, min_us / 1e3,
+                   (double)slot_us / min_us);
+        }
     }
     bench_dev_free(&t);
     free(base), free(img);

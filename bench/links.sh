@@ -19,7 +19,9 @@
 # startup = t_first_chunk - t_device_start; estimate = startup +
 # 1042 x per_chunk + 17 RTT (16 progress reports every 64 chunks and the
 # final report are one round trip each and are absent from a short slice).
-# Each run starts from a freshly provisioned flash file.
+# Each run starts from a freshly provisioned flash file. curl and v2 run
+# LINK_RUNS times per link (default 3): figure = median, with min and max;
+# v1 (minutes per update on the slow links) runs once.
 set -uo pipefail
 [ $# -ge 2 ] || { echo "usage: $0 BUILD_DIR FIRMWARE_DIR [--quick]" >&2; exit 1; }
 BUILD=$(cd "$1" && pwd) FW=$2 QUICK=0
@@ -37,6 +39,7 @@ DIR=$(mktemp -d "${TMPDIR:-/tmp}/fota-bench-links-XXXXXX")
 trap 'bench_cleanup; rm -rf "$DIR"' EXIT
 SIZE=1068032 TOTAL=1043
 if [ $QUICK = 1 ]; then SLICE=6 V1_FULL_MAX=0; else SLICE=15 V1_FULL_MAX=60; fi
+LINK_RUNS=${LINK_RUNS:-3}
 LINKS=("20 20000" "300 1000" "600 256")
 
 start_server "$DIR/srv" info || exit 1
@@ -111,16 +114,26 @@ for l in "${LINKS[@]}"; do
     limit=$(awk -v s=$SIZE -v k="$KBIT" -v r="$RTT" 'BEGIN { printf "%.2f", s * 8 / (k * 1000) + r / 1000 }')
     link "$NPORT" "$RTT" "$KBIT" "n$RTT"; NL=$LPORT
     link "$SPORT" "$RTT" "$KBIT" "s$RTT"; SL=$LPORT
-    c=$(curl -s -o /dev/null -w '%{time_total} %{size_download}' "http://127.0.0.1:$NL/img.bin")
-    ct=${c% *}
-    echo "links $name: limit $limit s ($SIZE image bytes x 8 / rate + 1 RTT); curl ${ct} s (${c#* } bytes), ratio $(ratio "$ct" "$limit")"
+    cts=()
+    for _ in $(seq "$LINK_RUNS"); do
+        c=$(curl -s -o /dev/null -w '%{time_total} %{size_download}' "http://127.0.0.1:$NL/img.bin")
+        cts+=("${c% *}")
+    done
+    read -r ct ct_lo ct_hi <<<"$(stats "${cts[@]}")"
+    echo "links $name: limit $limit s ($SIZE image bytes x 8 / rate + 1 RTT); curl median ${ct} s (${ct_lo}..${ct_hi}, $LINK_RUNS runs, ${c#* } bytes), ratio $(ratio "$ct" "$limit")"
     if [ $V2 = 1 ]; then
-        if t2=$(device v2 "$SL"); then
+        t2s=() t2=""
+        for _ in $(seq "$LINK_RUNS"); do
+            if t=$(device v2 "$SL"); then t2s+=("$t"); else
+                t2=fail; echo "links $name: v2 update failed: $(tail -2 "$DIR/dev.out")"; break; fi
+        done
+        if [ -z "$t2" ]; then
+            read -r t2 t2_lo t2_hi <<<"$(stats "${t2s[@]}")"
             r2=$(ratio "$t2" "$limit")
             v=$(awk -v r="$r2" 'BEGIN { print (r <= 1.15) ? "met" : "NOT met" }')
-            echo "links $name: v2 $t2 s, ratio to limit $r2 (target <= 1.15: $v); $(grep -o 'chunks_fetched=[0-9]*' "$DIR/dev.out" | head -1)"
+            echo "links $name: v2 median $t2 s (${t2_lo}..${t2_hi}, $LINK_RUNS runs), ratio to limit $r2 (target <= 1.15: $v); $(grep -o 'chunks_fetched=[0-9]*' "$DIR/dev.out" | head -1)"
         else
-            t2=fail r2=-; echo "links $name: v2 update failed: $(tail -2 "$DIR/dev.out")"
+            r2=- t2_lo=- t2_hi=-
         fi
     else
         t2="n/a" r2="n/a"
@@ -145,5 +158,5 @@ for l in "${LINKS[@]}"; do
     echo "links $name: v1 $t1 s ($how), ratio to limit $r1"
     for p in "${LINK_PIDS[@]}"; do kill "$p" 2>/dev/null; done
     LINK_PIDS=()
-    echo "RESULT link=$name limit_s=$limit curl_s=$ct v2_s=$t2 v2_ratio=$r2 v1_s=$t1 v1_ratio=$r1"
+    echo "RESULT link=$name limit_s=$limit curl_s=$ct curl_min=$ct_lo curl_max=$ct_hi v2_s=$t2 v2_min=${t2_lo:-n/a} v2_max=${t2_hi:-n/a} v2_ratio=$r2 v1_s=$t1 v1_ratio=$r1 runs=$LINK_RUNS"
 done

@@ -34,6 +34,8 @@ enum fota_err {
     FOTA_ERR_AUTH = -13,         /* 401: the server refused our credentials */
     FOTA_ERR_NOT_FOUND = -14,    /* 404: unknown release or chunk */
     FOTA_ERR_RETRIES = -15,      /* gave up after the configured attempts */
+    FOTA_ERR_TLS = -16,          /* server certificate did not verify (CA), or no
+                                    usable CA file: final, retrying cannot help */
 
     /* wire format (v1 JSON bodies) */
     FOTA_ERR_JSON = -20,         /* malformed JSON */

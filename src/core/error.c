@@ -22,6 +22,9 @@ static const struct {
     {FOTA_ERR_AUTH, "unauthorized", "server refused the device credentials (401)"},
     {FOTA_ERR_NOT_FOUND, "not_found", "server does not know that release or chunk (404)"},
     {FOTA_ERR_RETRIES, "retries_exhausted", "gave up after the configured number of attempts"},
+    {FOTA_ERR_TLS, "tls_certificate",
+     "TLS: the server's certificate does not verify against the CA (--ca-file), or the CA "
+     "file is missing or unreadable"},
     {FOTA_ERR_JSON, "malformed_json", "malformed JSON body"},
     {FOTA_ERR_FIELD_MISSING, "missing_field", "a required field is missing"},
     {FOTA_ERR_FIELD_UNKNOWN, "unknown_field", "an unexpected field is present"},

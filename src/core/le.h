@@ -10,9 +10,12 @@
 #include <stdint.h>
 #include <stddef.h>
 
+/* Every byte is widened to an unsigned type before it is shifted: on a
+ * 16-bit-int target a byte >= 0x80 promoted to int and shifted by 8 would
+ * overflow int (undefined behaviour). tests: core_units, "byte helpers". */
 static inline uint16_t fota_le16(const uint8_t *p)
 {
-    return (uint16_t)(p[0] | (p[1] << 8));
+    return (uint16_t)((unsigned)p[0] | ((unsigned)p[1] << 8));
 }
 
 static inline uint32_t fota_le32(const uint8_t *p)

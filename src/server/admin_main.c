@@ -34,6 +34,7 @@
 #include "fota/device_id.h"
 #include "fota/esp_image.h"
 #include "fota/version.h"
+#include "fota/wire.h"
 #include "fota/manifest.h"
 #include "admin_cli.h"
 
@@ -448,7 +449,7 @@ static int cmd_key_generate(int argc, char **argv)
     printf("%s\n", hex);
     fprintf(stderr,
             "wrote %s (private, mode 0600: keep it offline, never on the server) and %s.\n"
-            "Provision each device with this public key: fota-device --sign-pubkey %s\n"
+            "Give each device this public key (fota-device: --sign-pubkey %s on every run)\n"
             "Sign releases with: fota-admin release add FILE --version V --sign %s\n",
             kpath, ppath, hex, kpath);
     ex = EX_OK;
@@ -621,9 +622,12 @@ static int cmd_release_add(int argc, char **argv)
     if (sign) {
         char *end;
         unsigned long cs = chunk ? strtoul(chunk, &end, 10) : 1024;
-        if (chunk && (*end || cs < 16 || cs > 65536)) {
+        /* the core's rule (include/fota/wire.h): a size no device accepts
+         * is not signed, as the server would not accept it */
+        if (chunk && (*end || cs > UINT32_MAX || !fota_chunk_size_ok((uint32_t)cs))) {
             fclose(f);
-            return admin_usage("--chunk-size must be 16..65536");
+            return admin_usage("--chunk-size must be 512..1024 and divide the 4096-byte sector "
+                         ": devices refuse any other size");
         }
         ex = sign_release(f, file, sign, version, (uint32_t)cs, vbuf, sizeof vbuf);
         if (ex != EX_OK) {

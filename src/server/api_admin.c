@@ -11,8 +11,10 @@
 
 #include "fota/error.h"
 #include "fota/esp_image.h"
+#include "fota/fota.h"
 #include "fota/manifest.h"
 #include "fota/version.h"
+#include "fota/wire.h"
 #include "http.h"
 #include "keys.h"
 #include "log.h"
@@ -210,8 +212,13 @@ int admin_release_begin(struct request *r)
         p.slot_size = v;
     }
     if ((s = http_query(r, "chunk_size"))) {
-        if (parse_u64(s, 65536, 0, &v) < 0 || v < 16) {
-            http_error(r, 400, "bad_request", "chunk_size must be 16..65536, got \"%.40s\"", s);
+        /* only sizes a device accepts (fota_chunk_size_ok, the core's rule):
+         * anything else would be deployed and then refused by every device */
+        if (parse_u64(s, UINT32_MAX, 0, &v) < 0 || !fota_chunk_size_ok((uint32_t)v)) {
+            http_error(r, 400, "bad_request",
+                       "chunk_size must be %u..%u bytes and divide the %u-byte flash sector, "
+                       "got \"%.40s\": devices refuse any other size",
+                       FOTA_CHUNK_MIN, FOTA_CHUNK_MAX, FOTA_SECTOR_SIZE, s);
             return -1;
         }
         p.chunk_size = (uint32_t)v;

@@ -15,6 +15,7 @@
 #include <mbedtls/base64.h>
 
 #include "fota/manifest.h"
+#include "fota/wire.h"
 #include "devcache.h"
 #include "http.h"
 #include "keys.h"
@@ -268,8 +269,8 @@ enum MHD_Result api_chunk(struct request *r)
 
 /* --- protocol v2: one request streams the frames from= to the end ------------
  *
- * "FOT2" | be32 chunk_size, then per chunk n: be32 n | be16 len | len bytes |
- * HMAC-SHA256(key, sha256(image) || be32(n) || bytes). Frames are made as
+ * The layout is include/fota/wire.h's (stream header, then per chunk a frame
+ * header, the bytes and the chunk HMAC). Frames are made as
  * libmicrohttpd asks for bytes (never the whole body in memory): the mapped
  * release, the device's prepared key, the next chunk and one frame buffer. */
 
@@ -279,7 +280,7 @@ struct stream {
     uint32_t next, total; /* next chunk to frame, chunks in the release */
     uint64_t pos;         /* body bytes handed out so far */
     size_t flen, fpos;    /* current frame: its length, bytes handed out */
-    uint8_t frame[];      /* 6 + chunk_size + 32 */
+    uint8_t frame[];      /* FOTA_V2_FRAME_OVERHEAD + chunk_size (>= the stream header) */
 };
 
 static void stream_frame(struct stream *st)
@@ -290,11 +291,10 @@ static void stream_frame(struct stream *st)
     uint32_t len = (uint32_t)(img->size - off < cs ? img->size - off : cs);
     uint8_t *f = st->frame;
 
-    f[0] = (uint8_t)(n >> 24), f[1] = (uint8_t)(n >> 16), f[2] = (uint8_t)(n >> 8);
-    f[3] = (uint8_t)n, f[4] = (uint8_t)(len >> 8), f[5] = (uint8_t)len;
-    memcpy(f + 6, img->data + off, len);
-    keys_chunk_hmac_mac(&st->mac, img->sha, n, img->data + off, len, f + 6 + len);
-    st->flen = 6 + (size_t)len + 32;
+    fota_v2_put_frame_header(f, n, (uint16_t)len);
+    memcpy(f + FOTA_V2_FRAME_HDR, img->data + off, len);
+    keys_chunk_hmac_mac(&st->mac, img->sha, n, img->data + off, len, f + FOTA_V2_FRAME_HDR + len);
+    st->flen = FOTA_V2_FRAME_OVERHEAD + (size_t)len;
     st->fpos = 0;
 }
 
@@ -368,20 +368,18 @@ enum MHD_Result api_stream(struct request *r)
             SLOG(SLOG_WARN, "device %s: stream from %llu: progress not recorded", r->device_id,
                  (unsigned long long)from);
     }
-    st = calloc(1, sizeof *st + 6 + (size_t)cs + 32);
+    st = calloc(1, sizeof *st + FOTA_V2_FRAME_OVERHEAD + (size_t)cs);
     if (!st)
         return MHD_NO;
     st->img = img;
     st->mac = r->mac;
     st->next = (uint32_t)from;
     st->total = img->total_chunks;
-    memcpy(st->frame, "FOT2", 4);
-    st->frame[4] = (uint8_t)(cs >> 24), st->frame[5] = (uint8_t)(cs >> 16);
-    st->frame[6] = (uint8_t)(cs >> 8), st->frame[7] = (uint8_t)cs;
-    st->flen = 8;
-    size = 8 + (uint64_t)(img->total_chunks - from) * (6 + 32) +
+    fota_v2_put_stream_header(st->frame, cs);
+    st->flen = FOTA_V2_STREAM_HDR;
+    size = FOTA_V2_STREAM_HDR + (uint64_t)(img->total_chunks - from) * FOTA_V2_FRAME_OVERHEAD +
            ((uint64_t)img->size - from * cs);
-    return http_stream(r, 200, size, stream_read, st, stream_free, "application/vnd.fota.v2");
+    return http_stream(r, 200, size, stream_read, st, stream_free, FOTA_V2_CONTENT_TYPE);
 }
 
 enum MHD_Result api_status(struct request *r)

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "fota/device_id.h"
+#include "fota/wire.h"
 #include "connlimit.h"
 #include "devcache.h"
 #include "log.h"
@@ -35,10 +36,10 @@
 #include "utf8.h"
 
 static const struct route routes[] = {
-    {"/api/inverter/fota/check", 0, AUTH_DEVICE, "GET", {{"GET", BODY_NONE, api_check}}},
-    {"/api/inverter/fota/chunk", 0, AUTH_DEVICE, "GET", {{"GET", BODY_NONE, api_chunk}}},
-    {"/api/inverter/fota/stream", 0, AUTH_DEVICE, "GET", {{"GET", BODY_NONE, api_stream}}},
-    {"/api/inverter/fota/status", 0, AUTH_DEVICE, "POST", {{"POST", BODY_JSON, api_status}}},
+    {FOTA_PATH_CHECK, 0, AUTH_DEVICE, "GET", {{"GET", BODY_NONE, api_check}}},
+    {FOTA_PATH_CHUNK, 0, AUTH_DEVICE, "GET", {{"GET", BODY_NONE, api_chunk}}},
+    {FOTA_PATH_STREAM, 0, AUTH_DEVICE, "GET", {{"GET", BODY_NONE, api_stream}}},
+    {FOTA_PATH_STATUS, 0, AUTH_DEVICE, "POST", {{"POST", BODY_JSON, api_status}}},
     {"/api/admin/releases", 1, AUTH_ADMIN, "GET, POST",
      {{"GET", BODY_NONE, admin_releases_get}, {"POST", BODY_UPLOAD, admin_release_upload}}},
     {"/api/admin/devices", 1, AUTH_ADMIN, "GET, POST",

@@ -21,6 +21,7 @@
 #include <mbedtls/md.h>
 #include <mbedtls/pk.h>
 
+#include "fota/wire.h"
 #include "log.h"
 
 static const mbedtls_md_info_t *sha256_info(void)
@@ -42,17 +43,16 @@ int keys_chunk_hmac(const uint8_t key[KEY_LEN], const uint8_t sha256[32], uint32
                     const uint8_t *data, size_t len, uint8_t out[32])
 {
     mbedtls_md_context_t c;
-    uint8_t be[4] = {(uint8_t)(n >> 24), (uint8_t)(n >> 16), (uint8_t)(n >> 8), (uint8_t)n};
+    uint8_t pfx[FOTA_CHUNK_MAC_PREFIX_LEN];
     int rc;
 
+    fota_chunk_mac_prefix(pfx, sha256, n);
     mbedtls_md_init(&c);
     rc = mbedtls_md_setup(&c, sha256_info(), 1);
     if (!rc)
         rc = mbedtls_md_hmac_starts(&c, key, KEY_LEN);
     if (!rc)
-        rc = mbedtls_md_hmac_update(&c, sha256, 32);
-    if (!rc)
-        rc = mbedtls_md_hmac_update(&c, be, 4);
+        rc = mbedtls_md_hmac_update(&c, pfx, sizeof pfx);
     if (!rc)
         rc = mbedtls_md_hmac_update(&c, data, len);
     if (!rc)
@@ -63,11 +63,7 @@ int keys_chunk_hmac(const uint8_t key[KEY_LEN], const uint8_t sha256[32], uint32
 
 void keys_mac_init(struct keys_mac *m, const uint8_t key[KEY_LEN])
 {
-#ifdef FOTA_SERVER_NETTLE
-    hmac_sha256_set_key(&m->ctx, KEY_LEN, key);
-#else
     memcpy(m->key, key, KEY_LEN);
-#endif
 }
 
 void keys_mac_wipe(struct keys_mac *m)
@@ -78,18 +74,7 @@ void keys_mac_wipe(struct keys_mac *m)
 int keys_chunk_hmac_mac(const struct keys_mac *m, const uint8_t sha256[32], uint32_t n,
                         const uint8_t *data, size_t len, uint8_t out[32])
 {
-#ifdef FOTA_SERVER_NETTLE
-    struct hmac_sha256_ctx c = m->ctx; /* the prepared pads; digest never touches m */
-    uint8_t be[4] = {(uint8_t)(n >> 24), (uint8_t)(n >> 16), (uint8_t)(n >> 8), (uint8_t)n};
-    hmac_sha256_update(&c, 32, sha256);
-    hmac_sha256_update(&c, 4, be);
-    hmac_sha256_update(&c, len, data);
-    hmac_sha256_digest(&c, 32, out);
-    explicit_bzero(&c, sizeof c);
-    return 0;
-#else
     return keys_chunk_hmac(m->key, sha256, n, data, len, out);
-#endif
 }
 
 void keys_device_token_hex(const uint8_t key[KEY_LEN], const char *id, char out[65])

@@ -13,10 +13,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#ifdef FOTA_SERVER_NETTLE
-#include <nettle/hmac.h>
-#endif
-
 #define KEY_LEN 32
 #define DEVICE_ID_MAX 64
 
@@ -72,20 +68,16 @@ int keys_unwrap(const struct keyring *k, const char *id, const uint8_t wrapped[K
 /* 1 when hex_token (lowercase hex) is the token of id. */
 int keys_device_token_ok(const struct keyring *k, const char *id, const char *hex_token);
 
-/* hmac = HMAC-SHA256(key, sha256 || be32(n) || data). */
+/* hmac = HMAC-SHA256(key, sha256 || be32(n) || data): the message prefix is
+ * the core's (fota_chunk_mac_prefix, include/fota/wire.h), the HMAC mbedTLS's. */
 int keys_chunk_hmac(const uint8_t key[KEY_LEN], const uint8_t sha256[32], uint32_t n,
                     const uint8_t *data, size_t len, uint8_t out[32]);
 
-/* A device key made ready for many chunk HMACs: the HMAC key schedule (inner
- * and outer pad states) is computed once. With nettle (FOTA_SERVER_NETTLE)
- * SHA-256 uses the CPU's SHA extensions where it has them; the result is the
- * same HMAC-SHA256 as keys_chunk_hmac. */
+/* A device's key as a request carries it for its chunk HMACs (copied by
+ * value from the device cache; wiped when the request ends). The server has
+ * one crypto library, mbedTLS: keys_chunk_hmac_mac is keys_chunk_hmac. */
 struct keys_mac {
-#ifdef FOTA_SERVER_NETTLE
-    struct hmac_sha256_ctx ctx;
-#else
     uint8_t key[KEY_LEN];
-#endif
 };
 void keys_mac_init(struct keys_mac *m, const uint8_t key[KEY_LEN]);
 void keys_mac_wipe(struct keys_mac *m);

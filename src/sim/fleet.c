@@ -1,7 +1,7 @@
 /*
  * fleet.c - `fota-fleet`, a fleet simulator: N simulated ESP32s, each the
  * real libfota core on its own small NOR flash (RAM-backed, 192 KB: nvs,
- * otadata, two 64 KB app slots) with the simulator's bootloader, against a
+ * otadata, the 3-sector fota journal partition, two 64 KB app slots) with the simulator's bootloader, against a
  * real fota-server over HTTP. It registers the devices, uploads synthetic
  * releases (sim_mkimage), runs one staged rollout per --release through the
  * admin API, and drives the fleet in rounds until each rollout ends; then it
@@ -47,8 +47,9 @@
 
 static const char fleet_csv[] =
     "# Name,   Type, SubType, Offset,  Size, Flags\n"
-    "nvs,      data, nvs,     0x9000,  0x5000,\n"
-    "otadata,  data, ota,     0xE000,  0x2000,\n"
+    "nvs,      data, nvs,     0x9000,  0x2000,\n"
+    "otadata,  data, ota,     0xB000,  0x2000,\n"
+    "fota,     data, undefined,0xD000, 0x3000,\n"
     "app0,     app,  ota_0,   0x10000, 0x10000,\n"
     "app1,     app,  ota_1,   0x20000, 0x10000,\n";
 
@@ -389,7 +390,7 @@ static int setup_fleet(void)
 {
     char err[200];
     struct nor_flash fl;
-    struct sim_mkimage_opts mo = {FOTA_CHIP_ESP32, "1.0.0", "fleet-sim", 0, 1000};
+    struct sim_mkimage_opts mo = {FOTA_CHIP_ESP32, "1.0.0", "fleet-sim", 0, 1000, 0};
     uint32_t seed = o.seed;
 
     if (sim_mkimage(images[0], FLEET_IMAGE_SIZE, &mo) != FOTA_OK)
@@ -413,7 +414,7 @@ static int setup_fleet(void)
             return -1;
         memset(d->mem, 0xFF, FLEET_FLASH_SIZE);
         nor_open_mem(&fl, d->mem, FLEET_FLASH_SIZE);
-        if (sim_provision(&fl, fleet_csv, images[0], FLEET_IMAGE_SIZE, FOTA_CHIP_ESP32, err,
+        if (sim_provision(&fl, NULL, fleet_csv, images[0], FLEET_IMAGE_SIZE, FOTA_CHIP_ESP32, err,
                           sizeof err) != FOTA_OK) {
             fprintf(stderr, "fota-fleet: provision: %s\n", err);
             return -1;
@@ -591,7 +592,7 @@ static int final_check(void)
         struct sim_boot_result b;
         int k;
         nor_open_mem(&fl, d->mem, FLEET_FLASH_SIZE);
-        if (sim_boot(&fl, FOTA_CHIP_ESP32, &b) != FOTA_OK) {
+        if (sim_boot(&fl, NULL, FOTA_CHIP_ESP32, &b) != FOTA_OK) {
             printf("FAIL: %s does not boot: %s\n", d->id, b.why);
             bricks++;
             nor_close(&fl);

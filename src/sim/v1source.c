@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <mbedtls/base64.h>
+#include "fota/wire.h"
 #include "posix_port.h"
 #include "v1source.h"
 
@@ -65,18 +66,14 @@ size_t v1_chunk_body(const struct v1_source *src, uint32_t n, char *out, size_t 
 {
     uint32_t off = n * src->chunk_size;
     uint32_t len = src->size - off < src->chunk_size ? src->size - off : src->chunk_size;
-    uint8_t msg[32 + 4 + 4096], mac[32];
+    uint8_t msg[FOTA_CHUNK_MAC_PREFIX_LEN + 4096], mac[32];
     unsigned char b64[4096 * 4 / 3 + 8];
     size_t blen = 0;
     char mhex[65];
 
-    memcpy(msg, src->sha256, 32);
-    msg[32] = (uint8_t)(n >> 24);
-    msg[33] = (uint8_t)(n >> 16);
-    msg[34] = (uint8_t)(n >> 8);
-    msg[35] = (uint8_t)n;
-    memcpy(msg + 36, src->image + off, len);
-    fota_posix_hmac(src->key, 32, msg, 36 + len, mac);
+    fota_chunk_mac_prefix(msg, src->sha256, n);
+    memcpy(msg + FOTA_CHUNK_MAC_PREFIX_LEN, src->image + off, len);
+    fota_posix_hmac(src->key, 32, msg, FOTA_CHUNK_MAC_PREFIX_LEN + len, mac);
     hex(mac, 32, mhex);
     mbedtls_base64_encode(b64, sizeof b64, &blen, src->image + off, len);
     return (size_t)snprintf(out, cap, "{\"chunk_number\": %u, \"data\": \"%.*s\", \"hmac\": \"%s\"}",
@@ -129,7 +126,7 @@ static int query_u32(const char *q, const char *name, uint32_t *out)
 static int v1_stream(struct v1_source *src, const char *q, fota_body_fn on_body, void *arg,
                      int *status)
 {
-    uint8_t frame[6 + 4096 + 32], msg[36 + 4096];
+    uint8_t frame[FOTA_V2_FRAME_OVERHEAD + 4096], msg[FOTA_CHUNK_MAC_PREFIX_LEN + 4096];
     uint32_t from, rel, n, total = (src->size + src->chunk_size - 1) / src->chunk_size;
     int rc;
 
@@ -140,24 +137,20 @@ static int v1_stream(struct v1_source *src, const char *q, fota_body_fn on_body,
         return FOTA_OK;
     }
     *status = 200;
-    memcpy(frame, "FOT2", 4);
-    frame[4] = (uint8_t)(src->chunk_size >> 24), frame[5] = (uint8_t)(src->chunk_size >> 16);
-    frame[6] = (uint8_t)(src->chunk_size >> 8), frame[7] = (uint8_t)src->chunk_size;
-    if ((rc = on_body(arg, frame, 8)))
+    fota_v2_put_stream_header(frame, src->chunk_size);
+    if ((rc = on_body(arg, frame, FOTA_V2_STREAM_HDR)))
         return rc;
     for (n = from; n < total; n++) {
         uint32_t off = n * src->chunk_size;
         uint32_t len = src->size - off < src->chunk_size ? src->size - off : src->chunk_size;
-        size_t flen = 6 + len + 32;
+        size_t flen = FOTA_V2_FRAME_OVERHEAD + len;
         int st = 200;
-        frame[0] = (uint8_t)(n >> 24), frame[1] = (uint8_t)(n >> 16);
-        frame[2] = (uint8_t)(n >> 8), frame[3] = (uint8_t)n;
-        frame[4] = (uint8_t)(len >> 8), frame[5] = (uint8_t)len;
-        memcpy(frame + 6, src->image + off, len);
-        memcpy(msg, src->sha256, 32);
-        memcpy(msg + 32, frame, 4);
-        memcpy(msg + 36, src->image + off, len);
-        fota_posix_hmac(src->key, 32, msg, 36 + len, frame + 6 + len);
+        fota_v2_put_frame_header(frame, n, (uint16_t)len);
+        memcpy(frame + FOTA_V2_FRAME_HDR, src->image + off, len);
+        fota_chunk_mac_prefix(msg, src->sha256, n);
+        memcpy(msg + FOTA_CHUNK_MAC_PREFIX_LEN, src->image + off, len);
+        fota_posix_hmac(src->key, 32, msg, FOTA_CHUNK_MAC_PREFIX_LEN + len,
+                        frame + FOTA_V2_FRAME_HDR + len);
         if (src->first_chunk < 0)
             src->first_chunk = (long)n;
         src->chunk_bytes += len;
@@ -175,7 +168,7 @@ static int v1_stream(struct v1_source *src, const char *q, fota_body_fn on_body,
 int v1_source_get(struct v1_source *src, const char *path, const struct fota_http_header *h,
                   unsigned nh, fota_body_fn on_body, void *arg, int *status)
 {
-    static const char chk[] = "/api/inverter/fota/check", chn[] = "/api/inverter/fota/chunk";
+    static const char chk[] = FOTA_PATH_CHECK, chn[] = FOTA_PATH_CHUNK;
     char body[8192], shex[65];
     const char *q = strchr(path, '?');
     uint32_t n, rel;
@@ -243,7 +236,7 @@ int v1_source_get(struct v1_source *src, const char *path, const struct fota_htt
         }
         return deliver(src, (long)n, body, len, sizeof body, status, on_body, arg);
     }
-    if (!strncmp(path, "/api/inverter/fota/stream", 25) && src->v2)
+    if (!strncmp(path, FOTA_PATH_STREAM, sizeof FOTA_PATH_STREAM - 1) && src->v2)
         return v1_stream(src, q, on_body, arg, status);
     *status = 404;
     len = (size_t)snprintf(body, sizeof body, "{\"error\": \"not_found\", \"message\": \"no such path\"}");
@@ -257,7 +250,7 @@ int v1_source_post(struct v1_source *src, const char *path, const struct fota_ht
         *status = 401;
         return FOTA_OK;
     }
-    if (strcmp(path, "/api/inverter/fota/status")) {
+    if (strcmp(path, FOTA_PATH_STATUS)) {
         *status = 404;
         return FOTA_OK;
     }

@@ -11,6 +11,7 @@
 #include "base64.h"
 #include "fmt.h"
 #include "journal.h"
+#include "le.h"
 #include "json.h"
 
 static int b64(const char *in, uint8_t *out, uint32_t *n, uint32_t cap)
@@ -210,6 +211,9 @@ static void test_journal_codec(void **state)
  * nothing). */
 #define FSTORE_SAVES 200u
 
+/* The store's partition, as a port hands it over: two sectors of data. */
+static const struct fota_part jp = {0, 0x8000, 2 * FOTA_SECTOR_SIZE, FOTA_SLOT_DATA, 0, "fota"};
+
 static unsigned fstore_run(struct nor_flash *fl, uint8_t *mem, uint32_t size,
                            struct sim_device *d, struct fota_fstore *s, uint64_t cut_after,
                            int *last_rc, uint64_t *ops_used)
@@ -220,7 +224,7 @@ static unsigned fstore_run(struct nor_flash *fl, uint8_t *mem, uint32_t size,
     memset(mem, 0xFF, size);
     nor_open_mem(fl, mem, size);
     sim_device_setup(d, fl, 0, "x", key);
-    assert_int_equal(fota_fstore_open(s, &d->cfg, 0x8000), FOTA_OK);
+    assert_int_equal(fota_fstore_open(s, &d->cfg, &jp), FOTA_OK);
     ops0 = fl->ops;
     fl->cut_after = cut_after ? ops0 + cut_after : 0;
     *last_rc = FOTA_OK;
@@ -259,7 +263,7 @@ static void test_fstore_atomic(void **state)
                      (unsigned long long)k, (unsigned long long)total_ops, i, rc);
         /* i saves completed; the one in flight (i) may or may not have */
         nor_rearm(&fl);
-        assert_int_equal(fota_fstore_open(&s, &d.cfg, 0x8000), FOTA_OK);
+        assert_int_equal(fota_fstore_open(&s, &d.cfg, &jp), FOTA_OK);
         assert_int_equal(fota_fstore_load(&s, got, 64), FOTA_OK);
         if (i == 0) {
             assert_true(got[0] == 0xFF || got[0] == 0);
@@ -272,9 +276,35 @@ static void test_fstore_atomic(void **state)
         /* and the store goes on working after the cut */
         memset(rec, 0xAB, 64);
         assert_int_equal(fota_fstore_save(&s, rec, 64), FOTA_OK);
-        assert_int_equal(fota_fstore_open(&s, &d.cfg, 0x8000), FOTA_OK);
+        assert_int_equal(fota_fstore_open(&s, &d.cfg, &jp), FOTA_OK);
         assert_int_equal(fota_fstore_load(&s, got, 64), FOTA_OK);
         assert_memory_equal(got, rec, 64);
+    }
+}
+
+/* The byte helpers with bytes >= 0x80 in every position: the values a
+ * sign-extending or int-overflowing shift would get wrong (the core is also
+ * built for a 16-bit-int target, test core_int16). */
+static void test_byte_helpers(void **state)
+{
+    static const uint8_t le[4] = {0x80, 0xFF, 0x81, 0xFE};
+    uint8_t out[4];
+    (void)state;
+    assert_int_equal(fota_le16(le), 0xFF80u);
+    assert_int_equal(fota_le16(le + 2), 0xFE81u);
+    assert_true(fota_le32(le) == 0xFE81FF80ul);
+    fota_put_le16(out, 0xFF80u);
+    assert_memory_equal(out, le, 2);
+    fota_put_le32(out, 0xFE81FF80ul);
+    assert_memory_equal(out, le, 4);
+    fota_put_be32(out, 0x80FF81FEul);
+    assert_memory_equal(out, le, 4);
+    /* fmt's %u and %x take uint32_t: values with the top bit set */
+    {
+        char b[40];
+        fota_fmt(b, sizeof b, "%u %x %u", (uint32_t)0xFFFFFFFFul, (uint32_t)0x80000000ul,
+                 (uint32_t)fota_le16(le));
+        assert_string_equal(b, "4294967295 80000000 65408");
     }
 }
 
@@ -335,6 +365,7 @@ int main(void)
         cmocka_unit_test(test_partition_table_checks),
         cmocka_unit_test(test_journal_codec),
         cmocka_unit_test(test_fstore_atomic),
+        cmocka_unit_test(test_byte_helpers),
         cmocka_unit_test(test_fmt),
         cmocka_unit_test(test_device_id_rule),
     };

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 #include <mbedtls/base64.h>
 #include "testdev.h"
+#include "engine.h"
 #include "wire.h"
 
 #define IMG_SIZE 65536u
@@ -54,7 +55,11 @@ static int parse(const char *body, size_t len, uint32_t n, size_t piece)
         rc = fota_chunk_body(f, (const uint8_t *)body + off, (uint32_t)k);
         off += k;
     }
-    return rc ? rc : fota_chunk_end(f, n);
+    if (!rc)
+        rc = fota_chunk_end(f);
+    /* parsed; then the engine's check before a write, as for chunk n */
+    f->next_chunk = n;
+    return rc ? rc : fota_chunk_check(f, f->p.chunk.number, f->p.chunk.data_len, f->p.chunk.hmac);
 }
 
 static int parse_s(const char *body, uint32_t n)
@@ -75,15 +80,13 @@ static const char *make(const char *fmt_order, uint32_t n_field, const uint8_t *
 {
     unsigned char b64[2048];
     size_t blen;
-    uint8_t msg[32 + 4 + 1024], mac[32], sha[32];
+    uint8_t msg[FOTA_CHUNK_MAC_PREFIX_LEN + 1024], mac[32], sha[32];
     char mhex[65];
     int i;
     fota_posix_sha256(image, IMG_SIZE, sha);
-    memcpy(msg, sha, 32);
-    msg[32] = (uint8_t)(n_data >> 24), msg[33] = (uint8_t)(n_data >> 16);
-    msg[34] = (uint8_t)(n_data >> 8), msg[35] = (uint8_t)n_data;
-    memcpy(msg + 36, image + n_data * 1024, data_len);
-    fota_posix_hmac(T.key, 32, msg, 36 + data_len, mac);
+    fota_chunk_mac_prefix(msg, sha, n_data);
+    memcpy(msg + FOTA_CHUNK_MAC_PREFIX_LEN, image + n_data * 1024, data_len);
+    fota_posix_hmac(T.key, 32, msg, FOTA_CHUNK_MAC_PREFIX_LEN + data_len, mac);
     for (i = 0; i < 32; i++)
         sprintf(mhex + 2 * i, "%02x", mac[i]);
     mbedtls_base64_encode(b64, sizeof b64, &blen, image + n_data * 1024, data_len);
@@ -112,6 +115,42 @@ static const char *make(const char *fmt_order, uint32_t n_field, const uint8_t *
         snprintf(body, sizeof body, "{\"chunk_number\": %u, \"data\": \"%s\", \"hmac\": \"%s\"}", n_field, esc, mhex);
     }
     return body;
+}
+
+/* The wire rules of include/fota/wire.h against values written down by hand
+ * (the HMAC computed once with Python's hmac module), so a change to the one
+ * definition that server, simulator and device share cannot go unseen. */
+static void test_wire_rules_known_answers(void **state)
+{
+    static const uint8_t key[32] = {0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11,
+                                    0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11,
+                                    0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11,
+                                    0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11};
+    static const uint8_t data[3] = {0xA5, 0x00, 0xFF};
+    uint8_t sha[32], msg[FOTA_CHUNK_MAC_PREFIX_LEN + 3], mac[32], hdr[8];
+    char hexmac[65];
+    int i;
+    (void)state;
+    for (i = 0; i < 32; i++)
+        sha[i] = (uint8_t)i;
+    fota_chunk_mac_prefix(msg, sha, 0x01020380u);
+    assert_memory_equal(msg, sha, 32);
+    assert_memory_equal(msg + 32, "\x01\x02\x03\x80", 4);
+    memcpy(msg + FOTA_CHUNK_MAC_PREFIX_LEN, data, 3);
+    fota_posix_hmac(key, 32, msg, sizeof msg, mac);
+    for (i = 0; i < 32; i++)
+        sprintf(hexmac + 2 * i, "%02x", mac[i]);
+    assert_string_equal(hexmac, "bd732ad7cdec72e5461919a25b3619ecb9ac594cbe839f460aa47f87830b9129");
+
+    fota_v2_put_stream_header(hdr, 1024);
+    assert_memory_equal(hdr, "FOT2\x00\x00\x04\x00", 8);
+    fota_v2_put_frame_header(hdr, 0x00010203u, 0x0400);
+    assert_memory_equal(hdr, "\x00\x01\x02\x03\x04\x00", 6);
+
+    /* chunk sizes a device takes: 512..1024 dividing the 4096-byte sector */
+    assert_true(fota_chunk_size_ok(512) && fota_chunk_size_ok(1024));
+    assert_false(fota_chunk_size_ok(16) || fota_chunk_size_ok(256) || fota_chunk_size_ok(768) ||
+                 fota_chunk_size_ok(2048) || fota_chunk_size_ok(4096) || fota_chunk_size_ok(0));
 }
 
 static void test_valid_any_order_and_split(void **state)
@@ -280,6 +319,7 @@ static void test_retries_bounded(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_wire_rules_known_answers),
         cmocka_unit_test(test_valid_any_order_and_split),
         cmocka_unit_test(test_each_defect_has_its_code),
         cmocka_unit_test(test_refused_chunks_write_nothing),

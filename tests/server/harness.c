@@ -20,6 +20,7 @@
 #include <mbedtls/base64.h>
 #include <mbedtls/md.h>
 
+
 const char *h_server_bin;
 const char *h_fw_dir;
 const char *h_admin_token = "test-admin-token-0123456789";
@@ -395,14 +396,11 @@ void h_sha256(const void *data, size_t n, uint8_t out[32])
 void h_chunk_hmac(const uint8_t key[32], const uint8_t sha[32], uint32_t n, const uint8_t *data,
                   size_t len, char hex_out[65])
 {
-    uint8_t *msg = malloc(36 + len), mac[32];
-    memcpy(msg, sha, 32);
-    msg[32] = (uint8_t)(n >> 24);
-    msg[33] = (uint8_t)(n >> 16);
-    msg[34] = (uint8_t)(n >> 8);
-    msg[35] = (uint8_t)n;
-    memcpy(msg + 36, data, len);
-    mbedtls_md_hmac(mbedtls_md_info_from_type(MBEDTLS_MD_SHA256), key, 32, msg, 36 + len, mac);
+    uint8_t *msg = malloc(FOTA_CHUNK_MAC_PREFIX_LEN + len), mac[32];
+    fota_chunk_mac_prefix(msg, sha, n); /* the rule's one definition (core) */
+    memcpy(msg + FOTA_CHUNK_MAC_PREFIX_LEN, data, len);
+    mbedtls_md_hmac(mbedtls_md_info_from_type(MBEDTLS_MD_SHA256), key, 32, msg,
+                    FOTA_CHUNK_MAC_PREFIX_LEN + len, mac);
     free(msg);
     h_hex(mac, 32, hex_out);
 }

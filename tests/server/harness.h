@@ -9,6 +9,7 @@
 #ifndef FOTA_TEST_SERVER_HARNESS_H
 #define FOTA_TEST_SERVER_HARNESS_H
 
+#include "fota/wire.h" /* the wire rules: chunk-HMAC prefix, v2 layout */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>

@@ -115,6 +115,18 @@ int main(int argc, char **argv)
     /* bad parameters */
     upload_refused(&s, "esp32-arduino-a.bin", "slot_size=abc", 400, "bad_request", "slot_size");
     upload_refused(&s, "esp32-arduino-a.bin", "chunk_size=0", 400, "bad_request", "chunk_size");
+    /* chunk sizes no device accepts (fota_chunk_size_ok: 512..1024 dividing
+     * the 4096-byte sector) are refused at upload, not deployed to fail */
+    {
+        static const char *const bad_cs[] = {"16", "256", "768", "1000", "2048", "4096", "65536"};
+        char q[64];
+        for (unsigned i = 0; i < sizeof bad_cs / sizeof bad_cs[0]; i++) {
+            snprintf(q, sizeof q, "version=cs&chunk_size=%s", bad_cs[i]);
+            upload_refused(&s, "esp32-arduino-a.bin", q, 400, "bad_request",
+                           "chunk_size must be 512..1024 bytes and divide the 4096-byte flash "
+                           "sector");
+        }
+    }
     upload_refused(&s, "esp32-arduino-a.bin", "colour=red", 400, "bad_request", "colour");
     upload_refused(&s, "esp32-arduino-a.bin", "version=1&version=2", 400, "bad_request",
                    "more than once");
@@ -191,6 +203,10 @@ int main(int argc, char **argv)
         h_start(&small, extra);
         upload_refused(&small, "esp32-arduino-a.bin", "version=1", 413, "too_large", "300000");
         json_decref(upload_ok(&small, "esp32s2-idf-blink.bin", NULL, "esp32s2"));
+        /* the other size a device accepts */
+        json_t *cs512 = upload_ok(&small, "esp32s3-arduino.bin", "chunk_size=512", "esp32s3");
+        CHECK(json_integer_value(json_object_get(cs512, "chunk_size")) == 512, "chunk_size 512 kept");
+        json_decref(cs512);
 
         /* chunked body, no Content-Length: refused once it passes the limit */
         size_t n;

@@ -264,7 +264,7 @@ int main(int argc, char **argv)
     bad = m;
     bad.chip_id = FOTA_CHIP_ESP32S3;
     expect_mismatch(&s, &op, a, na, "version=1.0.0", &bad, "chip");
-    expect_mismatch(&s, &op, a, na, "version=1.0.0&chunk_size=2048", &m, "chunk_size");
+    expect_mismatch(&s, &op, a, na, "version=1.0.0&chunk_size=512", &m, "chunk_size");
     expect_mismatch(&s, &op, a, na, "version=1.0.1", &m, "version");
     bad = m;
     bad.secure_version = 3;

@@ -25,31 +25,32 @@ static void check_stream(const struct resp *r, const struct dev *d, const uint8_
 {
     uint8_t sha[32];
     uint32_t cs, total, n;
-    size_t pos = 8;
+    size_t pos = FOTA_V2_STREAM_HDR;
     char want[65], got[65];
 
     h_sha256(file, flen, sha);
     CHECK(r->status == 200, "stream from=%u: status %ld", from, r->status);
-    CHECK(strcmp(r->ctype, "application/vnd.fota.v2") == 0, "stream content type \"%s\"",
-          r->ctype);
-    CHECK(r->len >= 8 && memcmp(r->body, "FOT2", 4) == 0, "stream header missing (%zu bytes)",
-          r->len);
+    CHECK(strcmp(r->ctype, FOTA_V2_CONTENT_TYPE) == 0, "stream content type \"%s\"", r->ctype);
+    CHECK(r->len >= FOTA_V2_STREAM_HDR &&
+              memcmp(r->body, FOTA_V2_MAGIC, FOTA_V2_MAGIC_LEN) == 0,
+          "stream header missing (%zu bytes)", r->len);
     cs = be32((const uint8_t *)r->body + 4);
     CHECK(cs == 1024, "chunk_size in the header %u, expected 1024", cs);
     total = (uint32_t)((flen + cs - 1) / cs);
     for (n = from; n < total; n++) {
         const uint8_t *f = (const uint8_t *)r->body + pos;
         size_t off = (size_t)n * cs, len = flen - off < cs ? flen - off : cs;
-        CHECK(pos + 6 <= r->len, "stream ends before frame %u", n);
+        CHECK(pos + FOTA_V2_FRAME_HDR <= r->len, "stream ends before frame %u", n);
         CHECK(be32(f) == n, "frame at byte %zu is chunk %u, expected %u", pos, be32(f), n);
         CHECK(((size_t)f[4] << 8 | f[5]) == len, "frame %u length %u, expected %zu", n,
               (unsigned)(f[4] << 8 | f[5]), len);
-        CHECK(pos + 6 + len + 32 <= r->len, "frame %u truncated", n);
-        CHECK(memcmp(f + 6, file + off, len) == 0, "frame %u bytes differ from the file", n);
+        CHECK(pos + FOTA_V2_FRAME_OVERHEAD + len <= r->len, "frame %u truncated", n);
+        CHECK(memcmp(f + FOTA_V2_FRAME_HDR, file + off, len) == 0,
+              "frame %u bytes differ from the file", n);
         h_chunk_hmac(d->key, sha, n, file + off, len, want);
-        h_hex(f + 6 + len, 32, got);
+        h_hex(f + FOTA_V2_FRAME_HDR + len, FOTA_CHUNK_MAC_LEN, got);
         CHECK(strcmp(want, got) == 0, "frame %u HMAC %s, expected %s", n, got, want);
-        pos += 6 + len + 32;
+        pos += FOTA_V2_FRAME_OVERHEAD + len;
     }
     CHECK(pos == r->len, "stream has %zu bytes after the last frame", r->len - pos);
 }

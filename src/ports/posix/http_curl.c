@@ -6,7 +6,10 @@
  * Timeouts: a connect timeout, and an idle timeout (no byte for N ms aborts
  * the transfer) rather than a total one, so a slow but moving link finishes.
  * Retries and backoff are the core's job (fota_run): this layer reports
- * FOTA_ERR_NET for any transfer that produced no complete HTTP answer.
+ * FOTA_ERR_TLS when the server's certificate does not verify against the CA
+ * (or the CA file is unusable): a configuration problem, final, named as
+ * such; and FOTA_ERR_NET for any other transfer that produced no complete
+ * HTTP answer. libcurl's own text of the last failure is kept in last_error.
  */
 #include <stdio.h>
 #include <string.h>
@@ -79,6 +82,21 @@ static size_t on_write(char *p, size_t size, size_t n, void *ud)
     return len;
 }
 
+/* A failed transfer's code: certificate and CA problems are FOTA_ERR_TLS. */
+static int curl_error(CURLcode cc)
+{
+    switch (cc) {
+    case CURLE_PEER_FAILED_VERIFICATION: /* not signed by the CA, wrong name, expired */
+    case CURLE_SSL_CACERT_BADFILE:       /* --ca-file missing or not a CA */
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_SSL_INVALIDCERTSTATUS:
+        return FOTA_ERR_TLS;
+    default:
+        return FOTA_ERR_NET;
+    }
+}
+
 static int perform(const struct fota_config *c, const char *path,
                    const struct fota_http_header *hdrs, unsigned nhdrs, const char *body,
                    uint32_t blen, int post, fota_body_fn on_body, void *arg, int *status)
@@ -114,6 +132,8 @@ static int perform(const struct fota_config *c, const char *path,
     curl_easy_setopt(t->easy, CURLOPT_PROTOCOLS_STR, "http,https");
     if (t->ca_file[0])
         curl_easy_setopt(t->easy, CURLOPT_CAINFO, t->ca_file);
+    t->last_error[0] = '\0';
+    curl_easy_setopt(t->easy, CURLOPT_ERRORBUFFER, t->last_error);
     if (post) {
         curl_easy_setopt(t->easy, CURLOPT_POST, 1L);
         curl_easy_setopt(t->easy, CURLOPT_POSTFIELDS, body);
@@ -125,7 +145,7 @@ static int perform(const struct fota_config *c, const char *path,
     if (cc == CURLE_WRITE_ERROR && x.body_rc)
         return x.body_rc;
     if (cc != CURLE_OK)
-        return FOTA_ERR_NET;
+        return curl_error(cc);
     curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &code);
     *status = (int)code;
     return FOTA_OK;

@@ -29,6 +29,7 @@ struct fota_curl {
     long     connect_timeout_ms;
     long     idle_timeout_ms; /* abort when no byte arrives for this long */
     char     ca_file[256];    /* verify the server against this CA ("" = system) */
+    char     last_error[256]; /* libcurl's text for the last failed transfer */
     uint64_t requests, bytes_in;
 };
 int fota_curl_open(struct fota_curl *t, const char *base_url);
