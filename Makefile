@@ -5,7 +5,7 @@ BUILD ?= build
 ASAN_BUILD ?= build-asan
 JOBS ?= $(shell nproc)
 
-.PHONY: all bootstrap build build-asan demo test test-plain test-asan bench footprint fuzz soak clean
+.PHONY: all bootstrap build build-asan demo demo-fleet test test-plain test-asan bench footprint fuzz soak clean
 
 all: build
 
@@ -18,6 +18,15 @@ build: bootstrap
 
 demo: build
 	@scripts/demo $(BUILD)
+
+# The fleet simulator: 200 simulated devices (the real core each) against a
+# real fota-server; a good release rolls out in stages and completes, then a
+# bad one (its self-test fails on 60 % of the devices) halts in its first
+# stage. Progress per round, then each rollout as fota-admin shows it.
+demo-fleet: build
+	@FLEET_SHOW=1 scripts/fleet $(BUILD) --devices 200 --release 2.0.0:0.01 \
+	  --release 3.0.0:0.6 --stages 5%,25%,50%,100% --min-devices 4 --drop 0.01 --cut 0.02 \
+	  --offline 0.05 --expect completed,halted
 
 # The whole suite twice: a normal build, then one with AddressSanitizer and
 # UBSan (any report fails the test that triggered it). After each run,

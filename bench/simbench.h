@@ -37,7 +37,7 @@ static inline double bench_now(void)
 
 static inline uint8_t *bench_image(uint32_t size, const char *version, uint32_t seed)
 {
-    struct sim_mkimage_opts o = {FOTA_CHIP_ESP32, version, "bench", 0, seed};
+    struct sim_mkimage_opts o = {FOTA_CHIP_ESP32, version, "bench", 0, seed, 0};
     uint8_t *b = malloc(size);
     if (!b || sim_mkimage(b, size, &o)) {
         fprintf(stderr, "bench: sim_mkimage(%u) failed\n", size);
@@ -67,7 +67,7 @@ static inline void bench_dev_start(struct bench_dev *t, const uint8_t *base, uin
     }
     memset(t->mem, 0xFF, BENCH_FLASH_SIZE);
     nor_open_mem(&t->fl, t->mem, BENCH_FLASH_SIZE);
-    rc = sim_provision(&t->fl, NULL, base, base_len, FOTA_CHIP_ESP32, err, sizeof err);
+    rc = sim_provision(&t->fl, NULL, NULL, base, base_len, FOTA_CHIP_ESP32, err, sizeof err);
     if (rc) {
         fprintf(stderr, "bench: provision: %s\n", err);
         exit(2);

@@ -1,7 +1,8 @@
 /*
  * fuzz_chunk.c - libFuzzer harness for the v1 `chunk` answer parser
  * (src/core/wire.c): the body arrives in fuzzer-chosen pieces through
- * fota_chunk_body, then fota_chunk_end verifies index, length and HMAC.
+ * fota_chunk_body, fota_chunk_end checks the object, then the engine's
+ * fota_chunk_check verifies index, length and HMAC.
  * Invariants: FOTA_OK only when data_len == expect_len and the HMAC over
  * image sha256 || be32(index) || data matches the reference; no byte is ever
  * written past expect_len in f->buf (the tail is ASan-poisoned) nor past
@@ -12,6 +13,7 @@
  */
 #include <sanitizer/asan_interface.h>
 #include "fuzz_common.h"
+#include "engine.h"
 #include "wire.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -44,7 +46,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         off += n;
         FUZZ_ASSERT(f->p.chunk.data_len <= expect);
     }
-    end = fota_chunk_end(f, index);
+    end = fota_chunk_end(f);
+    if (end == FOTA_OK) {
+        /* an offer whose chunk `index` is expect bytes long, awaited next */
+        f->offer.chunk_size = expect;
+        f->offer.size = (index + 1u) * expect;
+        f->offer.total_chunks = index + 1u;
+        f->next_chunk = index;
+        end = fota_chunk_check(f, f->p.chunk.number, f->p.chunk.data_len, f->p.chunk.hmac);
+    }
     if (rc != FOTA_OK)
         FUZZ_ASSERT(end == rc); /* sticky */
     if (end == FOTA_OK) {

@@ -156,8 +156,6 @@ static inline void fuzz_config(struct fota_config *c)
     c->hmac_finish = fz_hmac_finish;
     c->device_id = "fuzz-device";
     c->device_key = fuzz_key;
-    c->sector_size = 4096;
-    c->flash_size = 4u * 1024u * 1024u;
 }
 
 #endif

@@ -1,7 +1,8 @@
 /*
  * fuzz_stream.c - libFuzzer harness for the protocol v2 stream parser and
- * frame acceptance (fota_v2_body in src/core/wire.c, fota_v2_frame and the
- * writer in src/core/engine.c), on a RAM flash.
+ * frame acceptance (fota_stream_body and take_chunk in src/core/engine.c,
+ * fota_v2_feed in src/core/wire.c, the writer in src/core/slot.c), on a RAM
+ * flash reached by partition as the port contract gives it.
  * Invariants: every byte programmed into the update slot equals the release
  * at that offset (no unverified byte reaches flash: invariant 1); nothing is
  * written outside the slot and the journal store; chunks are accepted in
@@ -13,6 +14,7 @@
  * Input: split header (fuzz_common.h), then the stream body.
  */
 #include "fuzz_common.h"
+#include "engine.h"
 #include "wire.h"
 
 #define SLOT_OFF 0x20000u
@@ -27,32 +29,36 @@ static uint8_t ref(uint32_t o)
     return (uint8_t)(o * 31u + 7u);
 }
 
-static int f_erase(const struct fota_config *c, uint32_t a)
+static int f_erase(const struct fota_config *c, const struct fota_part *p, uint32_t o,
+                   uint32_t n)
 {
     (void)c;
-    FUZZ_ASSERT(a % 4096 == 0 && a >= SLOT_OFF && a < SLOT_OFF + SLOT_SIZE);
-    memset(flash + a, 0xFF, 4096);
+    FUZZ_ASSERT(p->addr == SLOT_OFF && o % 4096 == 0 && n % 4096 == 0 && n &&
+                o + n <= SLOT_SIZE);
+    memset(flash + SLOT_OFF + o, 0xFF, n);
     return FOTA_OK;
 }
 
-static int f_program(const struct fota_config *c, uint32_t a, const void *b, uint32_t n)
+static int f_program(const struct fota_config *c, const struct fota_part *p, uint32_t o,
+                     const void *b, uint32_t n)
 {
     const uint8_t *d = b;
     uint32_t i;
     (void)c;
-    FUZZ_ASSERT(a >= SLOT_OFF && a + n <= SLOT_OFF + IMG_SIZE);
+    FUZZ_ASSERT(p->addr == SLOT_OFF && o + n <= IMG_SIZE);
     for (i = 0; i < n; i++) {
-        FUZZ_ASSERT(d[i] == ref(a - SLOT_OFF + i)); /* invariant 1 */
-        flash[a + i] &= d[i];
+        FUZZ_ASSERT(d[i] == ref(o + i)); /* invariant 1 */
+        flash[SLOT_OFF + o + i] &= d[i];
     }
     return FOTA_OK;
 }
 
-static int f_read(const struct fota_config *c, uint32_t a, void *b, uint32_t n)
+static int f_read(const struct fota_config *c, const struct fota_part *p, uint32_t o, void *b,
+                  uint32_t n)
 {
     (void)c;
-    FUZZ_ASSERT(a + n <= sizeof flash);
-    memcpy(b, flash + a, n);
+    FUZZ_ASSERT(p->addr == SLOT_OFF && o + n <= SLOT_SIZE);
+    memcpy(b, flash + SLOT_OFF + o, n);
     return FOTA_OK;
 }
 
@@ -74,17 +80,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int status = 200, rc = FOTA_OK;
 
     fuzz_config(&cfg);
-    cfg.flash_erase = f_erase;
-    cfg.flash_program = f_program;
-    cfg.flash_read = f_read;
+    cfg.part_erase = f_erase;
+    cfg.part_write = f_program;
+    cfg.part_read = f_read;
     cfg.store_save = s_save;
     f = malloc(sizeof *f);
     memset(f, 0, sizeof *f);
     f->cfg = &cfg;
-    f->layout.slot_count = 2;
-    f->layout.slot_offset[1] = SLOT_OFF;
-    f->layout.slot_size[1] = SLOT_SIZE;
-    f->target_slot = 1;
+    f->update.addr = SLOT_OFF;
+    f->update.size = SLOT_SIZE;
+    f->update.index = 1;
     f->offer.release = 1;
     f->offer.size = IMG_SIZE;
     f->offer.chunk_size = CHUNK;
@@ -98,13 +103,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     while (off < size && rc == FOTA_OK) {
         size_t n = fuzz_split_next(&sp, size - off);
-        rc = fota_v2_body(f, data + off, (uint32_t)n);
+        rc = fota_stream_body(f, data + off, (uint32_t)n);
         off += n;
         FUZZ_ASSERT(f->next_chunk >= last && f->next_chunk <= f->offer.total_chunks);
         last = f->next_chunk;
     }
     if (rc != FOTA_OK) /* sticky */
-        FUZZ_ASSERT(fota_v2_body(f, (const uint8_t *)"x", 1) == rc);
+        FUZZ_ASSERT(fota_stream_body(f, (const uint8_t *)"x", 1) == rc);
     free(f);
     return 0;
 }

@@ -8,7 +8,10 @@ source allows:
   * `x->name(...)` where name is a callback of struct fota_config is a port
     callback: its own stack is unknown ("+ port callback stack"); core
     functions passed as arguments on that call (the http_get body sink) are
-    assumed to be called back from inside it, so their chains are added.
+    assumed to be called back from inside it, so their chains are added. When
+    the sink is passed on through a `fota_body_fn` parameter (request.c's
+    get()), every core function of the body-sink shape
+    `int f(void *, const uint8_t *, uint32_t)` is assumed (worst case).
   * any other indirect call (e.g. json.c's `fn(...)`) may reach every core
     function that the core passes as an argument to a function defined in the
     same file as the call (chunk_member/check_member for fota_json_feed).
@@ -26,7 +29,7 @@ import re
 import sys
 
 ENTRIES = ["fota_init", "fota_check", "fota_begin", "fota_step", "fota_run",
-           "fota_confirm", "fota_boot_info", "fota_report"]
+           "fota_confirm", "fota_rollback", "fota_boot_info", "fota_report"]
 
 NODE = re.compile(r'node:\s*\{\s*title:\s*"([^"]*)"\s*label:\s*"([^"]*)"')
 EDGE = re.compile(r'edge:\s*\{\s*sourcename:\s*"([^"]*)"\s*targetname:\s*"([^"]*)"'
@@ -84,6 +87,7 @@ def main():
     # functions whose address the core passes to a direct call: callee file -> set
     fnames = set(short(t) for t in defined)
     passed_to_file = {}
+    sink_fns, sink_params = set(), set()
     func_file = {}
     for t in defined:
         f = t.rsplit(":", 1)[0] if ":" in t else None
@@ -97,6 +101,14 @@ def main():
                 func_file.setdefault(fn, path)
                 if func_file[fn] is None:
                     func_file[fn] = path
+        # body sinks: core functions of the fota_body_fn shape
+        for sm in re.finditer(r'^int\s+(\w+)\s*\(\s*void\s*\*\s*\w+\s*,\s*const\s+uint8_t\s*'
+                              r'\*\s*\w+\s*,\s*uint32_t\s+\w+\s*\)\s*\{', text, re.M):
+            if sm.group(1) in fnames:
+                sink_fns.add(sm.group(1))
+        # parameters of type fota_body_fn
+        for pm in re.finditer(r'fota_body_fn\s+(\w+)\s*[,)]', text):
+            sink_params.add(pm.group(1))
         # calls g(..., fn, ...) with fn a core function passed by address
         for cm in re.finditer(r'\b(\w+)\s*\(([^;{}]*)\)', text):
             g, args = cm.group(1), cm.group(2)
@@ -129,8 +141,9 @@ def main():
             if name in port_cbs:
                 out.append((None, name))
                 for a in re.findall(r'\b(\w+)\b(?!\s*\()', stmt):
-                    if a in fnames:
-                        r = resolve(a)
+                    cands = [a] if a in fnames else (sorted(sink_fns) if a in sink_params else [])
+                    for b in cands:
+                        r = resolve(b)
                         if r and r != t:
                             out.append((r, name))
             else:

@@ -2,12 +2,15 @@
  * esp_ota.h - the ESP-IDF partition table and otadata formats, and the
  * boot-slot rules that ESP-IDF's bootloader and esp_ota_ops apply to them.
  *
- * Shared by the device core (which writes otadata to switch and confirm), the
- * simulated bootloader (which reads it, and writes PENDING_VERIFY / ABORTED)
- * and the simulator's provisioning (which writes the partition table).
+ * A helper library of the core, not its main path: the engine reaches otadata
+ * only through the port's boot_* callbacks (fota.h). The simulator's port
+ * uses these rules to write otadata as esp_ota_ops does, its bootloader
+ * model to read it (and write PENDING_VERIFY / ABORTED), and its
+ * provisioning to write the partition table.
  *
- * Partition table: at flash offset 0x8000, up to 0xC00 bytes of 32-byte
- * entries {u16 magic 0x50AA, u8 type, u8 subtype, u32 offset, u32 size,
+ * Partition table: at the port's partition-table offset
+ * (CONFIG_PARTITION_TABLE_OFFSET, 0x8000 by default), up to 0xC00 bytes
+ * of 32-byte entries {u16 magic 0x50AA, u8 type, u8 subtype, u32 offset, u32 size,
  * char label[16], u32 flags}; an entry with magic 0xEBEB carries the MD5 of
  * the entries before it; the first all-0xFF entry ends the table.
  *
@@ -29,7 +32,7 @@ extern "C" {
 #define FOTA_MAX_OTA_SLOTS 16 /* ESP-IDF allows ota_0 .. ota_15 */
 #endif
 
-#define FOTA_PT_OFFSET        0x8000u
+#define FOTA_PT_OFFSET_DEFAULT 0x8000u /* ESP-IDF's CONFIG_PARTITION_TABLE_OFFSET default */
 #define FOTA_PT_MAX_LEN       0xC00u
 #define FOTA_PT_ENTRY_LEN     32u
 #define FOTA_PT_MAGIC         0x50AAu
@@ -85,14 +88,27 @@ struct fota_layout {
     uint32_t nvs_size;
     uint32_t end;                             /* highest partition end */
     uint8_t  entries;
+    uint32_t pt_offset;                       /* where the table itself lies:
+                                                 FOTA_PT_OFFSET_DEFAULT after
+                                                 fota_layout_init; set it before
+                                                 fota_layout_finish if not */
+    uint32_t journal_offset;                  /* the data partition labelled
+                                                 journal_label; 0 when none */
+    uint32_t journal_size;
+    char     journal_label[17];               /* FOTA_PT_JOURNAL_LABEL after init */
 };
+
+/* Label of the data partition a port without NVS keeps its journal in
+ * (fota/fstore.h). */
+#define FOTA_PT_JOURNAL_LABEL "fota"
 
 /* Build a layout entry by entry (as read from flash, 32 bytes at a time):
  * fota_layout_init, then fota_layout_add for each entry until *done is 1,
  * then fota_layout_finish. Checks alignment, bounds against flash_size,
- * overlaps of OTA-relevant partitions, duplicate ota_N, exactly one otadata of
- * two sectors, and OTA slots numbered without gaps. FOTA_ERR_PTABLE on any
- * violation. */
+ * overlaps of OTA-relevant partitions (slots, otadata, nvs, the journal
+ * partition, the table at pt_offset), duplicate ota_N, exactly one otadata
+ * of two sectors, and OTA slots numbered without gaps. FOTA_ERR_PTABLE on
+ * any violation. */
 void fota_layout_init(struct fota_layout *l);
 int fota_layout_add(struct fota_layout *l, const uint8_t e[FOTA_PT_ENTRY_LEN], int *done);
 int fota_layout_finish(struct fota_layout *l, uint32_t flash_size);

@@ -10,7 +10,7 @@
  * A typical main loop (see src/sim/fota_device.c for a complete one):
  *
  *     struct fota f;                 // static or on a task's stack
- *     fota_init(&f, &cfg);           // reads partition table, otadata, journal
+ *     fota_init(&f, &cfg);           // partitions, boot state, journal
  *     fota_confirm(&f);              // after the app's own self-test passes
  *     struct fota_offer o;
  *     if (fota_check(&f, &o) == FOTA_OK && o.update)
@@ -18,6 +18,15 @@
  *
  * Every function returns FOTA_OK or a negative code of fota/error.h, and logs
  * each failure once through cfg->log with what was expected and what came.
+ *
+ * Port contract, version 2 (struct fota_config): flash by partition (the
+ * port names the running and the update partition; the core addresses bytes
+ * by offset inside them), boot control through the platform (boot_set,
+ * boot_confirm, boot_state, boot_rollback: the core never writes otadata),
+ * an encrypted-partition mode, and a journal store the port places. On
+ * ESP-IDF each callback is one esp_partition_* / esp_ota_* / nvs_* call;
+ * the simulator implements the same callbacks over its NOR model
+ * (src/sim/device.c). docs/core.md tells where the two depart.
  */
 #ifndef FOTA_FOTA_H
 #define FOTA_FOTA_H
@@ -51,7 +60,8 @@ extern "C" {
 #define FOTA_JOURNAL_LEN 64u      /* bytes the state store keeps for us */
 #define FOTA_KEY_LEN 32u
 #define FOTA_SHA256_LEN 32u
-#define FOTA_SLOT_FACTORY 255u    /* running_slot value for a factory app */
+#define FOTA_SLOT_FACTORY 255u    /* fota_part.index of a factory app */
+#define FOTA_SLOT_DATA 254u       /* fota_part.index of a data partition */
 #define FOTA_BLOCK_SIZE 65536u    /* NOR block erase unit */
 #define FOTA_PAGE_SIZE 256u       /* NOR program page */
 
@@ -88,25 +98,91 @@ struct fota_progress {
     uint32_t retries;        /* failed attempts retried in this run */
 };
 
+/*
+ * A partition as the port names it (ESP-IDF: an esp_partition_t). The port
+ * fills it in part_get; the core passes it back to the part_* and boot_*
+ * callbacks unchanged and reads only size, index and encrypted. Offsets
+ * given to part_* are relative to the partition's start, never absolute.
+ */
+struct fota_part {
+    const void *handle;      /* the port's own (ESP-IDF: const esp_partition_t *) */
+    uint32_t addr;           /* absolute flash offset: for logs and the port */
+    uint32_t size;           /* bytes */
+    uint8_t  index;          /* ota_N of an app slot, FOTA_SLOT_FACTORY for factory,
+                                FOTA_SLOT_DATA for a data partition */
+    uint8_t  encrypted;      /* 1: flash encryption covers it (see part_write) */
+    char     label[17];      /* NUL-terminated, as in the partition table */
+};
+
+/* Which partition part_get names. */
+#define FOTA_PART_RUNNING 0  /* the app that runs (esp_ota_get_running_partition) */
+#define FOTA_PART_UPDATE  1  /* where the next update goes
+                                (esp_ota_get_next_update_partition(NULL)) */
+#define FOTA_PART_BOOT    2  /* what the bootloader will boot next, as otadata
+                                says now (esp_ota_get_boot_partition) */
+
+/* boot_state when p has no valid otadata entry (ESP-IDF: ESP_ERR_NOT_FOUND,
+ * or ESP_ERR_NOT_SUPPORTED for a factory app). The other values are
+ * FOTA_OTA_* of fota/esp_ota.h, equal to ESP-IDF's esp_ota_img_states_t. */
+#define FOTA_OTA_NO_ENTRY 0xFFFFFFFEu
+
 struct fota_config {
     void *context;           /* for the callbacks; libfota never touches it */
 
-    /* Flash, by absolute address. The core finds partitions through the
-     * table at FOTA_PT_OFFSET and only erases whole sectors of sector_size,
-     * right before their first write. Return FOTA_OK, FOTA_ERR_IO or
+    /* ---- Flash, by partition. -------------------------------------------
+     * part_get names a partition (FOTA_PART_*): FOTA_OK, or FOTA_ERR_NO_SLOT
+     * when there is none (no OTA slot to update, say). The core reads,
+     * erases and programs only inside the update partition it was given
+     * (and reads the running one: its app descriptor), by offset in it.
+     * part_erase gets sector-aligned ranges (FOTA_SECTOR_SIZE multiples),
+     * 64 KB at a time when the range is block aligned, so a port that can
+     * block-erase (esp_partition_erase_range does) should. part_write
+     * programs erased bytes (NOR: bits 1 -> 0 only); on an encrypted
+     * partition it encrypts and part_read decrypts (esp_partition_write /
+     * esp_partition_read do), and the core then writes every page, 0xFF
+     * pages included, and checks only what part_read returns (encrypted
+     * writes are whole chunks at multiples of chunk_size, >= 512; ESP
+     * images are 16-byte multiples, as flash encryption needs). All return
+     * FOTA_OK, FOTA_ERR_IO, FOTA_ERR_PARAM (out of the partition) or
      * FOTA_ERR_POWER_LOST. */
-    int (*flash_read)(const struct fota_config *c, uint32_t addr, void *buf, uint32_t len);
-    int (*flash_erase)(const struct fota_config *c, uint32_t addr);
-    int (*flash_program)(const struct fota_config *c, uint32_t addr, const void *buf,
-                         uint32_t len);
-    /* Optional: erase the FOTA_BLOCK_SIZE block at addr (block aligned) in
-     * one operation, as NOR chips do in a fraction of 16 sector erases.
-     * NULL: sector erases only. */
-    int (*flash_erase_block)(const struct fota_config *c, uint32_t addr);
-    uint32_t flash_size;
-    uint32_t sector_size;    /* must be 4096, as on every ESP32 */
+    int (*part_get)(const struct fota_config *c, int which, struct fota_part *p);
+    int (*part_read)(const struct fota_config *c, const struct fota_part *p, uint32_t off,
+                     void *buf, uint32_t len);
+    int (*part_erase)(const struct fota_config *c, const struct fota_part *p, uint32_t off,
+                      uint32_t len);
+    int (*part_write)(const struct fota_config *c, const struct fota_part *p, uint32_t off,
+                      const void *buf, uint32_t len);
 
-    /* Transport. path is absolute with query ("/api/...?a=1"). *status gets
+    /* ---- Boot control, through the platform. ---------------------------
+     * The core never writes otadata itself: these do (ESP-IDF: esp_ota_*;
+     * the simulator: its otadata writer over fota/esp_ota.h's rules).
+     * boot_set: make p (an app partition the core has just read back and
+     *   verified: the update partition, or in recovery the running one) the
+     *   one the bootloader boots next, on trial: otadata state NEW with
+     *   rollback enabled (esp_ota_set_boot_partition, which also runs
+     *   esp_image_verify and the secure-boot signature check: their refusal
+     *   is FOTA_ERR_IMG_FORMAT, FOTA_ERR_SIGNATURE or FOTA_ERR_SECURE_VERSION).
+     *   A cut while it runs must leave the previous entry in force. Any
+     *   error but FOTA_ERR_POWER_LOST and FOTA_ERR_IO is a refusal, final
+     *   for that release: the engine remembers it as rolled back.
+     * boot_confirm: mark the running image valid, ending its trial
+     *   (esp_ota_mark_app_valid_cancel_rollback, which also advances the
+     *   eFuse secure_version with anti-rollback). Idempotent.
+     * boot_state: *state = the otadata state of p's entry (FOTA_OTA_*, as
+     *   esp_ota_get_state_partition), FOTA_OTA_NO_ENTRY when it has none.
+     * boot_rollback: mark the running image invalid and boot the previous
+     *   one (esp_ota_mark_app_invalid_rollback_and_reboot: on a device it
+     *   does not return on success; the simulator returns FOTA_OK and its
+     *   caller powers off). May be NULL: fota_rollback is then refused.
+     * All return FOTA_OK, FOTA_ERR_OTADATA, a refusal above, or a flash
+     * error. */
+    int (*boot_set)(const struct fota_config *c, const struct fota_part *p);
+    int (*boot_confirm)(const struct fota_config *c);
+    int (*boot_state)(const struct fota_config *c, const struct fota_part *p, uint32_t *state);
+    int (*boot_rollback)(const struct fota_config *c);
+
+    /* ---- Transport. -----------------------------------------------------
+     * path is absolute with query ("/api/...?a=1"). *status gets
      * the HTTP status, set before the first on_body call (the core reads
      * it there to ignore error bodies). Return FOTA_OK when an HTTP answer
      * came (any status),
@@ -119,8 +195,10 @@ struct fota_config {
                      const struct fota_http_header *hdrs, unsigned nhdrs,
                      const char *body, uint32_t len, int *status);
 
-    /* Crypto. ctx is FOTA_HASH_CTX_SIZE bytes of 8-aligned memory inside
-     * struct fota; the port keeps its whole state there (no heap). */
+    /* ---- Crypto. --------------------------------------------------------
+     * ctx is FOTA_HASH_CTX_SIZE bytes of 8-aligned memory inside struct
+     * fota; the port keeps its whole state there (no heap: HMAC as two
+     * SHA-256 states, inner and outer, is the usual way). */
     int (*sha256_start)(const struct fota_config *c, void *ctx);
     int (*sha256_update)(const struct fota_config *c, void *ctx, const uint8_t *d, uint32_t n);
     int (*sha256_finish)(const struct fota_config *c, void *ctx, uint8_t out[32]);
@@ -133,9 +211,15 @@ struct fota_config {
     int (*ecdsa_p256_verify)(const struct fota_config *c, const uint8_t pubkey[64],
                              const uint8_t hash[32], const uint8_t sig[64]);
 
-    /* State store for the resume journal: FOTA_JOURNAL_LEN bytes. save must
-     * be atomic (after a power cut, load returns the old or the new bytes,
-     * nothing else). load fills 0xFF when nothing was ever saved. */
+    /* ---- State store for the resume journal. ----------------------------
+     * FOTA_JOURNAL_LEN bytes. save must be atomic (after a power cut, load
+     * returns the old or the new bytes, nothing else). load fills 0xFF when
+     * nothing was ever saved. The port chooses where: on ESP-IDF an NVS
+     * blob (nvs_set_blob + nvs_commit keeps the old or the new value across
+     * a cut); elsewhere a dedicated data partition of two sectors with
+     * fota/fstore.h (the simulator: the `fota` partition). Never sectors of
+     * a partition that belongs to something else (nvs holds Wi-Fi
+     * credentials and PHY calibration). */
     int (*store_load)(const struct fota_config *c, uint8_t *buf, uint32_t len);
     int (*store_save)(const struct fota_config *c, const uint8_t *buf, uint32_t len);
     /* Anti-rollback floor store, apart from the journal (both may be NULL:
@@ -164,7 +248,6 @@ struct fota_config {
     const char *device_id;            /* fota_device_id_valid (fota/device_id.h) */
     const uint8_t *device_key;        /* FOTA_KEY_LEN bytes, never sent */
     int chip_id;                      /* FOTA_CHIP_* of this device */
-    unsigned running_slot;            /* ota index the bootloader booted, or FOTA_SLOT_FACTORY */
     uint32_t max_attempts;            /* per step before FOTA_ERR_RETRIES; 0 = 8 */
     uint32_t backoff_base_ms;         /* first retry delay; 0 = 500 */
     uint32_t backoff_max_ms;          /* cap; 0 = 30000 */
@@ -213,10 +296,10 @@ struct fota_offer {
 
 /* What the device booted and what it will boot next. */
 struct fota_boot_info {
-    unsigned running_slot;     /* from the config */
-    unsigned next_slot;        /* the slot otadata selects now */
-    uint32_t running_state;    /* otadata state of the running slot's entry,
-                                  FOTA_OTA_UNDEFINED when it has none */
+    unsigned running_slot;     /* index of FOTA_PART_RUNNING */
+    unsigned next_slot;        /* index of FOTA_PART_BOOT: what otadata selects now */
+    uint32_t running_state;    /* otadata state of the running slot's entry when
+                                  it is the one selected, else FOTA_OTA_UNDEFINED */
     uint32_t update_slot;      /* slot the next update will be written to */
     uint32_t update_slot_size;
     int      pending;          /* running image is on trial (PENDING_VERIFY) */
@@ -251,12 +334,12 @@ struct fota_chunk_state {
 
 struct fota {
     const struct fota_config *cfg;
-    struct fota_layout layout;
+    struct fota_part   running;               /* FOTA_PART_RUNNING, from fota_init */
+    struct fota_part   update;                /* FOTA_PART_UPDATE, from fota_init */
     struct fota_offer  offer;
     struct fota_progress prog;
     uint8_t  journal[FOTA_JOURNAL_LEN];   /* last saved record */
     char     token[65];                   /* hex HMAC(key, "token:" + id) */
-    uint8_t  target_slot;
     uint8_t  phase;
     uint32_t next_chunk;
     uint32_t min_secure;                  /* highest secure_version confirmed */
@@ -298,13 +381,15 @@ struct fota {
 /* ---- API ------------------------------------------------------------------ */
 
 /*
- * Start libfota on a device that has just booted. Reads the partition table
- * and otadata, loads the resume journal, computes the device token, and
- * finishes what a power cut interrupted: a verified image whose boot switch
- * did not take is switched again; a trial image that was rolled back is
- * reported. cfg must outlive f.
+ * Start libfota on a device that has just booted. Asks the port for the
+ * running and the update partition, loads the resume journal, computes the
+ * device token, and finishes what a power cut interrupted (through
+ * boot_state and boot_set): a verified image whose boot switch did not take
+ * is switched again; a trial image that was rolled back is reported. cfg
+ * must outlive f.
  * Returns FOTA_OK, FOTA_ERR_PARAM (missing callback or bad identity),
- * FOTA_ERR_PTABLE, FOTA_ERR_OTADATA, or a port error.
+ * FOTA_ERR_NO_SLOT (no update partition, or it is the running one),
+ * FOTA_ERR_OTADATA, or a port error.
  */
 int fota_init(struct fota *f, const struct fota_config *cfg);
 
@@ -351,14 +436,25 @@ int fota_phase(const struct fota *f);
 void fota_get_progress(const struct fota *f, struct fota_progress *p);
 
 /*
- * Mark the running image good (otadata state VALID), so the bootloader keeps
- * booting it. Call after the application's own checks pass. Idempotent:
- * FOTA_OK when already VALID. FOTA_ERR_NOTHING_PENDING when the running slot
- * is not the one otadata selects (nothing on trial).
+ * Mark the running image good (boot_confirm: otadata state VALID), so the
+ * bootloader keeps booting it, and raise the anti-rollback floor to its
+ * secure_version. Call after the application's own checks pass.
+ * Idempotent: FOTA_OK when already VALID. FOTA_ERR_NOTHING_PENDING when the
+ * running slot is not the one otadata selects (nothing on trial).
  */
 int fota_confirm(struct fota *f);
 
-/* What booted and what will boot next (reads otadata). */
+/*
+ * Give up on the running image (boot_rollback): mark it invalid so the
+ * bootloader boots the previous one. On a device this reboots and does not
+ * return; the simulator returns FOTA_OK and the caller powers off. The
+ * release is remembered as rolled back (not installed again by itself).
+ * FOTA_ERR_PARAM when the port has no boot_rollback,
+ * FOTA_ERR_NOTHING_PENDING when the running image is not the selected one.
+ */
+int fota_rollback(struct fota *f);
+
+/* What booted and what will boot next (part_get, boot_state). */
 int fota_boot_info(struct fota *f, struct fota_boot_info *bi);
 
 /*

@@ -1,7 +1,10 @@
 /*
- * fstore.h - an atomic record store on two raw flash sectors, for ports
- * that have no key-value store of their own (the simulator; a bare-metal
- * device). On ESP-IDF a port may use NVS instead.
+ * fstore.h - an atomic record store on the two sectors of a dedicated data
+ * partition (the simulator's `fota` partition; a bare-metal device), for
+ * ports that have no key-value store of their own. On ESP-IDF a port uses
+ * an NVS blob instead. The partition is reached through the port's part_*
+ * callbacks and belongs to the store alone: never give it sectors of a
+ * partition that holds something else (nvs: Wi-Fi credentials, PHY data).
  *
  * Records are appended into one sector; each slot holds
  *   {u32 magic "FSR1", u32 seq, FOTA_JOURNAL_LEN bytes, u32 crc32}
@@ -19,16 +22,18 @@
 #define FOTA_FSTORE_SLOT 80u   /* 4 + 4 + 64 + 4, padded to 16 */
 
 struct fota_fstore {
-    const struct fota_config *cfg; /* flash callbacks */
-    uint32_t base;                 /* two sectors from here */
+    const struct fota_config *cfg; /* part_* callbacks */
+    struct fota_part part;         /* its first two sectors hold the store */
     uint32_t seq;                  /* seq of the record in force (0: none) */
     uint8_t  sector;               /* sector holding it */
     uint16_t next;                 /* first free slot in that sector */
 };
 
-/* Open the store on [base, base + 2 sectors): scans both sectors for the
- * newest valid record. Returns FOTA_OK or a flash error. */
-int fota_fstore_open(struct fota_fstore *s, const struct fota_config *cfg, uint32_t base);
+/* Open the store on the first two sectors of partition p (copied): scans
+ * both for the newest valid record. Returns FOTA_OK, FOTA_ERR_STORE when p
+ * is smaller than two sectors, or a flash error. */
+int fota_fstore_open(struct fota_fstore *s, const struct fota_config *cfg,
+                     const struct fota_part *p);
 
 /* Newest record into buf (FOTA_JOURNAL_LEN bytes), 0xFF-filled when none. */
 int fota_fstore_load(struct fota_fstore *s, uint8_t *buf, uint32_t len);

@@ -1,6 +1,7 @@
 /*
- * fstore.c - atomic record store on two flash sectors (see fstore.h), and
- * the anti-rollback floor record a port may keep in a second one.
+ * fstore.c - atomic record store on the two sectors of a data partition (see
+ * fstore.h), through the port's part_* callbacks, and the anti-rollback
+ * floor record a port may keep in a second store.
  */
 #include "fota/fstore.h"
 #include "le.h"
@@ -9,9 +10,10 @@
 #define FS_SLOTS (FOTA_SECTOR_SIZE / FOTA_FSTORE_SLOT)
 #define FS_REC   (8u + FOTA_JOURNAL_LEN + 4u)
 
-static uint32_t slot_addr(const struct fota_fstore *s, unsigned sec, unsigned i)
+/* Offset inside the store's partition. */
+static uint32_t slot_addr(unsigned sec, unsigned i)
 {
-    return s->base + sec * FOTA_SECTOR_SIZE + i * FOTA_FSTORE_SLOT;
+    return sec * FOTA_SECTOR_SIZE + i * FOTA_FSTORE_SLOT;
 }
 
 static int is_blank(const uint8_t *b, uint32_t n)
@@ -29,7 +31,8 @@ static int rec_ok(const uint8_t *b)
                                            fota_crc32(0, b, 8 + FOTA_JOURNAL_LEN);
 }
 
-int fota_fstore_open(struct fota_fstore *s, const struct fota_config *cfg, uint32_t base)
+int fota_fstore_open(struct fota_fstore *s, const struct fota_config *cfg,
+                     const struct fota_part *p)
 {
     uint8_t b[FS_REC];
     unsigned sec, i;
@@ -37,13 +40,15 @@ int fota_fstore_open(struct fota_fstore *s, const struct fota_config *cfg, uint3
     int rc;
 
     s->cfg = cfg;
-    s->base = base;
+    s->part = *p;
     s->seq = 0;
     s->sector = 0;
     s->next = 0;
+    if (p->size < 2 * FOTA_SECTOR_SIZE)
+        return FOTA_ERR_STORE;
     for (sec = 0; sec < 2; sec++) {
         for (i = 0; i < FS_SLOTS; i++) {
-            rc = cfg->flash_read(cfg, slot_addr(s, sec, i), b, FS_REC);
+            rc = cfg->part_read(cfg, &s->part, slot_addr(sec, i), b, FS_REC);
             if (rc)
                 return rc;
             if (!is_blank(b, FS_REC))
@@ -70,7 +75,7 @@ int fota_fstore_load(struct fota_fstore *s, uint8_t *buf, uint32_t len)
     if (!s->seq)
         return FOTA_OK;
     for (i = 0; i < FS_SLOTS; i++) {
-        rc = s->cfg->flash_read(s->cfg, slot_addr(s, s->sector, i), b, FS_REC);
+        rc = s->cfg->part_read(s->cfg, &s->part, slot_addr(s->sector, i), b, FS_REC);
         if (rc)
             return rc;
         if (rec_ok(b) && fota_le32(b + 4) == s->seq) {
@@ -94,7 +99,7 @@ int fota_fstore_save(struct fota_fstore *s, const uint8_t *buf, uint32_t len)
         /* switch sectors: erase the other one; the record in force stays
          * where it is until the new one is written */
         sec = s->seq ? 1u - s->sector : 0u;
-        rc = c->flash_erase(c, slot_addr(s, sec, 0));
+        rc = c->part_erase(c, &s->part, slot_addr(sec, 0), FOTA_SECTOR_SIZE);
         if (rc)
             return rc;
         i = 0;
@@ -105,9 +110,9 @@ int fota_fstore_save(struct fota_fstore *s, const uint8_t *buf, uint32_t len)
     fota_put_le32(b + 4, s->seq + 1u);
     fota_copy(b + 8, buf, len);
     fota_put_le32(b + 8 + len, fota_crc32(0, b, 8 + len));
-    rc = c->flash_program(c, slot_addr(s, sec, i), b, FS_REC);
+    rc = c->part_write(c, &s->part, slot_addr(sec, i), b, FS_REC);
     if (!rc)
-        rc = c->flash_read(c, slot_addr(s, sec, i), back, FS_REC);
+        rc = c->part_read(c, &s->part, slot_addr(sec, i), back, FS_REC);
     if (rc)
         return rc;
     if (fota_ct_diff(b, back, FS_REC)) {

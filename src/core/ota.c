@@ -53,7 +53,18 @@ void fota_pt_encode(const struct fota_partition *p, uint8_t e[FOTA_PT_ENTRY_LEN]
 
 void fota_layout_init(struct fota_layout *l)
 {
+    static const char jl[] = FOTA_PT_JOURNAL_LABEL;
     fota_fill(l, 0, sizeof *l);
+    l->pt_offset = FOTA_PT_OFFSET_DEFAULT;
+    fota_copy(l->journal_label, jl, sizeof jl);
+}
+
+static int label_is(const char *a, const char *b)
+{
+    unsigned i;
+    for (i = 0; i < 16 && a[i] == b[i] && a[i]; i++)
+        ;
+    return i == 16 || a[i] == b[i];
 }
 
 int fota_layout_add(struct fota_layout *l, const uint8_t e[FOTA_PT_ENTRY_LEN], int *done)
@@ -105,6 +116,10 @@ int fota_layout_add(struct fota_layout *l, const uint8_t e[FOTA_PT_ENTRY_LEN], i
             l->nvs_offset = p.offset;
             l->nvs_size = p.size;
         }
+        if (!l->journal_size && label_is(p.label, l->journal_label)) {
+            l->journal_offset = p.offset;
+            l->journal_size = p.size;
+        }
     }
     return FOTA_OK;
 }
@@ -133,15 +148,19 @@ int fota_layout_finish(struct fota_layout *l, uint32_t flash_size)
     for (i = 0; i < l->slot_count; i++) {
         if (overlaps(l->slot_offset[i], l->slot_size[i], l->otadata_offset, l->otadata_size) ||
             overlaps(l->slot_offset[i], l->slot_size[i], l->nvs_offset, l->nvs_size) ||
-            overlaps(l->slot_offset[i], l->slot_size[i], FOTA_PT_OFFSET, FOTA_SECTOR_SIZE) ||
+            overlaps(l->slot_offset[i], l->slot_size[i], l->journal_offset, l->journal_size) ||
+            overlaps(l->slot_offset[i], l->slot_size[i], l->pt_offset, FOTA_SECTOR_SIZE) ||
             overlaps(l->slot_offset[i], l->slot_size[i], l->factory_offset, l->factory_size))
             return FOTA_ERR_PTABLE;
         for (j = i + 1; j < l->slot_count; j++)
             if (overlaps(l->slot_offset[i], l->slot_size[i], l->slot_offset[j], l->slot_size[j]))
                 return FOTA_ERR_PTABLE;
     }
-    if (overlaps(l->otadata_offset, l->otadata_size, FOTA_PT_OFFSET, FOTA_SECTOR_SIZE) ||
-        overlaps(l->otadata_offset, l->otadata_size, l->nvs_offset, l->nvs_size))
+    if (overlaps(l->otadata_offset, l->otadata_size, l->pt_offset, FOTA_SECTOR_SIZE) ||
+        overlaps(l->otadata_offset, l->otadata_size, l->nvs_offset, l->nvs_size) ||
+        overlaps(l->otadata_offset, l->otadata_size, l->journal_offset, l->journal_size) ||
+        overlaps(l->journal_offset, l->journal_size, l->pt_offset, FOTA_SECTOR_SIZE) ||
+        overlaps(l->journal_offset, l->journal_size, l->nvs_offset, l->nvs_size))
         return FOTA_ERR_PTABLE;
     return FOTA_OK;
 }

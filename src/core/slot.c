@@ -1,17 +1,13 @@
 /*
- * slot.c - the update slot and otadata on flash: the erase-ahead writer, the
- * whole-slot read-back check before a boot switch, and the otadata writes of
- * the switch and of confirm. Split from engine.c, which decides when each
- * happens; this file only knows how (see invariants 3, 4 and 5 there).
+ * slot.c - the update partition on flash: the erase-ahead writer and the
+ * whole-partition read-back check before a boot switch, both by offset
+ * inside the partition through the port's part_* callbacks. engine.c
+ * decides when each happens; this file only knows how (invariants 3 and 4
+ * there). Otadata is not written here: the port's boot_* callbacks do it.
  */
-#include "slot.h"
+#include "engine.h"
 #include "fmt.h"
 #include "le.h"
-
-static uint32_t sector(const struct fota *f)
-{
-    return f->cfg->sector_size;
-}
 
 static int all_ff(const uint8_t *p, uint32_t n)
 {
@@ -22,42 +18,17 @@ static int all_ff(const uint8_t *p, uint32_t n)
     return 1;
 }
 
-int fota_slot_read_otadata(struct fota *f, struct fota_ota_entry e[2])
-{
-    unsigned i;
-    int rc;
-    for (i = 0; i < 2; i++) {
-        rc = f->cfg->flash_read(f->cfg, f->layout.otadata_offset + i * sector(f), f->buf,
-                                FOTA_OTA_ENTRY_LEN);
-        if (rc)
-            return rc;
-        fota_ota_decode(f->buf, &e[i]);
-    }
-    return FOTA_OK;
-}
-
-/* Rewrite one otadata sector with entry e: erase, then program 32 bytes. */
-int fota_slot_write_otadata(struct fota *f, unsigned sec, const struct fota_ota_entry *e)
-{
-    uint32_t addr = f->layout.otadata_offset + sec * sector(f);
-    int rc = f->cfg->flash_erase(f->cfg, addr);
-    if (rc)
-        return rc;
-    fota_ota_encode(e, f->buf);
-    return f->cfg->flash_program(f->cfg, addr, f->buf, FOTA_OTA_ENTRY_LEN);
-}
-
 /* ---- slot read-back (invariant 4) ---------------------------------------- */
 
-/* SHA-256 of [0, len) of the slot into out, through f->buf. */
-static int hash_slot(struct fota *f, uint32_t base, uint32_t len, uint8_t out[32])
+/* SHA-256 of [0, len) of p into out, through f->buf. */
+static int hash_slot(struct fota *f, const struct fota_part *p, uint32_t len, uint8_t out[32])
 {
     const struct fota_config *c = f->cfg;
     uint32_t off, n;
     int rc = c->sha256_start(c, f->hash.bytes);
     for (off = 0; rc == FOTA_OK && off < len; off += n) {
         n = len - off < FOTA_CHUNK_MAX ? len - off : FOTA_CHUNK_MAX;
-        rc = c->flash_read(c, base + off, f->buf, n);
+        rc = c->part_read(c, p, off, f->buf, n);
         if (!rc)
             rc = c->sha256_update(c, f->hash.bytes, f->buf, n);
     }
@@ -72,29 +43,30 @@ static int hash_slot(struct fota *f, uint32_t base, uint32_t len, uint8_t out[32
  * SHA-256 of [0, hash_offset) against the appended hash. hash_offset is
  * known as soon as the last segment header has been walked, which is before
  * the bytes it bounds, so each block is walked first and hashed up to it. */
-int fota_slot_verify(struct fota *f, unsigned slot, uint32_t size, const uint8_t sha[32])
+int fota_slot_verify(struct fota *f, const struct fota_part *p, uint32_t size,
+                     const uint8_t sha[32])
 {
     const struct fota_config *c = f->cfg;
-    uint32_t base = f->layout.slot_offset[slot], off, n, hoff = 0, lim;
+    uint32_t slot = p->index, off, n, hoff = 0, lim;
     struct fota_img_walk w;
     uint8_t got[32], want[32];
     char hx[65];
     int rc;
 
-    rc = hash_slot(f, base, size, got);
+    rc = hash_slot(f, p, size, got);
     if (rc)
         return rc;
     if (fota_ct_diff(got, sha, 32)) {
         fota_hex(got, 32, hx);
         fota_log(f, FOTA_LOG_ERROR, "verify: slot ota_%u SHA-256 is %s, not the release's",
-                 (uint32_t)slot, hx);
+                 slot, hx);
         return FOTA_ERR_SHA256;
     }
-    fota_img_walk_init(&w, f->layout.slot_size[slot]);
+    fota_img_walk_init(&w, p->size);
     rc = c->sha256_start(c, f->hash.bytes);
     for (off = 0; rc == FOTA_OK && off < size; off += n) {
         n = size - off < FOTA_CHUNK_MAX ? size - off : FOTA_CHUNK_MAX;
-        rc = c->flash_read(c, base + off, f->buf, n);
+        rc = c->part_read(c, p, off, f->buf, n);
         if (!rc && off == 0)
             rc = fota_img_check_head(f->buf, n, c->chip_id, 0);
         if (!rc)
@@ -109,7 +81,7 @@ int fota_slot_verify(struct fota *f, unsigned slot, uint32_t size, const uint8_t
     if (!rc)
         rc = fota_img_walk_finish(&w, &hoff);
     if (!rc && hoff) {
-        rc = c->flash_read(c, base + hoff, want, 32);
+        rc = c->part_read(c, p, hoff, want, 32);
         if (!rc && fota_ct_diff(got, want, 32))
             rc = FOTA_ERR_IMG_HASH;
     }
@@ -126,28 +98,7 @@ int fota_slot_verify(struct fota *f, unsigned slot, uint32_t size, const uint8_t
         return FOTA_ERR_IMG_FORMAT;
     }
     if (rc)
-        fota_log(f, FOTA_LOG_ERROR, "verify: slot ota_%u: %s", (uint32_t)slot, fota_strerror(rc));
-    return rc;
-}
-
-/* Write NEW for slot into the otadata sector not in force (invariant 5). */
-int fota_slot_switch(struct fota *f, unsigned slot)
-{
-    struct fota_ota_entry e[2], n;
-    unsigned sec;
-    int rc = fota_slot_read_otadata(f, e);
-    if (rc)
-        return rc;
-    rc = fota_ota_next(e, slot, f->layout.slot_count, &n, &sec);
-    if (rc) {
-        fota_log(f, FOTA_LOG_ERROR, "boot: otadata seq %u/%u leaves no room for a new entry",
-                 e[0].seq, e[1].seq);
-        return rc;
-    }
-    rc = fota_slot_write_otadata(f, sec, &n);
-    if (!rc)
-        fota_log(f, FOTA_LOG_INFO, "boot: otadata[%u] seq %u selects ota_%u (NEW)",
-                 (uint32_t)sec, n.seq, (uint32_t)slot);
+        fota_log(f, FOTA_LOG_ERROR, "verify: slot ota_%u: %s", slot, fota_strerror(rc));
     return rc;
 }
 
@@ -158,31 +109,36 @@ int fota_slot_switch(struct fota *f, unsigned slot)
  * four more sectors of the image will land in it (one block erase costs
  * about as much as 3-4 sector erases on NOR), else one sector. Every sector
  * erased was at or past the journal's committed point, so nothing verified
- * is ever erased. Pages of the chunk that are all 0xFF are not programmed:
- * erased flash already reads 0xFF.
+ * is ever erased. The port gets the range (part_erase) and erases it its
+ * own way: a 64 KB range as one block erase where it can. App partitions
+ * are 64 KB aligned, so an offset inside one is block aligned exactly when
+ * the flash address is.
+ *
+ * Pages of the chunk that are all 0xFF are not programmed: erased flash
+ * already reads 0xFF. Not on an encrypted partition: there erased flash
+ * does not decrypt to 0xFF, so every page is written (encrypted).
  */
 int fota_slot_write(struct fota *f, uint32_t off, uint32_t len)
 {
     const struct fota_config *c = f->cfg;
-    uint32_t base = f->layout.slot_offset[f->target_slot];
-    uint32_t slot_end = f->layout.slot_size[f->target_slot];
-    uint32_t p, q, k;
+    const struct fota_part *part = &f->update;
+    uint32_t p, q, k, at, n;
     int rc;
 
     if (off + len > f->erased_until) {
-        uint32_t at = off > f->erased_until ? off : f->erased_until;
-        at -= at % sector(f);
-        if (c->flash_erase_block && (base + at) % FOTA_BLOCK_SIZE == 0 &&
-            at + FOTA_BLOCK_SIZE <= slot_end && f->offer.size > at + 3u * sector(f)) {
-            rc = c->flash_erase_block(c, base + at);
-            f->erased_until = at + FOTA_BLOCK_SIZE;
-        } else {
-            rc = c->flash_erase(c, base + at);
-            f->erased_until = at + sector(f);
-        }
+        at = off > f->erased_until ? off : f->erased_until;
+        at -= at % FOTA_SECTOR_SIZE;
+        n = at % FOTA_BLOCK_SIZE == 0 && at + FOTA_BLOCK_SIZE <= part->size &&
+                    f->offer.size > at + 3u * FOTA_SECTOR_SIZE
+                ? FOTA_BLOCK_SIZE
+                : FOTA_SECTOR_SIZE;
+        rc = c->part_erase(c, part, at, n);
         if (rc)
             return rc;
+        f->erased_until = at + n;
     }
+    if (part->encrypted)
+        return c->part_write(c, part, off, f->buf, len);
     /* program runs of pages that hold something other than 0xFF */
     for (p = 0; p < len; p = q) {
         for (; p < len; p += k) {
@@ -198,7 +154,7 @@ int fota_slot_write(struct fota *f, uint32_t off, uint32_t len)
                 break;
         }
         if (q > p) {
-            rc = c->flash_program(c, base + off + p, f->buf + p, q - p);
+            rc = c->part_write(c, part, off + p, f->buf + p, q - p);
             if (rc)
                 return rc;
         }

@@ -1,8 +1,10 @@
 /*
  * wire.c - streaming parsers for the v1 `chunk` and `check` answers and the
- * chunk HMAC (formats in wire.h). A chunk is decoded straight into f->buf and
- * verified there: nothing of it can reach flash before fota_chunk_end has
- * returned FOTA_OK (invariant 1).
+ * v2 stream, and the chunk HMAC formula (formats in wire.h). The parsers
+ * only parse: a chunk is decoded straight into f->buf and handed back to
+ * the caller with its index and received HMAC (fota_chunk_end, or
+ * FOTA_V2_FRAME from fota_v2_feed); the engine verifies it before anything
+ * is written (invariant 1). Nothing here calls into the engine.
  */
 #include "wire.h"
 #include "base64.h"
@@ -144,10 +146,9 @@ int fota_chunk_hmac(struct fota *f, const uint8_t sha256[32], uint32_t index,
     return rc;
 }
 
-int fota_chunk_end(struct fota *f, uint32_t index)
+int fota_chunk_end(struct fota *f)
 {
     struct fota_chunk_state *s = &f->p.chunk;
-    uint8_t mac[32];
     int rc;
 
     if (s->err)
@@ -157,15 +158,6 @@ int fota_chunk_end(struct fota *f, uint32_t index)
         return rc;
     if ((s->seen & (SEEN_NUMBER | SEEN_DATA | SEEN_HMAC)) != (SEEN_NUMBER | SEEN_DATA | SEEN_HMAC))
         return FOTA_ERR_FIELD_MISSING;
-    if (s->number != index)
-        return FOTA_ERR_CHUNK_INDEX;
-    if (s->data_len != s->expect_len)
-        return FOTA_ERR_CHUNK_LEN;
-    rc = fota_chunk_hmac(f, f->offer.sha256, index, f->buf, s->data_len, mac);
-    if (rc)
-        return rc;
-    if (fota_ct_diff(mac, s->hmac, 32))
-        return FOTA_ERR_HMAC;
     return FOTA_OK;
 }
 
@@ -176,16 +168,14 @@ void fota_v2_begin(struct fota_v2_state *s)
     fota_fill(s, 0, sizeof *s);
 }
 
-int fota_v2_body(void *arg, const uint8_t *d, uint32_t n)
+int fota_v2_feed(struct fota *f, const uint8_t *d, uint32_t n, uint32_t *used)
 {
-    struct fota *f = (struct fota *)arg;
     struct fota_v2_state *s = &f->p.v2;
     uint32_t i = 0, k;
 
+    *used = 0;
     if (s->err)
         return s->err;
-    if (f->http_status && *f->http_status != 200)
-        return FOTA_OK;
     while (i < n) {
         switch (s->stage) {
         case 0: /* stream header */
@@ -230,15 +220,17 @@ int fota_v2_body(void *arg, const uint8_t *d, uint32_t n)
             s->pos += k;
             i += k;
             if (s->pos == 32) {
-                s->err = fota_v2_frame(f, s->index, s->len, s->hmac);
-                if (s->err)
-                    return s->err;
+                /* a whole frame: back to the caller, which verifies it
+                 * before feeding the rest */
                 s->stage = 1;
                 s->pos = 0;
+                *used = i;
+                return FOTA_V2_FRAME;
             }
             break;
         }
     }
+    *used = i;
     return FOTA_OK;
 }
 

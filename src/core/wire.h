@@ -25,10 +25,18 @@
  */
 
 void fota_v2_begin(struct fota_v2_state *s);
-/* Body sink (arg = struct fota): parses frames and hands each complete one
- * to fota_v2_frame (engine.c), which checks and writes it. */
-int fota_v2_body(void *arg, const uint8_t *d, uint32_t n);
-int fota_v2_frame(struct fota *f, uint32_t index, uint32_t len, const uint8_t hmac[32]);
+
+/*
+ * Feed n stream bytes. Parses frames, the data of each straight into f->buf
+ * (never more than FOTA_CHUNK_MAX or the offer's chunk_size). *used gets
+ * the bytes consumed. Returns FOTA_OK when all n were consumed and no frame
+ * completed, FOTA_V2_FRAME when one did (f->p.v2.index, .len, .hmac and
+ * f->buf hold it, as received and NOT verified; feed the rest of d after
+ * the caller has dealt with it), or an error (sticky): FOTA_ERR_JSON (not a
+ * v2 stream of this release), FOTA_ERR_CHUNK_LEN.
+ */
+#define FOTA_V2_FRAME 1
+int fota_v2_feed(struct fota *f, const uint8_t *d, uint32_t n, uint32_t *used);
 
 /* Largest chunk body accepted: the base64 of FOTA_CHUNK_MAX bytes plus room
  * for the other two fields and generous whitespace. */
@@ -45,13 +53,13 @@ void fota_chunk_begin(struct fota_chunk_state *s, uint32_t expect_len);
 int fota_chunk_body(void *arg, const uint8_t *d, uint32_t n);
 
 /*
- * End of body: all fields present, chunk_number == index, data complete and
- * of the expected length, and the HMAC verified with the device key over
- * image sha256 || be32(index) || data. Returns FOTA_OK or the error for
- * the first thing wrong (FOTA_ERR_TRUNCATED, FIELD_MISSING, BASE64,
- * CHUNK_INDEX, CHUNK_LEN, HMAC, ...).
+ * End of body: a complete object with all three fields, well formed.
+ * Returns FOTA_OK or the error for the first thing wrong (FOTA_ERR_TRUNCATED,
+ * FIELD_MISSING, BASE64, ...). The chunk is then parsed, NOT verified:
+ * f->p.chunk.number, .data_len (bytes in f->buf) and .hmac are as received;
+ * the engine checks index, length and HMAC before writing (invariant 1).
  */
-int fota_chunk_end(struct fota *f, uint32_t index);
+int fota_chunk_end(struct fota *f);
 
 /* check answer: begin, feed (fota_body_fn, arg = struct fota), end. The offer
  * is parsed into f->offer. */
@@ -59,7 +67,8 @@ void fota_check_begin(struct fota *f);
 int fota_check_body(void *arg, const uint8_t *d, uint32_t n);
 int fota_check_end(struct fota *f);
 
-/* HMAC of a chunk as the server computes it (used by fota_chunk_end). */
+/* HMAC of a chunk as the server computes it (the engine checks each chunk
+ * against it, v1 and v2 alike). */
 int fota_chunk_hmac(struct fota *f, const uint8_t sha256[32], uint32_t index,
                     const uint8_t *data, uint32_t len, uint8_t out[32]);
 

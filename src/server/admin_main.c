@@ -1,6 +1,8 @@
 /*
  * admin_main.c - fota-admin, the operator's command-line client of the
- * fota-server admin API (libcurl + jansson).
+ * fota-server admin API (libcurl + jansson): options, the API call, output
+ * helpers, releases, devices, deployments and signing keys; the fleet
+ * commands (rollouts, bulk import, tags, audit) are in admin_fleet.c.
  *
  * Exit codes, for scripts: 0 ok, 1 usage error, 2 the server refused the
  * request (4xx; its message is printed), 3 server or network failure (5xx,
@@ -34,16 +36,18 @@
 #include "fota/version.h"
 #include "fota/wire.h"
 #include "fota/manifest.h"
+#include "admin_cli.h"
 
-enum { EX_OK = 0, EX_USAGE = 1, EX_REFUSED = 2, EX_SERVER = 3, EX_LOCAL = 4 };
 
-static const char *server_url;
+const char *admin_server_url;
 static const char *ca_file;
 static char token[512];
-static int opt_json, opt_progress;
+int admin_json;
+static int opt_progress;
 static struct curl_slist *extra_headers; /* added to every request (signed upload) */
+const char *admin_body_ctype;           /* Content-Type of a text body (NULL: JSON) */
 
-static int usage(const char *why)
+int admin_usage(const char *why)
 {
     if (why)
         fprintf(stderr, "fota-admin: %s\n", why);
@@ -60,8 +64,21 @@ static int usage(const char *why)
             "  device add ID [--chip esp32]\n"
             "  device list\n"
             "  device show ID\n"
+            "  device import FILE.csv|FILE.json [--export DIR] [--device-ca PEM]\n"
+            "                [--sign-pub NAME.pub]   (bulk registration, idempotent; --export\n"
+            "                writes DIR/<id>.json: id, key, server, CA, signing key)\n"
+            "  device tag ID [--add TAG ...] [--remove TAG ...]\n"
             "  deploy RELEASE (--device ID ... | --chip CHIP) [--allow-downgrade]\n"
             "  deployment list\n"
+            "  rollout create RELEASE (--device ID ... | --chip CHIP | --tag TAG | --all)\n"
+            "                 [--stages 1%%,10%%,50%%,100%%] [--min-devices N]\n"
+            "                 [--max-failure-pct P] [--deadline S] [--soak S]\n"
+            "                 [--allow-downgrade]\n"
+            "  rollout list\n"
+            "  rollout show ID [--watch S]  (progress per stage; --watch: refresh every S\n"
+            "                               seconds until the rollout ends)\n"
+            "  rollout pause|resume|abort ID [--reason TEXT]\n"
+            "  audit [--limit N] [--before ID]  (admin actions, newest first)\n"
             "  status [DEVICE]\n"
             "environment: FOTA_SERVER (default http://127.0.0.1:8080), FOTA_ADMIN_TOKEN,\n"
             "             FOTA_CA_FILE (CA certificate(s) that must have signed an https server)\n"
@@ -111,7 +128,7 @@ static int on_progress(void *ud, curl_off_t dlt, curl_off_t dln, curl_off_t ult,
 /* Call the admin API. upload: a file to stream as the body (size len), or
  * json: a JSON body. On success *out is the parsed answer (may be NULL) and
  * *raw its text. */
-static int call(const char *method, const char *path, const char *json, FILE *upload,
+int admin_call(const char *method, const char *path, const char *json, FILE *upload,
                 curl_off_t len, json_t **out, char **raw)
 {
     CURL *c = curl_easy_init();
@@ -124,7 +141,7 @@ static int call(const char *method, const char *path, const char *json, FILE *up
 
     if (!c)
         return EX_LOCAL;
-    snprintf(url, sizeof url, "%s%s", server_url, path);
+    snprintf(url, sizeof url, "%s%s", admin_server_url, path);
     snprintf(auth, sizeof auth, "Authorization: Bearer %s", token);
     hl = curl_slist_append(hl, auth);
     curl_easy_setopt(c, CURLOPT_URL, url);
@@ -149,7 +166,7 @@ static int call(const char *method, const char *path, const char *json, FILE *up
             curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
         }
     } else if (json) {
-        hl = curl_slist_append(hl, "Content-Type: application/json");
+        hl = curl_slist_append(hl, admin_body_ctype ? admin_body_ctype : "Content-Type: application/json");
         curl_easy_setopt(c, CURLOPT_POSTFIELDS, json);
     }
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
@@ -159,7 +176,7 @@ static int call(const char *method, const char *path, const char *json, FILE *up
     curl_easy_cleanup(c);
 
     if (rc != CURLE_OK && status == 0) {
-        fprintf(stderr, "fota-admin: cannot reach %s: %s\n", server_url,
+        fprintf(stderr, "fota-admin: cannot reach %s: %s\n", admin_server_url,
                 errbuf[0] ? errbuf : curl_easy_strerror(rc));
         free(b.p);
         return EX_SERVER;
@@ -187,13 +204,13 @@ static int call(const char *method, const char *path, const char *json, FILE *up
 
 /* --- output ----------------------------------------------------------------- */
 
-static const char *js(json_t *o, const char *k)
+const char *admin_js(json_t *o, const char *k)
 {
     const char *s = json_string_value(json_object_get(o, k));
     return s && *s ? s : "-";
 }
 
-static long long ji(json_t *o, const char *k)
+long long admin_ji(json_t *o, const char *k)
 {
     return json_integer_value(json_object_get(o, k));
 }
@@ -209,17 +226,17 @@ static void print_release(json_t *r)
            "  chunks:     %lld x %lld bytes\n  slot size:  %lld bytes\n  sha256:     %s\n"
            "  project:    %s\n  idf:        %s\n  secure ver: %lld\n  signed:     %s\n"
            "  created:    %s\n",
-           ji(r, "id"), js(r, "version"), js(r, "chip"), ji(r, "size"), ji(r, "total_chunks"),
-           ji(r, "chunk_size"), ji(r, "slot_size"), js(r, "sha256"), js(r, "project"),
-           js(r, "idf_ver"), ji(r, "secure_version"), yes_no(r, "signed"), js(r, "created_at"));
+           admin_ji(r, "id"), admin_js(r, "version"), admin_js(r, "chip"), admin_ji(r, "size"), admin_ji(r, "total_chunks"),
+           admin_ji(r, "chunk_size"), admin_ji(r, "slot_size"), admin_js(r, "sha256"), admin_js(r, "project"),
+           admin_js(r, "idf_ver"), admin_ji(r, "secure_version"), yes_no(r, "signed"), admin_js(r, "created_at"));
 }
 
 static void progress_text(json_t *d, char *out, size_t n)
 {
     json_t *t = json_object_get(d, "total_chunks");
     if (json_is_integer(t) && json_integer_value(t) > 0)
-        snprintf(out, n, "%lld/%lld (%lld%%)", ji(d, "chunks_received"), json_integer_value(t),
-                 ji(d, "chunks_received") * 100 / json_integer_value(t));
+        snprintf(out, n, "%lld/%lld (%lld%%)", admin_ji(d, "chunks_received"), json_integer_value(t),
+                 admin_ji(d, "chunks_received") * 100 / json_integer_value(t));
     else
         snprintf(out, n, "-");
 }
@@ -236,8 +253,8 @@ static void print_device_table(json_t *list)
         progress_text(d, prog, sizeof prog);
         json_t *r = json_object_get(d, "release");
         snprintf(rel, sizeof rel, json_is_integer(r) ? "%lld" : "-", json_integer_value(r));
-        printf("%-24s %-8s %-16s %-12s %-8s %-20s %s\n", js(d, "id"), js(d, "chip"),
-               js(d, "current_version"), js(d, "state"), rel, prog, js(d, "last_seen"));
+        printf("%-24s %-8s %-16s %-12s %-8s %-20s %s\n", admin_js(d, "id"), admin_js(d, "chip"),
+               admin_js(d, "current_version"), admin_js(d, "state"), rel, prog, admin_js(d, "last_seen"));
     }
 }
 
@@ -250,20 +267,20 @@ static void print_device(json_t *d)
     progress_text(d, prog, sizeof prog);
     printf("device %s\n  chip:             %s\n  current version:  %s\n"
            "  reported version: %s\n",
-           js(d, "id"), js(d, "chip"), js(d, "current_version"), js(d, "reported_version"));
+           admin_js(d, "id"), admin_js(d, "chip"), admin_js(d, "current_version"), admin_js(d, "reported_version"));
     if (json_is_integer(off))
         printf("  offered release:  %lld\n", json_integer_value(off));
     else
         printf("  offered release:  -\n");
     printf("  state:            %s\n  progress:         %s\n  last error:       %s\n"
            "  last seen:        %s\n  registered:       %s\n",
-           js(d, "state"), prog, js(d, "last_error"), js(d, "last_seen"), js(d, "created_at"));
+           admin_js(d, "state"), prog, admin_js(d, "last_error"), admin_js(d, "last_seen"), admin_js(d, "created_at"));
     json_t *hist = json_object_get(d, "history");
     if (json_array_size(hist)) {
         printf("  history (newest first):\n");
         json_array_foreach(hist, i, h)
-            printf("    %s  release %lld  %-12s chunks %lld%s%s\n", js(h, "at"),
-                   ji(h, "release"), js(h, "state"), ji(h, "chunks_received"),
+            printf("    %s  release %lld  %-12s chunks %lld%s%s\n", admin_js(h, "at"),
+                   admin_ji(h, "release"), admin_js(h, "state"), admin_ji(h, "chunks_received"),
                    json_string_value(json_object_get(h, "error"))[0] ? "  error " : "",
                    json_string_value(json_object_get(h, "error")));
     }
@@ -273,24 +290,24 @@ static void print_deployment(json_t *d)
 {
     size_t i;
     json_t *v;
-    printf("deployment %lld: release %lld to ", ji(d, "id"), ji(d, "release"));
+    printf("deployment %lld: release %lld to ", admin_ji(d, "id"), admin_ji(d, "release"));
     if (json_is_string(json_object_get(d, "chip")))
-        printf("every %s device", js(d, "chip"));
+        printf("every %s device", admin_js(d, "chip"));
     else
         json_array_foreach(json_object_get(d, "devices"), i, v)
             printf("%s%s", i ? ", " : "", json_string_value(v));
     printf("%s (%s)\n", json_is_true(json_object_get(d, "allow_downgrade")) ?
-           " (downgrade allowed)" : "", js(d, "created_at"));
+           " (downgrade allowed)" : "", admin_js(d, "created_at"));
 }
 
 /* Run a GET and print it with fn (or raw with --json). */
-static int show(const char *path, void (*fn)(json_t *), const char *key)
+int admin_show(const char *path, void (*fn)(json_t *), const char *key)
 {
     json_t *o = NULL;
     char *raw = NULL;
-    int ex = call("GET", path, NULL, NULL, 0, &o, &raw);
+    int ex = admin_call("GET", path, NULL, NULL, 0, &o, &raw);
     if (ex == EX_OK) {
-        if (opt_json) {
+        if (admin_json) {
             printf("%s\n", raw);
         } else if (key) {
             size_t i;
@@ -307,9 +324,9 @@ static int show(const char *path, void (*fn)(json_t *), const char *key)
 
 static void release_row(json_t *r)
 {
-    printf("%-5lld %-24s %-8s %10lld %6lld  %.16s  %-6s %s\n", ji(r, "id"), js(r, "version"),
-           js(r, "chip"), ji(r, "size"), ji(r, "total_chunks"), js(r, "sha256"),
-           yes_no(r, "signed"), js(r, "created_at"));
+    printf("%-5lld %-24s %-8s %10lld %6lld  %.16s  %-6s %s\n", admin_ji(r, "id"), admin_js(r, "version"),
+           admin_js(r, "chip"), admin_ji(r, "size"), admin_ji(r, "total_chunks"), admin_js(r, "sha256"),
+           yes_no(r, "signed"), admin_js(r, "created_at"));
 }
 
 static void device_list_printer(json_t *o)
@@ -319,9 +336,9 @@ static void device_list_printer(json_t *o)
 
 /* --- commands ------------------------------------------------------------------ */
 
-static int print_result(const char *raw, json_t *o, void (*fn)(json_t *))
+int admin_print_result(const char *raw, json_t *o, void (*fn)(json_t *))
 {
-    if (opt_json)
+    if (admin_json)
         printf("%s\n", raw ? raw : "");
     else
         fn(o);
@@ -402,10 +419,10 @@ static int cmd_key_generate(int argc, char **argv)
         if (!strcmp(argv[i], "--out") && i + 1 < argc)
             name = argv[++i];
         else
-            return usage("key generate --out NAME");
+            return admin_usage("key generate --out NAME");
     }
     if (!name || !*name)
-        return usage("key generate needs --out NAME (writes NAME.key and NAME.pub)");
+        return admin_usage("key generate needs --out NAME (writes NAME.key and NAME.pub)");
     snprintf(kpath, sizeof kpath, "%s.key", name);
     snprintf(ppath, sizeof ppath, "%s.pub", name);
     if (stat(kpath, &st) == 0 || stat(ppath, &st) == 0) {
@@ -451,7 +468,7 @@ static int cmd_key_show(int argc, char **argv)
     int ok;
 
     if (argc != 1)
-        return usage("key show FILE (NAME.key or NAME.pub)");
+        return admin_usage("key show FILE (NAME.key or NAME.pub)");
     mbedtls_pk_init(&pk);
     ok = (mbedtls_pk_parse_public_keyfile(&pk, argv[0]) == 0 ||
           (mbedtls_pk_free(&pk), mbedtls_pk_init(&pk),
@@ -581,13 +598,13 @@ static int cmd_release_add(int argc, char **argv)
         else if (!strcmp(argv[i], "--sign") && i + 1 < argc)
             sign = argv[++i];
         else if (argv[i][0] == '-' || file)
-            return usage("release add FILE [--version V] [--slot-size N] [--chunk-size N] "
+            return admin_usage("release add FILE [--version V] [--slot-size N] [--chunk-size N] "
                          "[--sign NAME.key]");
         else
             file = argv[i];
     }
     if (!file)
-        return usage("release add needs a FILE");
+        return admin_usage("release add needs a FILE");
     if (version && (!version[0] || strlen(version) > FOTA_VERSION_OFFER_MAX)) {
         fprintf(stderr, "fota-admin: --version must be 1-%u characters (the longest a device "
                 "takes in an offer), got %zu: \"%s\"; nothing sent\n", FOTA_VERSION_OFFER_MAX,
@@ -609,7 +626,7 @@ static int cmd_release_add(int argc, char **argv)
          * is not signed, as the server would not accept it */
         if (chunk && (*end || cs > UINT32_MAX || !fota_chunk_size_ok((uint32_t)cs))) {
             fclose(f);
-            return usage("--chunk-size must be 512..1024 and divide the 4096-byte sector "
+            return admin_usage("--chunk-size must be 512..1024 and divide the 4096-byte sector "
                          ": devices refuse any other size");
         }
         ex = sign_release(f, file, sign, version, (uint32_t)cs, vbuf, sizeof vbuf);
@@ -625,29 +642,29 @@ static int cmd_release_add(int argc, char **argv)
     if (version) {
         if (url_escape(version, esc, sizeof esc) < 0) {
             fclose(f);
-            return usage("--version too long");
+            return admin_usage("--version too long");
         }
         snprintf(path + strlen(path), sizeof path - strlen(path), "version=%s&", esc);
     }
     if (slot) {
         if (url_escape(slot, esc, sizeof esc) < 0) {
             fclose(f);
-            return usage("--slot-size too long");
+            return admin_usage("--slot-size too long");
         }
         snprintf(path + strlen(path), sizeof path - strlen(path), "slot_size=%s&", esc);
     }
     if (chunk) {
         if (url_escape(chunk, esc, sizeof esc) < 0) {
             fclose(f);
-            return usage("--chunk-size too long");
+            return admin_usage("--chunk-size too long");
         }
         snprintf(path + strlen(path), sizeof path - strlen(path), "chunk_size=%s&", esc);
     }
     path[strlen(path) - 1] = '\0'; /* trailing '?' or '&' */
-    ex = call("POST", path, NULL, f, (curl_off_t)st.st_size, &o, &raw);
+    ex = admin_call("POST", path, NULL, f, (curl_off_t)st.st_size, &o, &raw);
     fclose(f);
     if (ex == EX_OK)
-        print_result(raw, o, print_release);
+        admin_print_result(raw, o, print_release);
     free(raw);
     json_decref(o);
     return ex;
@@ -664,30 +681,30 @@ static int cmd_device_add(int argc, char **argv)
         if (!strcmp(argv[i], "--chip") && i + 1 < argc)
             chip = argv[++i];
         else if (argv[i][0] == '-' || id)
-            return usage("device add ID [--chip CHIP]");
+            return admin_usage("device add ID [--chip CHIP]");
         else
             id = argv[i];
     }
     if (!id)
-        return usage("device add needs an ID");
+        return admin_usage("device add needs an ID");
     if ((ex = bad_device_id(id)))
         return ex;
     body = json_pack("{s:s, s:s}", "id", id, "chip", chip);
     js_body = json_dumps(body, JSON_COMPACT);
     json_decref(body);
-    ex = call("POST", "/api/admin/devices", js_body, NULL, 0, &o, &raw);
+    ex = admin_call("POST", "/api/admin/devices", js_body, NULL, 0, &o, &raw);
     free(js_body);
     if (ex == EX_OK) {
-        if (opt_json) {
+        if (admin_json) {
             printf("%s\n", raw);
         } else {
-            printf("device %s (%s) registered\nkey: %s\n", js(o, "id"), js(o, "chip"),
-                   js(o, "key"));
+            printf("device %s (%s) registered\nkey: %s\n", admin_js(o, "id"), admin_js(o, "chip"),
+                   admin_js(o, "key"));
             fprintf(stderr,
                     "This key is shown once and only here: provision it on the device now\n"
                     "(the device sends X-Device-Id: %s and\n"
                     " X-Device-Token: hex(HMAC-SHA256(key, \"token:%s\"))).\n",
-                    js(o, "id"), js(o, "id"));
+                    admin_js(o, "id"), admin_js(o, "id"));
         }
     }
     free(raw);
@@ -717,18 +734,18 @@ static int cmd_deploy(int argc, char **argv)
             chip = argv[++i];
         else if (argv[i][0] == '-' || release) {
             json_decref(devs);
-            return usage("deploy RELEASE (--device ID ... | --chip CHIP) [--allow-downgrade]");
+            return admin_usage("deploy RELEASE (--device ID ... | --chip CHIP) [--allow-downgrade]");
         } else
             release = argv[i];
     }
     if (!release || (!chip == !json_array_size(devs))) {
         json_decref(devs);
-        return usage("deploy RELEASE needs either --device ID (repeatable) or --chip CHIP");
+        return admin_usage("deploy RELEASE needs either --device ID (repeatable) or --chip CHIP");
     }
     rid = strtoll(release, &end, 10);
     if (*end || rid <= 0) {
         json_decref(devs);
-        return usage("RELEASE must be a release id (a positive number)");
+        return admin_usage("RELEASE must be a release id (a positive number)");
     }
     if (chip) {
         body = json_pack("{s:I, s:s}", "release", (json_int_t)rid, "chip", chip);
@@ -740,10 +757,10 @@ static int cmd_deploy(int argc, char **argv)
         json_object_set_new(body, "allow_downgrade", json_true());
     js_body = json_dumps(body, JSON_COMPACT);
     json_decref(body);
-    ex = call("POST", "/api/admin/deployments", js_body, NULL, 0, &o, &raw);
+    ex = admin_call("POST", "/api/admin/deployments", js_body, NULL, 0, &o, &raw);
     free(js_body);
     if (ex == EX_OK)
-        print_result(raw, o, print_deployment);
+        admin_print_result(raw, o, print_deployment);
     free(raw);
     json_decref(o);
     return ex;
@@ -759,10 +776,10 @@ static int bad_device_id(const char *id)
     snprintf(msg, sizeof msg,
              "\"%.80s\" is not a device id: 1-%u characters of [A-Za-z0-9._-], not starting "
              "with '.'", id, FOTA_DEVICE_ID_MAX);
-    return usage(msg);
+    return admin_usage(msg);
 }
 
-static int path_with_id(char *path, size_t n, const char *prefix, const char *id)
+int admin_path_with_id(char *path, size_t n, const char *prefix, const char *id)
 {
     char esc[256];
     if (url_escape(id, esc, sizeof esc) < 0)
@@ -791,30 +808,30 @@ int main(int argc, char **argv)
     int c, ex;
 
     opterr = 0;
-    server_url = getenv("FOTA_SERVER");
+    admin_server_url = getenv("FOTA_SERVER");
     if (getenv("FOTA_CA_FILE") && *getenv("FOTA_CA_FILE"))
         ca_file = getenv("FOTA_CA_FILE");
     while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
         switch (c) {
-        case 's': server_url = optarg; break;
+        case 's': admin_server_url = optarg; break;
         case 't': tok = optarg; break;
         case 'f': tok_file = optarg; break;
-        case 'j': opt_json = 1; break;
+        case 'j': admin_json = 1; break;
         case 'p': opt_progress = 1; break;
         case 'c': ca_file = optarg; break;
-        case 'h': return usage(NULL);
-        default: return usage("unknown option or missing value");
+        case 'h': return admin_usage(NULL);
+        default: return admin_usage("unknown option or missing value");
         }
     }
     if (optind >= argc)
-        return usage("no command given");
-    if (!server_url || !*server_url)
-        server_url = "http://127.0.0.1:8080";
+        return admin_usage("no command given");
+    if (!admin_server_url || !*admin_server_url)
+        admin_server_url = "http://127.0.0.1:8080";
     static char url_buf[1024];
-    snprintf(url_buf, sizeof url_buf, "%s", server_url);
+    snprintf(url_buf, sizeof url_buf, "%s", admin_server_url);
     while (strlen(url_buf) && url_buf[strlen(url_buf) - 1] == '/')
         url_buf[strlen(url_buf) - 1] = '\0';
-    server_url = url_buf;
+    admin_server_url = url_buf;
 
     if (tok_file) {
         FILE *f = fopen(tok_file, "r");
@@ -838,53 +855,68 @@ int main(int argc, char **argv)
     int ac = 0;
     for (int i = optind; i < argc; i++) {
         if (!strcmp(argv[i], "--json"))
-            opt_json = 1;
+            admin_json = 1;
         else if (!strcmp(argv[i], "--progress"))
             opt_progress = 1;
         else
             av[ac++] = argv[i];
     }
     if (ac == 0)
-        return usage("no command given");
+        return admin_usage("no command given");
     const char *cmd = av[0], *sub = ac > 1 ? av[1] : "";
     if (!strcmp(cmd, "help"))
-        return usage(NULL);
+        return admin_usage(NULL);
     if (!strcmp(cmd, "key") && !strcmp(sub, "generate"))
         return cmd_key_generate(ac - 2, av + 2);
     if (!strcmp(cmd, "key") && !strcmp(sub, "show"))
         return cmd_key_show(ac - 2, av + 2);
     if (!token[0])
-        return usage("no admin token: give --token, --token-file or set FOTA_ADMIN_TOKEN");
+        return admin_usage("no admin token: give --token, --token-file or set FOTA_ADMIN_TOKEN");
 
     curl_global_init(CURL_GLOBAL_DEFAULT);
     if (!strcmp(cmd, "release") && !strcmp(sub, "add")) {
         ex = cmd_release_add(ac - 2, av + 2);
     } else if (!strcmp(cmd, "release") && !strcmp(sub, "list") && ac == 2) {
-        if (!opt_json)
+        if (!admin_json)
             release_list_header();
-        ex = show("/api/admin/releases", release_row, "releases");
+        ex = admin_show("/api/admin/releases", release_row, "releases");
     } else if (!strcmp(cmd, "release") && !strcmp(sub, "show") && ac == 3) {
-        ex = path_with_id(path, sizeof path, "/api/admin/releases", av[2]) < 0
-                 ? usage("bad ID")
-                 : show(path, print_release, NULL);
+        ex = admin_path_with_id(path, sizeof path, "/api/admin/releases", av[2]) < 0
+                 ? admin_usage("bad ID")
+                 : admin_show(path, print_release, NULL);
+    } else if (!strcmp(cmd, "device") && !strcmp(sub, "import")) {
+        ex = admin_cmd_device_import(ac - 2, av + 2);
+    } else if (!strcmp(cmd, "device") && !strcmp(sub, "tag")) {
+        ex = admin_cmd_device_tag(ac - 2, av + 2);
     } else if (!strcmp(cmd, "device") && !strcmp(sub, "add")) {
         ex = cmd_device_add(ac - 2, av + 2);
     } else if ((!strcmp(cmd, "device") && !strcmp(sub, "list") && ac == 2) ||
                (!strcmp(cmd, "status") && ac == 1)) {
-        ex = show("/api/admin/devices", device_list_printer, NULL);
+        ex = admin_show("/api/admin/devices", device_list_printer, NULL);
     } else if ((!strcmp(cmd, "device") && !strcmp(sub, "show") && ac == 3) ||
                (!strcmp(cmd, "status") && ac == 2)) {
         ex = bad_device_id(av[ac - 1]);
         if (!ex)
-            ex = path_with_id(path, sizeof path, "/api/admin/devices", av[ac - 1]) < 0
-                     ? usage("bad ID")
-                     : show(path, print_device, NULL);
+            ex = admin_path_with_id(path, sizeof path, "/api/admin/devices", av[ac - 1]) < 0
+                     ? admin_usage("bad ID")
+                     : admin_show(path, print_device, NULL);
     } else if (!strcmp(cmd, "deploy") && ac >= 2) {
         ex = cmd_deploy(ac - 1, av + 1);
     } else if (!strcmp(cmd, "deployment") && !strcmp(sub, "list") && ac == 2) {
-        ex = show("/api/admin/deployments", print_deployment, "deployments");
+        ex = admin_show("/api/admin/deployments", print_deployment, "deployments");
+    } else if (!strcmp(cmd, "audit")) {
+        ex = admin_cmd_audit(ac - 1, av + 1);
+    } else if (!strcmp(cmd, "rollout") && !strcmp(sub, "create")) {
+        ex = admin_cmd_rollout_create(ac - 2, av + 2);
+    } else if (!strcmp(cmd, "rollout") && !strcmp(sub, "list") && ac == 2) {
+        ex = admin_cmd_rollout_list();
+    } else if (!strcmp(cmd, "rollout") && !strcmp(sub, "show")) {
+        ex = admin_cmd_rollout_show(ac - 2, av + 2);
+    } else if (!strcmp(cmd, "rollout") &&
+               (!strcmp(sub, "pause") || !strcmp(sub, "resume") || !strcmp(sub, "abort"))) {
+        ex = admin_cmd_rollout_action(sub, ac - 2, av + 2);
     } else {
-        ex = usage("unknown command or wrong arguments");
+        ex = admin_usage("unknown command or wrong arguments");
     }
     curl_slist_free_all(extra_headers);
     curl_global_cleanup();

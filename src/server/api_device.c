@@ -19,8 +19,10 @@
 #include "devcache.h"
 #include "http.h"
 #include "keys.h"
+#include "loadshape.h"
 #include "log.h"
 #include "release.h"
+#include "rollout.h"
 
 static uint32_t total_chunks(const struct store_release *rel)
 {
@@ -71,8 +73,16 @@ enum MHD_Result api_check(struct request *r)
     if ((bad = parse_check_query(&r->query, &version, &has_sv, &sv, buf, sizeof buf)))
         return http_error(r, 400, "bad_request", "%s", bad);
 
-    rc = srv->ops->deployment_for_device(srv->store, r->device_id, r->device.chip, &rid,
-                                         &downgrade);
+    /* an active rollout first (rollout.h), else the deployments */
+    struct store_rollout_offer ro = {0, 0, 0};
+    rc = rollout_offer(srv, r->device_id, r->device.chip, &ro);
+    if (rc == STORE_OK) {
+        rid = ro.release;
+        downgrade = ro.allow_downgrade;
+    } else if (rc == STORE_NOT_FOUND) {
+        rc = srv->ops->deployment_for_device(srv->store, r->device_id, r->device.chip, &rid,
+                                             &downgrade);
+    }
     if (rc == STORE_OK) {
         rc = images_get(srv, rid, &img);
         if (rc != STORE_OK)
@@ -86,6 +96,10 @@ enum MHD_Result api_check(struct request *r)
                  why);
         if (!why && strcmp(img->rel.version, version) != 0) {
             json_t *o;
+            if (ro.rollout &&
+                (rc = srv->ops->rollout_offered(srv->store, ro.rollout, r->device_id,
+                                                (int64_t)time(NULL))) != STORE_OK)
+                return http_store_error(r, rc, "recording the rollout's offer");
             rc = srv->ops->device_checked(srv->store, r->device_id, version, rid,
                                           (int64_t)time(NULL));
             if (rc != STORE_OK)
@@ -110,15 +124,34 @@ enum MHD_Result api_check(struct request *r)
             if (o)
                 json_object_set_new(o, "protocols", json_string(img->rel.chunk_size <= 0xFFFF
                                                                     ? "v1,v2" : "v1"));
+            if (o && srv->poll_interval)
+                json_object_set_new(o, "poll_interval",
+                                    json_integer(loadshape_poll_interval(srv->poll_interval)));
             return http_json(r, 200, o);
         }
     } else if (rc != STORE_NOT_FOUND) {
-        return http_store_error(r, rc, "finding a deployment");
+        return http_store_error(r, rc, "finding a rollout or deployment");
     }
     rc = srv->ops->device_checked(srv->store, r->device_id, version, 0, (int64_t)time(NULL));
     if (rc != STORE_OK)
         return http_store_error(r, rc, "recording the check");
+    if (srv->poll_interval)
+        return http_json(r, 200, json_pack("{s:b, s:i}", "update", 0, "poll_interval",
+                                           (int)loadshape_poll_interval(srv->poll_interval)));
     return http_json(r, 200, json_pack("{s:b}", "update", 0));
+}
+
+/* Load shaping: NULL when the device may download now, else it has
+ * answered 503 with a jittered Retry-After (loadshape.h). */
+static int download_refused(struct request *r)
+{
+    unsigned ra;
+    if (!r->srv->loadshape || !(ra = loadshape_admit(r->srv->loadshape, r->device_id)))
+        return 0;
+    r->retry_after = ra;
+    http_error(r, 503, "busy", "the server has its maximum of downloads under way; retry in "
+               "%u s", ra);
+    return 1;
 }
 
 /* The release named by a device request: 404 when unknown or (named) not
@@ -204,6 +237,8 @@ enum MHD_Result api_chunk(struct request *r)
                               "no release has been offered to this device: call check first");
     }
     if (!(img = device_release(r, rid, has_release)))
+        return MHD_YES;
+    if (download_refused(r))
         return MHD_YES;
     if (n >= img->total_chunks)
         return http_error(r, 404, "not_found",
@@ -307,6 +342,8 @@ enum MHD_Result api_stream(struct request *r)
     from = from32;
     if (!(img = device_release(r, rid, 1)))
         return MHD_YES;
+    if (download_refused(r))
+        return MHD_YES;
     cs = img->rel.chunk_size;
     if (cs > 0xFFFF)
         return http_error(r, 404, "not_found",
@@ -383,6 +420,9 @@ enum MHD_Result api_status(struct request *r)
         return http_error(r, 404, "not_found", "unknown release %lld", (long long)st.release);
     if (rc != STORE_OK)
         return http_store_error(r, rc, "recording the status");
+    rollout_after_status(srv, st.release, st.state);
+    if (srv->loadshape && strcmp(st.state, "downloading") && strcmp(st.state, "verifying"))
+        loadshape_done(srv->loadshape, r->device_id); /* its download is over */
     if (st.error[0] || strcmp(st.state, "failed") == 0 || strcmp(st.state, "rolled_back") == 0)
         SLOG(SLOG_WARN, "device %s reports %s on release %lld: %s", r->device_id, st.state,
              (long long)st.release, st.error[0] ? st.error : "(no error code)");

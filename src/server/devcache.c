@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "log.h"
 #include "server.h"
 
 #define SHARDS 64
@@ -149,7 +150,10 @@ int devcache_auth(struct server *srv, const char *id, const char *token,
     if (!n)
         return DEVCACHE_ERR;
     snprintf(n->id, sizeof n->id, "%s", id);
-    keys_device_key(&srv->keys, id, key);
+    if (devcache_device_key(srv, id, key) < 0) {
+        entry_free(n);
+        return DEVCACHE_ERR;
+    }
     keys_device_token_hex(key, id, n->token);
     keys_mac_init(&n->mac, key);
     explicit_bzero(key, sizeof key);
@@ -180,6 +184,24 @@ int devcache_auth(struct server *srv, const char *id, const char *token,
     if (n)
         entry_free(n);
     return DEVCACHE_OK;
+}
+
+int devcache_device_key(struct server *srv, const char *id, uint8_t key[KEY_LEN])
+{
+    uint8_t wrapped[KEYS_WRAPPED_LEN];
+    int rc = srv->ops->device_key_get(srv->store, id, wrapped);
+
+    if (rc == STORE_NOT_FOUND) {
+        keys_device_key(&srv->keys, id, key);
+        return 0;
+    }
+    if (rc != STORE_OK)
+        return -1;
+    if (keys_unwrap(&srv->keys, id, wrapped, key) < 0) {
+        SLOG(SLOG_ERROR, "device %s: its imported key does not unwrap (another master key?)", id);
+        return -1;
+    }
+    return 0;
 }
 
 int devcache_deployed_to(struct server *srv, int64_t release, const char *id, int chip)
@@ -325,6 +347,113 @@ static int w_release_deployed_to(struct store *s, int64_t release, const char *i
     return INNER(s)->release_deployed_to(IS(s), release, id, chip);
 }
 
+/* Rollouts touch no cached row (devices are read through device_get; a
+ * rollout's offer is recorded by device_checked, which forgets the entry);
+ * "offered by a rollout" only ever becomes true, like "deployed". */
+static int w_rollout_create(struct store *s, struct store_rollout *r,
+                            const struct store_member *m, size_t n)
+{
+    return INNER(s)->rollout_create(IS(s), r, m, n);
+}
+
+static int w_rollout_get(struct store *s, int64_t id, struct store_rollout *out)
+{
+    return INNER(s)->rollout_get(IS(s), id, out);
+}
+
+static int w_rollout_list(struct store *s, store_rollout_cb cb, void *ctx)
+{
+    return INNER(s)->rollout_list(IS(s), cb, ctx);
+}
+
+static int w_rollout_transition(struct store *s, int64_t id, const char *from_state,
+                                int from_stage, const char *to_state, int to_stage, int64_t now,
+                                const char *reason)
+{
+    return INNER(s)->rollout_transition(IS(s), id, from_state, from_stage, to_state, to_stage,
+                                        now, reason);
+}
+
+static int w_rollout_events(struct store *s, int64_t id, store_rollout_event_cb cb, void *ctx)
+{
+    return INNER(s)->rollout_events(IS(s), id, cb, ctx);
+}
+
+static int w_rollout_progress(struct store *s, int64_t id, struct store_stage_counts *c, int n)
+{
+    return INNER(s)->rollout_progress(IS(s), id, c, n);
+}
+
+static int w_rollout_missing(struct store *s, const struct store_rollout *r, const char *device,
+                             store_target_cb cb, void *ctx)
+{
+    return INNER(s)->rollout_missing(IS(s), r, device, cb, ctx);
+}
+
+static int w_rollout_add_members(struct store *s, int64_t id, const struct store_member *m,
+                                 size_t n)
+{
+    return INNER(s)->rollout_add_members(IS(s), id, m, n);
+}
+
+static int w_rollout_joinable(struct store *s, const char *device, int chip,
+                              const char *const *states, store_rollout_cb cb, void *ctx)
+{
+    return INNER(s)->rollout_joinable(IS(s), device, chip, states, cb, ctx);
+}
+
+static int w_rollout_expire(struct store *s, int64_t id, int64_t cutoff, int64_t now, int *n)
+{
+    return INNER(s)->rollout_expire(IS(s), id, cutoff, now, n);
+}
+
+static int w_rollout_for_device(struct store *s, const char *device, int chip,
+                                struct store_rollout_offer *out)
+{
+    return INNER(s)->rollout_for_device(IS(s), device, chip, out);
+}
+
+static int w_rollout_offered(struct store *s, int64_t rollout, const char *device, int64_t now)
+{
+    return INNER(s)->rollout_offered(IS(s), rollout, device, now);
+}
+
+static int w_audit_add(struct store *s, struct store_audit *a)
+{
+    return INNER(s)->audit_add(IS(s), a);
+}
+
+static int w_audit_list(struct store *s, int64_t before, int limit, store_audit_cb cb, void *ctx)
+{
+    return INNER(s)->audit_list(IS(s), before, limit, cb, ctx);
+}
+
+/* A bulk registration only adds devices, and unknown ids are never cached;
+ * still, forget each id it names (cheap, and safe whatever it did). */
+static int w_device_import(struct store *s, struct store_import_row *rows, size_t n)
+{
+    int rc = INNER(s)->device_import(IS(s), rows, n);
+    for (size_t i = 0; i < n; i++)
+        forget(W(s)->dc, rows[i].id);
+    return rc;
+}
+
+static int w_device_tag(struct store *s, const char *id, const char *const *add, size_t nadd,
+                        const char *const *remove, size_t nremove)
+{
+    return INNER(s)->device_tag(IS(s), id, add, nadd, remove, nremove);
+}
+
+static int w_device_tags(struct store *s, const char *id, store_tag_cb cb, void *ctx)
+{
+    return INNER(s)->device_tags(IS(s), id, cb, ctx);
+}
+
+static int w_device_key_get(struct store *s, const char *id, uint8_t wrapped[60])
+{
+    return INNER(s)->device_key_get(IS(s), id, wrapped);
+}
+
 static struct store_ops wrapped_ops = {
     .open = w_open,
     .close = w_close,
@@ -342,6 +471,24 @@ static struct store_ops wrapped_ops = {
     .deployment_list = w_deployment_list,
     .deployment_for_device = w_deployment_for_device,
     .release_deployed_to = w_release_deployed_to,
+    .rollout_create = w_rollout_create,
+    .rollout_get = w_rollout_get,
+    .rollout_list = w_rollout_list,
+    .rollout_transition = w_rollout_transition,
+    .rollout_events = w_rollout_events,
+    .rollout_progress = w_rollout_progress,
+    .rollout_missing = w_rollout_missing,
+    .rollout_add_members = w_rollout_add_members,
+    .rollout_joinable = w_rollout_joinable,
+    .rollout_expire = w_rollout_expire,
+    .rollout_for_device = w_rollout_for_device,
+    .rollout_offered = w_rollout_offered,
+    .audit_add = w_audit_add,
+    .audit_list = w_audit_list,
+    .device_import = w_device_import,
+    .device_tag = w_device_tag,
+    .device_tags = w_device_tags,
+    .device_key_get = w_device_key_get,
 };
 
 void devcache_wrap_store(struct server *srv)

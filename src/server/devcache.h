@@ -45,6 +45,11 @@ enum { DEVCACHE_OK = 0, DEVCACHE_BAD_TOKEN = 1, DEVCACHE_UNKNOWN = 2, DEVCACHE_E
 int devcache_auth(struct server *srv, const char *id, const char *token,
                   struct store_device *dev, struct keys_mac *mac);
 
+/* The device's key: its imported key (unwrapped) when it was registered
+ * with one, else the one derived from the master secret. 0 or -1 (store
+ * failure, or a wrapped key that does not unwrap: logged). */
+int devcache_device_key(struct server *srv, const char *id, uint8_t key[KEY_LEN]);
+
 /* STORE_OK when release is deployed to the device (id, chip), STORE_NOT_FOUND
  * or STORE_ERR: release_deployed_to, cached when positive. */
 int devcache_deployed_to(struct server *srv, int64_t release, const char *id, int chip);

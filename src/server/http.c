@@ -30,6 +30,7 @@
 #include "connlimit.h"
 #include "devcache.h"
 #include "log.h"
+#include "metrics.h"
 #include "ratelimit.h"
 #include "release.h"
 #include "utf8.h"
@@ -45,6 +46,16 @@ static const struct route routes[] = {
      {{"GET", BODY_NONE, admin_devices_get}, {"POST", BODY_JSON, admin_devices_post}}},
     {"/api/admin/deployments", 0, AUTH_ADMIN, "GET, POST",
      {{"GET", BODY_NONE, admin_deployments_get}, {"POST", BODY_JSON, admin_deployments_post}}},
+    {"/api/admin/rollouts", 1, AUTH_ADMIN, "GET, POST",
+     {{"GET", BODY_NONE, admin_rollouts_get}, {"POST", BODY_JSON, admin_rollouts_post}}},
+    {"/api/admin/rollout-actions", 0, AUTH_ADMIN, "POST",
+     {{"POST", BODY_JSON, admin_rollout_action_post}}},
+    {"/api/admin/audit", 0, AUTH_ADMIN, "GET", {{"GET", BODY_NONE, admin_audit_get}}},
+    {"/metrics", 0, AUTH_ADMIN, "GET", {{"GET", BODY_NONE, admin_metrics_get}}},
+    {"/api/admin/device-import", 0, AUTH_ADMIN, "POST",
+     {{"POST", BODY_JSON, admin_device_import_post}}},
+    {"/api/admin/device-tags", 0, AUTH_ADMIN, "POST",
+     {{"POST", BODY_JSON, admin_device_tags_post}}},
 };
 #define NROUTES (sizeof routes / sizeof routes[0])
 
@@ -53,6 +64,40 @@ static const struct route routes[] = {
 #define DISCARD_CAP (16u * 1024u * 1024u)
 
 /* --- answers ------------------------------------------------------------- */
+
+/* Counted in the metrics once: when answered (so a scrape that follows an
+ * answer sees it), with the time to the answer; or at the end when never
+ * answered. us < 0: measure now. */
+static void measure_once(struct request *r, long long us)
+{
+    struct timespec t1;
+    if (r->measured)
+        return;
+    r->measured = 1;
+    if (us < 0) {
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        us = (long long)(t1.tv_sec - r->t0.tv_sec) * 1000000 +
+             (t1.tv_nsec - r->t0.tv_nsec) / 1000;
+    }
+    metrics_request(r->srv->metrics, r->route ? (int)(r->route - routes) : -1, r->status,
+                    (uint64_t)us, r->resp_bytes);
+}
+
+/* Every admin action that is not a read, refused ones included, goes to
+ * the audit log once: when it is answered (so before the operator sees the
+ * answer), or when it ends. A refusal made from the headers alone is
+ * recorded when the request ends instead: its answer must leave at once,
+ * while the client may still be sending a body that will not be read (a
+ * durable write first would let megabytes pile up unread, and the close
+ * would then reset the connection under the answer). */
+static void audit_once(struct request *r)
+{
+    if (r->audited || !r->route || r->route->auth != AUTH_ADMIN ||
+        !strcmp(r->log_method, "GET") || !strcmp(r->log_method, "HEAD"))
+        return;
+    r->audited = 1;
+    audit_request(r);
+}
 
 enum MHD_Result http_body(struct request *r, unsigned status, char *buf, size_t len,
                           const char *content_type)
@@ -79,11 +124,14 @@ enum MHD_Result http_body(struct request *r, unsigned status, char *buf, size_t 
         snprintf(ra, sizeof ra, "%u", r->retry_after ? r->retry_after : 1u);
         MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, ra);
     }
+    r->status = status;
+    r->resp_bytes = len;
+    if (!r->early)
+        audit_once(r);
+    measure_once(r, -1);
     ret = MHD_queue_response(r->conn, status, resp);
     MHD_destroy_response(resp);
     r->answered = 1;
-    r->status = status;
-    r->resp_bytes = len;
     return ret;
 }
 
@@ -128,11 +176,12 @@ enum MHD_Result http_stream(struct request *r, unsigned status, uint64_t size,
     }
     if (content_type)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
+    r->status = status;
+    r->resp_bytes = (size_t)size;
+    measure_once(r, -1);
     ret = MHD_queue_response(r->conn, status, resp);
     MHD_destroy_response(resp);
     r->answered = 1;
-    r->status = status;
-    r->resp_bytes = (size_t)size;
     conn_no_deadline(r);
     return ret;
 }
@@ -146,6 +195,7 @@ enum MHD_Result http_error(struct request *r, unsigned status, const char *code,
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    snprintf(r->err_code, sizeof r->err_code, "%s", code);
     /* The message may quote client text (a path, a parameter) or cut it at a
      * byte count: make it valid UTF-8, so the JSON answer always encodes. */
     utf8_clean_text(msg);
@@ -205,10 +255,12 @@ static int auth_admin(struct request *r)
         http_error(r, 401, "unauthorized", "admin API needs \"Authorization: Bearer <token>\"");
         return -1;
     }
-    if (!keys_admin_ok(&r->srv->keys, h + 7)) {
+    const char *name = keys_admin_name(&r->srv->keys, h + 7);
+    if (!name) {
         http_error(r, 401, "unauthorized", "wrong admin token");
         return -1;
     }
+    snprintf(r->admin_name, sizeof r->admin_name, "%s", name);
     return 0;
 }
 
@@ -302,6 +354,8 @@ static uint64_t content_length(struct request *r, int *present)
 /* Largest body of a JSON request: device requests (status) are small. */
 static size_t json_body_max(const struct request *r)
 {
+    if (r->route && r->route->m[0].fn == admin_device_import_post)
+        return IMPORT_BODY_MAX; /* a bulk registration, by an authenticated admin */
     return r->route && r->route->auth == AUTH_DEVICE ? r->srv->max_device_body : JSON_BODY_MAX;
 }
 
@@ -474,7 +528,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         utf8_clean_text(r->log_path);
         atomic_fetch_add(&srv->inflight, 1);
         r->counted = 1;
-        return begin(r);
+        r->early = 1;
+        enum MHD_Result ret = begin(r);
+        r->early = 0;
+        return ret;
     }
     r->conn = conn;
     if (*upload_data_size) {
@@ -519,6 +576,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     SLOG(SLOG_INFO, "%s %s %s %u %zu %lldus%s", r->log_method, r->log_path,
          r->device_id[0] ? r->device_id : "-", r->status, r->resp_bytes, us,
          toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (connection ended early)");
+    audit_once(r); /* a request that ended without an answer */
+    measure_once(r, us);
     if (r->counted)
         atomic_fetch_sub(&srv->inflight, 1);
     conn_request_done(r);
@@ -822,6 +881,12 @@ struct MHD_Daemon *http_start(struct server *srv, const struct http_config *cfg,
                                      (intptr_t)cfg->memory_limit, NULL};
     o[n++] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
 
+    if (!srv->metrics) {
+        static const char *names[NROUTES];
+        for (size_t i = 0; i < NROUTES; i++)
+            names[i] = routes[i].path;
+        srv->metrics = metrics_new(names, (int)NROUTES);
+    }
     wd.timeout = cfg->idle_timeout;
     wd.tls = cfg->tls_cert != NULL;
     wd.stop = 0;

@@ -50,6 +50,11 @@ struct request {
     char log_path[160];
 
     char device_id[65];          /* authenticated device, "" for admin */
+    char admin_name[KEYS_ADMIN_NAME_MAX + 1]; /* authenticated admin token's name */
+    char err_code[32];           /* error code of a refusal, for the audit log */
+    int audited;                 /* its audit entry is written */
+    int early;                   /* in the first call: a refusal now comes before the body */
+    int measured;                /* counted in the metrics */
     struct store_device device;  /* its row, for device routes */
     struct keys_mac mac;         /* its key, ready for chunk HMACs (wiped at the end) */
 
@@ -155,6 +160,19 @@ enum MHD_Result admin_devices_post(struct request *r);
 enum MHD_Result admin_devices_get(struct request *r);
 enum MHD_Result admin_deployments_post(struct request *r);
 enum MHD_Result admin_deployments_get(struct request *r);
+/* api_rollout.c */
+enum MHD_Result admin_rollouts_post(struct request *r);
+enum MHD_Result admin_rollouts_get(struct request *r);
+enum MHD_Result admin_rollout_action_post(struct request *r);
+/* api_audit.c: the audit log (GET /api/admin/audit), and the record of one
+ * finished admin request that was not a read (called by http.c) */
+enum MHD_Result admin_audit_get(struct request *r);
+void audit_request(struct request *r);
+/* api_import.c: bulk registration and tags */
+enum MHD_Result admin_device_import_post(struct request *r);
+enum MHD_Result admin_device_tags_post(struct request *r);
+/* metrics.c: GET /metrics (Prometheus text format) */
+enum MHD_Result admin_metrics_get(struct request *r);
 
 /* Answer 503 for a store failure (already logged by the store). */
 enum MHD_Result http_store_error(struct request *r, int rc, const char *what);

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <mbedtls/bignum.h>
+#include <mbedtls/gcm.h>
 #include <mbedtls/ecdsa.h>
 #include <mbedtls/ecp.h>
 #include <mbedtls/md.h>
@@ -227,16 +228,72 @@ int keys_set_admin_token(struct keyring *k, const char *token)
 {
     if (!token || !token[0])
         return -1;
+    k->has_admin = 1;
     return keys_sha256(token, strlen(token), k->admin_sha);
 }
 
 int keys_admin_ok(const struct keyring *k, const char *presented)
 {
+    return keys_admin_name(k, presented) != NULL;
+}
+
+const char *keys_admin_name(const struct keyring *k, const char *presented)
+{
+    const char *name = NULL;
     uint8_t h[32];
     /* Hashing first makes the comparison independent of the token length. */
     if (!presented || keys_sha256(presented, strlen(presented), h) < 0)
-        return 0;
-    return keys_ct_equal(h, k->admin_sha, 32);
+        return NULL;
+    if (k->has_admin && keys_ct_equal(h, k->admin_sha, 32))
+        name = "admin";
+    for (int i = 0; i < k->nnamed; i++)
+        if (keys_ct_equal(h, k->named[i].sha, 32) && !name)
+            name = k->named[i].name;
+    return name;
+}
+
+int keys_load_admin_tokens(struct keyring *k, const char *path, char *err, size_t errlen)
+{
+    char line[600];
+    int lineno = 0;
+    FILE *f = fopen(path, "re");
+
+    if (!f) {
+        snprintf(err, errlen, "cannot open admin tokens file %s: %s", path, strerror(errno));
+        return -1;
+    }
+    while (fgets(line, sizeof line, f)) {
+        char *name, *tok, *save = NULL;
+        lineno++;
+        line[strcspn(line, "\r\n")] = '\0';
+        name = strtok_r(line, " \t", &save);
+        if (!name || name[0] == '#')
+            continue;
+        tok = strtok_r(NULL, " \t", &save);
+        if (!tok || strtok_r(NULL, " \t", &save) || strlen(name) > KEYS_ADMIN_NAME_MAX ||
+            !keys_valid_device_id(name) || strlen(tok) < 16) {
+            snprintf(err, errlen, "%s line %d: expected \"NAME TOKEN\" (NAME 1-%d of "
+                     "[A-Za-z0-9._-], TOKEN at least 16 characters)", path, lineno,
+                     KEYS_ADMIN_NAME_MAX);
+            fclose(f);
+            return -1;
+        }
+        if (k->nnamed == KEYS_ADMIN_MAX) {
+            snprintf(err, errlen, "%s: more than %d tokens", path, KEYS_ADMIN_MAX);
+            fclose(f);
+            return -1;
+        }
+        snprintf(k->named[k->nnamed].name, sizeof k->named[0].name, "%s", name);
+        keys_sha256(tok, strlen(tok), k->named[k->nnamed].sha);
+        k->nnamed++;
+        explicit_bzero(line, sizeof line);
+    }
+    fclose(f);
+    if (k->nnamed == 0) {
+        snprintf(err, errlen, "admin tokens file %s holds no token", path);
+        return -1;
+    }
+    return 0;
 }
 
 int keys_valid_device_id(const char *id)
@@ -330,4 +387,51 @@ int keys_ecdsa_verify(const uint8_t pub[64], const void *msg, size_t len, const 
     mbedtls_ecp_point_free(&q);
     mbedtls_ecp_group_free(&grp);
     return ok;
+}
+
+static int wrap_key(const struct keyring *k, uint8_t out[32])
+{
+    static const char label[] = "wrap:v1";
+    return keys_hmac(k->master, KEY_LEN, label, sizeof label - 1, out);
+}
+
+int keys_wrap(const struct keyring *k, const char *id, const uint8_t key[KEY_LEN],
+              uint8_t wrapped[KEYS_WRAPPED_LEN])
+{
+    mbedtls_gcm_context g;
+    uint8_t kek[32];
+    int rc;
+
+    if (wrap_key(k, kek) < 0 || keys_random(wrapped, 12) < 0)
+        return -1;
+    mbedtls_gcm_init(&g);
+    rc = mbedtls_gcm_setkey(&g, MBEDTLS_CIPHER_ID_AES, kek, 256);
+    if (!rc)
+        rc = mbedtls_gcm_crypt_and_tag(&g, MBEDTLS_GCM_ENCRYPT, KEY_LEN, wrapped, 12,
+                                       (const unsigned char *)id, strlen(id), key, wrapped + 12,
+                                       16, wrapped + 12 + KEY_LEN);
+    mbedtls_gcm_free(&g);
+    explicit_bzero(kek, sizeof kek);
+    return rc ? -1 : 0;
+}
+
+int keys_unwrap(const struct keyring *k, const char *id, const uint8_t wrapped[KEYS_WRAPPED_LEN],
+                uint8_t key[KEY_LEN])
+{
+    mbedtls_gcm_context g;
+    uint8_t kek[32];
+    int rc;
+
+    if (wrap_key(k, kek) < 0)
+        return -1;
+    mbedtls_gcm_init(&g);
+    rc = mbedtls_gcm_setkey(&g, MBEDTLS_CIPHER_ID_AES, kek, 256);
+    if (!rc)
+        rc = mbedtls_gcm_auth_decrypt(&g, KEY_LEN, wrapped, 12, (const unsigned char *)id,
+                                      strlen(id), wrapped + 12 + KEY_LEN, 16, wrapped + 12, key);
+    mbedtls_gcm_free(&g);
+    explicit_bzero(kek, sizeof kek);
+    if (rc)
+        explicit_bzero(key, KEY_LEN);
+    return rc ? -1 : 0;
 }

@@ -16,9 +16,18 @@
 #define KEY_LEN 32
 #define DEVICE_ID_MAX 64
 
+#define KEYS_ADMIN_MAX 32     /* named admin tokens */
+#define KEYS_ADMIN_NAME_MAX 32
+
 struct keyring {
     uint8_t master[KEY_LEN];
     uint8_t admin_sha[32];
+    int has_admin;             /* admin_sha is set (the token named "admin") */
+    struct {
+        char name[KEYS_ADMIN_NAME_MAX + 1];
+        uint8_t sha[32];
+    } named[KEYS_ADMIN_MAX];   /* --admin-tokens-file: one per operator or tool */
+    int nnamed;
 };
 
 /* Load the 32-byte master secret from path, creating it (mode 0600, random
@@ -31,13 +40,31 @@ int keys_set_admin_token(struct keyring *k, const char *token);
 /* Read the first line of a token file into out. 0 or -1 (err set). */
 int keys_read_token_file(const char *path, char *out, size_t outlen, char *err, size_t errlen);
 
-/* 1 when the presented admin token is the configured one. */
+/* 1 when the presented admin token is one of the configured ones. */
 int keys_admin_ok(const struct keyring *k, const char *presented);
+/* The name of the presented admin token ("admin" for the single token of
+ * keys_set_admin_token), or NULL when it is none of them. Every configured
+ * token is compared (constant time each), so the time does not tell which. */
+const char *keys_admin_name(const struct keyring *k, const char *presented);
+/* Load "NAME TOKEN" lines (NAME 1-32 of [A-Za-z0-9._-]; '#' comments and
+ * blank lines skipped) as named admin tokens. 0 or -1 (err set). */
+int keys_load_admin_tokens(struct keyring *k, const char *path, char *err, size_t errlen);
 
 /* 1 when id is a valid device id: fota_device_id_valid (fota/device_id.h). */
 int keys_valid_device_id(const char *id);
 
 void keys_device_key(const struct keyring *k, const char *id, uint8_t key[KEY_LEN]);
+
+/* A key a device already holds (imported, not derived) is stored only
+ * wrapped: AES-256-GCM under HMAC-SHA256(master, "wrap:v1"), a random
+ * 12-byte nonce, the device id as associated data (a wrapped key moved to
+ * another device's row does not unwrap). wrapped = nonce || ciphertext ||
+ * tag. 0 or -1. */
+#define KEYS_WRAPPED_LEN (12 + KEY_LEN + 16)
+int keys_wrap(const struct keyring *k, const char *id, const uint8_t key[KEY_LEN],
+              uint8_t wrapped[KEYS_WRAPPED_LEN]);
+int keys_unwrap(const struct keyring *k, const char *id, const uint8_t wrapped[KEYS_WRAPPED_LEN],
+                uint8_t key[KEY_LEN]);
 /* 1 when hex_token (lowercase hex) is the token of id. */
 int keys_device_token_ok(const struct keyring *k, const char *id, const char *hex_token);
 

@@ -15,6 +15,9 @@
 struct devcache;
 struct image_cache;
 struct ratelimit;
+struct rollouts;
+struct metrics;
+struct loadshape;
 
 struct server {
     const struct store_ops *ops;
@@ -37,11 +40,17 @@ struct server {
     struct ratelimit *rate_addr;
     unsigned max_query;         /* longest query string, bytes */
     unsigned max_device_body;   /* largest device request body (status), bytes */
+
+    struct rollouts *rollouts;  /* the rollout evaluator, see rollout.h */
+    struct metrics *metrics;    /* request counters (made by http_start), see metrics.h */
+    struct loadshape *loadshape; /* downloads at once, see loadshape.h; NULL: no cap */
+    unsigned poll_interval;     /* seconds (+-20 %) a check answer tells the device; 0: none */
 };
 
 #define DEFAULT_SLOT_SIZE 1310720u /* Arduino-ESP32 default.csv app slot */
 #define DEFAULT_CHUNK_SIZE 1024u
 #define JSON_BODY_MAX (64u * 1024u)
+#define IMPORT_BODY_MAX (16u * 1024u * 1024u) /* a bulk registration: 100,000 devices */
 #define DEVICE_BODY_MAX 4096u
 #define QUERY_LEN_MAX 1024u
 

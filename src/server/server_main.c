@@ -21,16 +21,20 @@
 #include "devcache.h"
 #include "http.h"
 #include "keys.h"
+#include "loadshape.h"
 #include "log.h"
+#include "metrics.h"
 #include "ratelimit.h"
 #include "release.h"
+#include "rollout.h"
 #include "store.h"
 
 static void usage(FILE *f)
 {
     fprintf(f,
             "usage: fota-server --db FILE --data DIR --master-key-file FILE\n"
-            "                   (--admin-token-file FILE | env FOTA_ADMIN_TOKEN)\n"
+            "                   (--admin-token-file FILE | env FOTA_ADMIN_TOKEN |\n"
+            "                    --admin-tokens-file FILE)\n"
             "                   [--listen ADDR] [--port N] [--port-file FILE]\n"
             "                   [--max-upload BYTES] [--max-inflight N] [--threads N]\n"
             "                   [--log-level error|warn|info|debug]\n"
@@ -41,10 +45,15 @@ static void usage(FILE *f)
             "                   [--max-connections N] [--max-conn-per-ip N]\n"
             "                   [--idle-timeout S] [--conn-memory BYTES]\n"
             "                   [--limit-log-interval S]\n"
+            "                   [--rollout-tick S] [--poll-interval S]\n"
+            "                   [--max-downloads N] [--download-idle S] [--download-retry S]\n"
             "  --db FILE               SQLite database (created and migrated if needed)\n"
             "  --data DIR              data folder: images/<sha256> and tmp/\n"
             "  --master-key-file FILE  32-byte master secret (created, mode 0600, if missing)\n"
             "  --admin-token-file FILE admin bearer token (first line); else FOTA_ADMIN_TOKEN\n"
+            "                          (its name in the audit log: \"admin\")\n"
+            "  --admin-tokens-file FILE named admin tokens, \"NAME TOKEN\" a line: the audit\n"
+            "                          log says which one acted\n"
             "  --listen ADDR           numeric IPv4/IPv6 address (default 127.0.0.1)\n"
             "  --port N                TCP port (default 8080; 0 picks a free one)\n"
             "  --port-file FILE        write the bound port there once listening\n"
@@ -69,7 +78,16 @@ static void usage(FILE *f)
             "  --conn-memory BYTES     buffer per connection, bounds the request headers\n"
             "                          (default 32768)\n"
             "  --limit-log-interval S  connections refused by the limits are logged as one\n"
-            "                          summary line per S seconds (default 10)\n");
+            "                          summary line per S seconds (default 10)\n"
+            "  --rollout-tick S        seconds between rollout evaluations: deadlines, late\n"
+            "                          joiners, stage advances (default 5; 0: only on\n"
+            "                          requests)\n"
+            "  --poll-interval S       check answers carry \"poll_interval\": S seconds +-20 %%\n"
+            "                          for the device to wait (default 0: not sent)\n"
+            "  --max-downloads N       devices downloading at once; others get 503 with\n"
+            "                          Retry-After (default 0: no cap)\n"
+            "  --download-idle S       silence that ends a download (default 60)\n"
+            "  --download-retry S      Retry-After of that 503: S..2S seconds (default 30)\n");
 }
 
 static int bad_option(const char *fmt, const char *arg)
@@ -263,17 +281,24 @@ int main(int argc, char **argv)
         {"idle-timeout", required_argument, NULL, 1007},
         {"conn-memory", required_argument, NULL, 1008},
         {"limit-log-interval", required_argument, NULL, 1009},
+        {"rollout-tick", required_argument, NULL, 1109},
+        {"admin-tokens-file", required_argument, NULL, 1110},
+        {"poll-interval", required_argument, NULL, 1111},
+        {"max-downloads", required_argument, NULL, 1112},
+        {"download-idle", required_argument, NULL, 1113},
+        {"download-retry", required_argument, NULL, 1114},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    const char *db = NULL, *data = NULL, *master = NULL, *token_file = NULL;
+    const char *db = NULL, *data = NULL, *master = NULL, *token_file = NULL, *tokens_file = NULL;
     const char *listen_addr = "127.0.0.1", *port_file = NULL;
     uint64_t port = 8080, max_upload = 8u << 20, threads = 0, max_inflight = 512;
     const char *tls_cert = NULL, *tls_key = NULL, *sign_pub = NULL;
     double rate_dev = 200, rate_addr = 1000;
     uint64_t burst_dev = 0, burst_addr = 0, max_conn = 1024, max_per_ip = 128, idle = 15;
     uint64_t limit_log = 10;
-    uint64_t conn_mem = 32768;
+    uint64_t conn_mem = 32768, rollout_tick = 5;
+    uint64_t poll_interval = 0, max_downloads = 0, download_idle = 60, download_retry = 30;
     int require_signed = 0;
     struct http_config cfg;
     char *cert_pem = NULL, *key_pem = NULL;
@@ -358,6 +383,27 @@ int main(int argc, char **argv)
                 return bad_option("--limit-log-interval must be 1..3600 seconds, got \"%s\"",
                                   optarg);
             break;
+        case 1110: tokens_file = optarg; break;
+        case 1111:
+            if (parse_u64(optarg, 604800, 0, &poll_interval) < 0)
+                return bad_option("--poll-interval must be 0..604800 seconds, got \"%s\"", optarg);
+            break;
+        case 1112:
+            if (parse_u64(optarg, 1000000, 0, &max_downloads) < 0)
+                return bad_option("--max-downloads must be 0..1000000, got \"%s\"", optarg);
+            break;
+        case 1113:
+            if (parse_u64(optarg, 86400, 0, &download_idle) < 0 || !download_idle)
+                return bad_option("--download-idle must be 1..86400 seconds, got \"%s\"", optarg);
+            break;
+        case 1114:
+            if (parse_u64(optarg, 86400, 0, &download_retry) < 0 || !download_retry)
+                return bad_option("--download-retry must be 1..86400 seconds, got \"%s\"", optarg);
+            break;
+        case 1109:
+            if (parse_u64(optarg, 3600, 0, &rollout_tick) < 0)
+                return bad_option("--rollout-tick must be 0..3600 seconds, got \"%s\"", optarg);
+            break;
         case 'h':
             usage(stdout);
             return 0;
@@ -386,11 +432,16 @@ int main(int argc, char **argv)
             return bad_option("%s", err);
     } else if (getenv("FOTA_ADMIN_TOKEN") && getenv("FOTA_ADMIN_TOKEN")[0]) {
         snprintf(token, sizeof token, "%s", getenv("FOTA_ADMIN_TOKEN"));
+    } else if (!tokens_file) {
+        return bad_option("%s", "no admin token: give --admin-token-file FILE, "
+                                "--admin-tokens-file FILE or set FOTA_ADMIN_TOKEN");
     } else {
-        return bad_option("%s", "no admin token: give --admin-token-file FILE or set "
-                                "FOTA_ADMIN_TOKEN");
+        token[0] = '\0';
     }
-    keys_set_admin_token(&srv.keys, token);
+    if (token[0])
+        keys_set_admin_token(&srv.keys, token);
+    if (tokens_file && keys_load_admin_tokens(&srv.keys, tokens_file, err, sizeof err) < 0)
+        return bad_option("%s", err);
     memset(token, 0, sizeof token);
 
     if (ensure_dir(data))
@@ -428,6 +479,13 @@ int main(int argc, char **argv)
     if (rate_addr > 0)
         srv.rate_addr = ratelimit_new(rate_addr, burst_addr ? (double)burst_addr : 10 * rate_addr,
                                       100000);
+    srv.poll_interval = (unsigned)poll_interval;
+    if (max_downloads &&
+        !(srv.loadshape = loadshape_new((unsigned)max_downloads, (unsigned)download_idle,
+                                        (unsigned)download_retry))) {
+        fprintf(stderr, "fota-server: out of memory\n");
+        return 1;
+    }
     srv.max_query = QUERY_LEN_MAX;
     srv.max_device_body = DEVICE_BODY_MAX;
 
@@ -456,6 +514,12 @@ int main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    /* after the signal mask: the tick thread inherits it */
+    if (rollouts_start(&srv, (unsigned)rollout_tick) < 0) {
+        srv.ops->close(srv.store);
+        return 1;
+    }
+
     memset(&cfg, 0, sizeof cfg);
     cfg.addr = listen_addr;
     cfg.port = (unsigned)port;
@@ -469,11 +533,13 @@ int main(int argc, char **argv)
     cfg.memory_limit = (size_t)conn_mem;
     d = http_start(&srv, &cfg, &bound);
     if (!d) {
+        rollouts_stop(&srv);
         srv.ops->close(srv.store);
         return 1;
     }
     if (port_file && write_port_file(port_file, bound) < 0) {
         http_stop(d);
+        rollouts_stop(&srv);
         srv.ops->close(srv.store);
         return 1;
     }
@@ -490,11 +556,14 @@ int main(int argc, char **argv)
         ;
     SLOG(SLOG_INFO, "signal %d: stopping", sig);
     http_stop(d);
+    rollouts_stop(&srv);
     srv.ops->close(srv.store);
     images_free(srv.images);
     devcache_free(srv.devcache);
     ratelimit_free(srv.rate_device);
     ratelimit_free(srv.rate_addr);
+    metrics_free(srv.metrics);
+    loadshape_free(srv.loadshape);
     if (key_pem)
         memset(key_pem, 0, strlen(key_pem));
     free(key_pem);

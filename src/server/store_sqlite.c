@@ -20,16 +20,9 @@
 #include <sqlite3.h>
 
 #include "log.h"
+#include "store_sqlite_int.h"
 
-#define POOL_MAX 64
 #define BUSY_TIMEOUT_MS 10000
-
-struct store {
-    char *path;
-    pthread_mutex_t mu;
-    sqlite3 *pool[POOL_MAX];
-    int npool;
-};
 
 /* Migration i brings the schema from version i to i+1. Append only: never
  * edit a migration that has shipped. */
@@ -84,6 +77,76 @@ static const char *const migrations[] = {
     "ALTER TABLE releases ADD COLUMN manifest BLOB;"
     "ALTER TABLE releases ADD COLUMN signature BLOB;"
     "ALTER TABLE deployments ADD COLUMN allow_downgrade INTEGER NOT NULL DEFAULT 0;",
+    /* 3: staged rollouts (rollout.h): the rollout, its members (cohort hash
+     * and stage, first offer, last state, outcome), its transitions; device
+     * tags for tag targets; keys devices already held, wrapped (keys.h); the
+     * append-only audit log of admin actions */
+    "CREATE TABLE device_tags ("
+    "  device_id TEXT NOT NULL REFERENCES devices(id),"
+    "  tag TEXT NOT NULL,"
+    "  PRIMARY KEY (device_id, tag));"
+    "CREATE INDEX device_tags_tag ON device_tags(tag, device_id);"
+    "CREATE TABLE device_keys ("
+    "  device_id TEXT PRIMARY KEY REFERENCES devices(id),"
+    "  wrapped BLOB NOT NULL);"
+    "CREATE TABLE rollouts ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  release_id INTEGER NOT NULL REFERENCES releases(id),"
+    "  target INTEGER NOT NULL,"
+    "  chip INTEGER,"
+    "  tag TEXT,"
+    "  stages TEXT NOT NULL,"
+    "  bounds TEXT NOT NULL,"
+    "  salt INTEGER NOT NULL,"
+    "  min_devices INTEGER NOT NULL,"
+    "  max_failure_pct INTEGER NOT NULL,"
+    "  deadline INTEGER NOT NULL,"
+    "  soak INTEGER NOT NULL,"
+    "  allow_downgrade INTEGER NOT NULL,"
+    "  after_deployment INTEGER NOT NULL,"
+    "  state TEXT NOT NULL,"
+    "  stage INTEGER NOT NULL,"
+    "  stage_started_at INTEGER NOT NULL,"
+    "  created_at INTEGER NOT NULL,"
+    "  updated_at INTEGER NOT NULL,"
+    "  reason TEXT NOT NULL);"
+    "CREATE INDEX rollouts_state ON rollouts(state, id);"
+    "CREATE INDEX rollouts_release ON rollouts(release_id);"
+    "CREATE TABLE rollout_members ("
+    "  rollout_id INTEGER NOT NULL REFERENCES rollouts(id),"
+    "  device_id TEXT NOT NULL REFERENCES devices(id),"
+    "  hash INTEGER NOT NULL,"
+    "  stage INTEGER NOT NULL,"
+    "  offered_at INTEGER,"
+    "  state TEXT NOT NULL DEFAULT '',"
+    "  outcome TEXT NOT NULL DEFAULT '',"
+    "  finished_at INTEGER,"
+    "  PRIMARY KEY (rollout_id, device_id));"
+    "CREATE INDEX rollout_members_device ON rollout_members(device_id, rollout_id);"
+    "CREATE INDEX rollout_members_stage ON rollout_members(rollout_id, stage);"
+    "CREATE TABLE rollout_events ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  rollout_id INTEGER NOT NULL REFERENCES rollouts(id),"
+    "  at INTEGER NOT NULL,"
+    "  from_state TEXT NOT NULL,"
+    "  to_state TEXT NOT NULL,"
+    "  from_stage INTEGER NOT NULL,"
+    "  to_stage INTEGER NOT NULL,"
+    "  reason TEXT NOT NULL);"
+    "CREATE INDEX rollout_events_rollout ON rollout_events(rollout_id, id);"
+    "CREATE TABLE audit_log ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  at INTEGER NOT NULL,"
+    "  who TEXT NOT NULL,"
+    "  method TEXT NOT NULL,"
+    "  path TEXT NOT NULL,"
+    "  detail TEXT NOT NULL,"
+    "  status INTEGER NOT NULL,"
+    "  result TEXT NOT NULL);"
+    "CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log"
+    "  BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;"
+    "CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log"
+    "  BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;",
 };
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -631,6 +694,10 @@ static int sq_status_add(struct store *s, const char *id, const struct store_sta
         rc = step_err(db, rc, "update device status");
         goto fail;
     }
+    if (sq_rollout_note_status(db, id, stt->release, stt->state, now)) {
+        rc = STORE_ERR;
+        goto fail;
+    }
     if (exec(db, "COMMIT")) {
         rc = STORE_ERR;
         goto fail;
@@ -852,7 +919,10 @@ static int sq_release_deployed_to(struct store *s, int64_t release, const char *
         return STORE_ERR;
     st = prep(db, "SELECT 1 FROM deployments d WHERE d.release_id = ?1 AND (d.chip = ?2 OR"
                   " EXISTS (SELECT 1 FROM deployment_devices x WHERE x.deployment_id = d.id"
-                  " AND x.device_id = ?3)) LIMIT 1");
+                  " AND x.device_id = ?3)) UNION ALL"
+                  " SELECT 1 FROM rollout_members m JOIN rollouts r ON r.id = m.rollout_id"
+                  " WHERE m.device_id = ?3 AND r.release_id = ?1 AND m.offered_at IS NOT NULL"
+                  " LIMIT 1");
     if (!st) {
         release_conn(s, db);
         return STORE_ERR;
@@ -868,6 +938,15 @@ static int sq_release_deployed_to(struct store *s, int64_t release, const char *
     release_conn(s, db);
     return rc;
 }
+
+/* --- shared with store_sqlite_rollout.c (store_sqlite_int.h) ------------- */
+
+sqlite3 *sq_acquire(struct store *s) { return acquire(s); }
+void sq_release(struct store *s, sqlite3 *db) { release_conn(s, db); }
+int sq_exec(sqlite3 *db, const char *sql) { return exec(db, sql); }
+sqlite3_stmt *sq_prep(sqlite3 *db, const char *sql) { return prep(db, sql); }
+void sq_col_text(sqlite3_stmt *st, int i, char *dst, size_t n) { col_text(st, i, dst, n); }
+int sq_step_err(sqlite3 *db, int rc, const char *what) { return step_err(db, rc, what); }
 
 const struct store_ops store_sqlite_ops = {
     .name = "sqlite",
@@ -887,4 +966,5 @@ const struct store_ops store_sqlite_ops = {
     .deployment_list = sq_deployment_list,
     .deployment_for_device = sq_deployment_for_device,
     .release_deployed_to = sq_release_deployed_to,
+    SQLITE_ROLLOUT_OPS
 };

@@ -24,8 +24,14 @@
 
 #define FACTORY_INDEX (-1)
 
-int sim_read_layout(struct nor_flash *f, struct fota_layout *l)
+uint32_t sim_pt_offset(const struct sim_platform *plat)
 {
+    return plat && plat->pt_offset ? plat->pt_offset : FOTA_PT_OFFSET_DEFAULT;
+}
+
+int sim_read_layout(struct nor_flash *f, const struct sim_platform *plat, struct fota_layout *l)
+{
+    uint32_t base = sim_pt_offset(plat);
     uint8_t tbl[FOTA_PT_MAX_LEN];
     uint8_t md5[16];
     uint32_t i;
@@ -34,9 +40,12 @@ int sim_read_layout(struct nor_flash *f, struct fota_layout *l)
     if (!f || !l)
         return FOTA_ERR_PARAM;
     fota_layout_init(l);
+    l->pt_offset = base;
+    if (plat && plat->journal_label)
+        snprintf(l->journal_label, sizeof l->journal_label, "%s", plat->journal_label);
     for (i = 0; i < FOTA_PT_MAX_LEN / FOTA_PT_ENTRY_LEN && !done; i++) {
         uint8_t *e = tbl + i * FOTA_PT_ENTRY_LEN;
-        rc = nor_read(f, FOTA_PT_OFFSET + i * FOTA_PT_ENTRY_LEN, e, FOTA_PT_ENTRY_LEN);
+        rc = nor_read(f, base + i * FOTA_PT_ENTRY_LEN, e, FOTA_PT_ENTRY_LEN);
         if (rc)
             return rc;
         rc = fota_layout_add(l, e, &done);
@@ -108,6 +117,13 @@ static int write_entry(struct nor_flash *f, const struct fota_layout *l, unsigne
 int sim_verify_image(struct nor_flash *f, uint32_t offset, uint32_t size, int chip_id,
                      struct fota_app_info *info, uint32_t *image_len, uint8_t sha256[32])
 {
+    return sim_verify_image_dec(f, 0, offset, size, chip_id, info, image_len, sha256);
+}
+
+int sim_verify_image_dec(struct nor_flash *f, int enc, uint32_t offset, uint32_t size,
+                         int chip_id, struct fota_app_info *info, uint32_t *image_len,
+                         uint8_t sha256[32])
+{
     uint8_t buf[4096], head[FOTA_IMG_HEAD_LEN], calc[32], stored[32], whole[32];
     struct fota_app_info tmp;
     struct fota_img_walk w;
@@ -117,7 +133,7 @@ int sim_verify_image(struct nor_flash *f, uint32_t offset, uint32_t size, int ch
 
     if (!f || size < FOTA_IMG_HEAD_LEN)
         return f ? FOTA_ERR_TRUNCATED : FOTA_ERR_PARAM;
-    rc = nor_read(f, offset, head, sizeof head);
+    rc = nor_read_dec(f, enc, offset, head, sizeof head);
     if (rc)
         return rc;
     rc = fota_img_check_head(head, sizeof head, chip_id, info ? info : &tmp);
@@ -170,7 +186,7 @@ int sim_verify_image(struct nor_flash *f, uint32_t offset, uint32_t size, int ch
             n = size - pos;
         if (n == 0)
             break; /* slot ends: fota_img_walk_finish reports truncation */
-        rc = nor_read(f, offset + pos, buf, n);
+        rc = nor_read_dec(f, enc, offset + pos, buf, n);
         if (rc)
             goto out;
         rc = fota_img_walk_feed(&w, buf, n);
@@ -186,7 +202,7 @@ int sim_verify_image(struct nor_flash *f, uint32_t offset, uint32_t size, int ch
     if (rc)
         goto out;
     if (hoff) {
-        rc = nor_read(f, offset + hoff, stored, sizeof stored);
+        rc = nor_read_dec(f, enc, offset + hoff, stored, sizeof stored);
         if (rc)
             goto out;
         if (!have_calc || memcmp(calc, stored, sizeof calc) != 0) {
@@ -246,7 +262,8 @@ static int initial_contents(const struct fota_ota_entry e[2])
     return 1;
 }
 
-int sim_boot(struct nor_flash *f, int chip_id, struct sim_boot_result *r)
+int sim_boot(struct nor_flash *f, const struct sim_platform *plat, int chip_id,
+             struct sim_boot_result *r)
 {
     struct fota_layout l;
     struct fota_ota_entry e[2];
@@ -261,9 +278,10 @@ int sim_boot(struct nor_flash *f, int chip_id, struct sim_boot_result *r)
     r->entry = -1;
     r->ota_state = FOTA_OTA_UNDEFINED;
 
-    rc = sim_read_layout(f, &l);
+    rc = sim_read_layout(f, plat, &l);
     if (rc) {
-        snprintf(r->why, sizeof r->why, "partition table at 0x8000: %s", fota_strerror(rc));
+        snprintf(r->why, sizeof r->why, "partition table at 0x%x: %s", sim_pt_offset(plat),
+                 fota_strerror(rc));
         return rc;
     }
     if (l.slot_count == 0 && l.factory_size == 0) {
@@ -332,7 +350,8 @@ int sim_boot(struct nor_flash *f, int chip_id, struct sim_boot_result *r)
         int idx = order[i];
         if (!part_of(&l, idx, &off, &size))
             continue;
-        rc = sim_verify_image(f, off, size, chip_id, &r->info, &r->image_len, r->image_sha256);
+        rc = sim_verify_image_dec(f, plat && plat->flash_encryption, off, size, chip_id,
+                                  &r->info, &r->image_len, r->image_sha256);
         if (rc == FOTA_ERR_POWER_LOST)
             return rc;
         if (rc) {

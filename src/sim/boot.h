@@ -23,6 +23,23 @@
 extern "C" {
 #endif
 
+/*
+ * The simulated device's build-time settings, as an ESP-IDF app's
+ * sdkconfig gives them to its bootloader and port. NULL wherever one is
+ * taken means the defaults.
+ */
+struct sim_platform {
+    uint32_t pt_offset;          /* CONFIG_PARTITION_TABLE_OFFSET; 0: 0x8000 */
+    const char *journal_label;   /* data partition holding the resume journal
+                                    (fota/fstore.h); NULL: "fota" */
+    int flash_encryption;        /* eFuse: app partitions are encrypted (the
+                                    emulation of nor.h); bootloader, port and
+                                    provisioning read and write them so */
+};
+
+/* pt_offset of plat, defaults applied. */
+uint32_t sim_pt_offset(const struct sim_platform *plat);
+
 struct sim_boot_result {
     int slot;              /* booted ota index, or -1 for factory */
     uint32_t offset, size; /* the booted slot's partition */
@@ -46,11 +63,13 @@ struct sim_boot_result {
  * lost power during an otadata rewrite), FOTA_ERR_PARAM. chip_id is the
  * device's chip (FOTA_CHIP_ESP32, ...).
  */
-int sim_boot(struct nor_flash *f, int chip_id, struct sim_boot_result *r);
+int sim_boot(struct nor_flash *f, const struct sim_platform *plat, int chip_id,
+             struct sim_boot_result *r);
 
-/* Read and check the partition table at 0x8000 (MD5 entry checked when
- * present, as ESP-IDF does); FOTA_ERR_PTABLE when missing or malformed. */
-int sim_read_layout(struct nor_flash *f, struct fota_layout *l);
+/* Read and check the partition table at plat's offset (MD5 entry checked
+ * when present, as ESP-IDF does), finding the journal partition by plat's
+ * label; FOTA_ERR_PTABLE when missing or malformed. */
+int sim_read_layout(struct nor_flash *f, const struct sim_platform *plat, struct fota_layout *l);
 
 /* Read the two otadata entries (first 32 bytes of each sector). With no
  * otadata partition both come back blank (all 0xFF). */
@@ -67,6 +86,11 @@ int sim_boot_read_otadata(struct nor_flash *f, const struct fota_layout *l,
  * FOTA_ERR_TRUNCATED, ...) or FOTA_ERR_POWER_LOST. */
 int sim_verify_image(struct nor_flash *f, uint32_t offset, uint32_t size, int chip_id,
                      struct fota_app_info *info, uint32_t *image_len, uint8_t sha256[32]);
+
+/* The same through flash decryption when enc is set (nor_read_dec). */
+int sim_verify_image_dec(struct nor_flash *f, int enc, uint32_t offset, uint32_t size,
+                         int chip_id, struct fota_app_info *info, uint32_t *image_len,
+                         uint8_t sha256[32]);
 
 #ifdef __cplusplus
 }

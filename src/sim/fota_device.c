@@ -31,11 +31,19 @@ static const char usage[] =
     "  boot              power on, run the bootloader, print what booted\n"
     "  update            power on, check for an update and install it\n"
     "  confirm           power on and confirm the running (trial) image\n"
+    "  rollback          power on, mark the running image invalid (the next run\n"
+    "                    boots the previous one)\n"
     "  status            print partitions, otadata and journal (no power-on)\n"
     "options:\n"
     "  --flash FILE        the device's flash (default fota-flash.bin)\n"
     "  --chip NAME         esp32 (default), esp32s2, esp32s3, esp32c3, ...\n"
-    "  --partitions CSV    partition table for provision (default: Arduino 4 MB)\n"
+    "  --partitions CSV    partition table for provision (default: Arduino 4 MB\n"
+    "                      with a `fota` journal partition)\n"
+    "  --pt-offset N       partition table offset (CONFIG_PARTITION_TABLE_OFFSET,\n"
+    "                      default 0x8000); give it on every run\n"
+    "  --journal-part L    data partition holding the resume journal (default\n"
+    "                      fota); never nvs, otadata or phy\n"
+    "  --flash-encryption  app partitions encrypted (emulated); every run\n"
     "  --flash-size BYTES  flash size for provision (default 4194304)\n"
     "  --server URL        update server, e.g. http://127.0.0.1:8080\n"
     "  --id ID             device id (as registered on the server)\n"
@@ -65,7 +73,9 @@ struct opts {
     const char *flash, *chip, *partitions, *server, *id, *key, *source_image;
     const char *source_version, *running_version, *sign_pubkey, *ca_file;
     uint32_t secure_floor, protocols;
-    uint32_t flash_size, max_attempts, backoff_ms, timeout_ms, seed;
+    uint32_t flash_size, max_attempts, backoff_ms, timeout_ms, seed, pt_offset;
+    const char *journal_part;
+    int flash_encryption;
     uint64_t cut_after, cut_inside;
     int progress, quiet, source_v2;
 };
@@ -202,15 +212,14 @@ static void print_boot(const struct sim_device *d)
            d->boot.fell_back, sha);
 }
 
-static int cmd_status(struct nor_flash *fl)
+static int cmd_status(struct nor_flash *fl, const struct sim_platform *plat)
 {
     struct fota_layout l;
     struct fota_ota_entry e[2];
-    struct fota_fstore st;
-    struct sim_device d;
+    static struct sim_device d;
     uint8_t j[FOTA_JOURNAL_LEN], zero[32] = {0};
     unsigned i;
-    int rc = sim_read_layout(fl, &l);
+    int rc = sim_read_layout(fl, plat, &l);
 
     if (rc) {
         fprintf(stderr, "status: partition table: %s\n", fota_strerror(rc));
@@ -219,8 +228,8 @@ static int cmd_status(struct nor_flash *fl)
     for (i = 0; i < l.slot_count; i++) {
         struct fota_app_info info;
         uint32_t ilen = 0;
-        int vr = sim_verify_image(fl, l.slot_offset[i], l.slot_size[i], FOTA_CHIP_ANY, &info,
-                                  &ilen, NULL);
+        int vr = sim_verify_image_dec(fl, plat->flash_encryption, l.slot_offset[i],
+                                      l.slot_size[i], FOTA_CHIP_ANY, &info, &ilen, NULL);
         printf("slot: ota_%u offset=0x%x size=0x%x image=%s", i, l.slot_offset[i],
                l.slot_size[i], vr ? fota_errname(vr) : "valid");
         if (!vr)
@@ -234,9 +243,9 @@ static int cmd_status(struct nor_flash *fl)
                fota_ota_state_name(e[i].state), fota_ota_valid(&e[i]) ? "valid" : "invalid",
                fota_ota_slot(e[i].seq, l.slot_count));
     memset(&d, 0, sizeof d);
+    d.plat = *plat;
     sim_device_setup(&d, fl, 0, "status", zero);
-    if ((rc = fota_fstore_open(&st, &d.cfg, l.nvs_offset)) ||
-        (rc = fota_fstore_load(&st, j, sizeof j)))
+    if ((rc = sim_device_open_journal(&d)) || (rc = fota_fstore_load(&d.store, j, sizeof j)))
         return exit_for(rc);
     if (j[0] == 0xFF)
         printf("journal: none\n");
@@ -245,10 +254,9 @@ static int cmd_status(struct nor_flash *fl)
                j[8] | j[9] << 8 | j[10] << 16 | (uint32_t)j[11] << 24,
                j[12] | j[13] << 8 | j[14] << 16 | (uint32_t)j[15] << 24,
                j[20] | j[21] << 8 | j[22] << 16 | (uint32_t)j[23] << 24);
-    if (l.nvs_size >= 4 * FOTA_SECTOR_SIZE) { /* the floor store: nvs sectors 2-3 */
+    if (d.cfg.floor_load) { /* the floor store: sectors 2-3 of the journal partition */
         uint32_t floor = 0;
-        if ((rc = fota_fstore_open(&st, &d.cfg, l.nvs_offset + 2 * FOTA_SECTOR_SIZE)) ||
-            (rc = fota_fstore_floor_load(&st, &floor)))
+        if ((rc = fota_fstore_floor_load(&d.floor_store, &floor)))
             return exit_for(rc);
         printf("floor: secure_version=%u\n", floor);
     }
@@ -325,7 +333,7 @@ static int do_update(struct sim_device *d, const struct opts *o)
     }
     printf("update: installed release %u in ota_%u: chunks_fetched=%u bytes_fetched=%u "
            "resumed_from=%u retries=%u\n",
-           offer.release, (unsigned)d->fota.target_slot, p.chunks_fetched, p.bytes_fetched,
+           offer.release, (unsigned)d->fota.update.index, p.chunks_fetched, p.bytes_fetched,
            p.resumed_from, p.retries);
     return 0;
 }
@@ -341,7 +349,8 @@ int main(int argc, char **argv)
         {"cut-inside", 1, 0, 'N'}, {"seed", 1, 0, 'e'}, {"progress", 0, 0, 'P'},
         {"quiet", 0, 0, 'q'}, {"help", 0, 0, 'h'}, {"sign-pubkey", 1, 0, 'K'},
         {"secure-version-floor", 1, 0, 'F'}, {"ca-file", 1, 0, 'C'}, {"protocol", 1, 0, 'R'},
-        {"source-v2", 0, 0, '2'}, {0, 0, 0, 0}};
+        {"source-v2", 0, 0, '2'}, {"pt-offset", 1, 0, 'T'}, {"journal-part", 1, 0, 'J'},
+        {"flash-encryption", 0, 0, 'E'}, {0, 0, 0, 0}};
     struct opts o = {.flash = "fota-flash.bin", .chip = "esp32", .flash_size = 4u << 20,
                      .source_version = "2.0.0"};
     static struct sim_device d;
@@ -378,6 +387,9 @@ int main(int argc, char **argv)
         case 'F': bad = parse_u32(optarg, &o.secure_floor); break;
         case 'C': o.ca_file = optarg; break;
         case '2': o.source_v2 = 1; break;
+        case 'T': bad = parse_u32(optarg, &o.pt_offset); break;
+        case 'J': o.journal_part = optarg; break;
+        case 'E': o.flash_encryption = 1; break;
         case 'R':
             if (!strcmp(optarg, "v1"))
                 o.protocols = FOTA_PROTO_V1;
@@ -409,6 +421,14 @@ int main(int argc, char **argv)
         return EXIT_USAGE;
     }
     fota_posix_log_level = o.quiet ? FOTA_LOG_ERROR : FOTA_LOG_INFO;
+    if (o.pt_offset % FOTA_SECTOR_SIZE) {
+        fprintf(stderr, "fota-device: --pt-offset: expected a multiple of 0x1000, got 0x%x\n",
+                o.pt_offset);
+        return EXIT_USAGE;
+    }
+    d.plat.pt_offset = o.pt_offset;
+    d.plat.journal_label = o.journal_part;
+    d.plat.flash_encryption = o.flash_encryption;
 
     if (!strcmp(cmd, "provision")) {
         char *csv = NULL;
@@ -425,6 +445,7 @@ int main(int argc, char **argv)
             csv = (char *)read_file(o.partitions, &csv_len, err, sizeof err);
             if (!csv) {
                 fprintf(stderr, "fota-device: %s\n", err);
+                free(img);
                 return EXIT_FAILED;
             }
             csv = realloc(csv, csv_len + 1);
@@ -432,13 +453,17 @@ int main(int argc, char **argv)
         }
         if ((rc = nor_create(&fl, o.flash, o.flash_size))) {
             fprintf(stderr, "fota-device: cannot create %s: %s\n", o.flash, fota_strerror(rc));
+            free(csv);
+            free(img);
             return EXIT_FAILED;
         }
-        rc = sim_provision(&fl, csv, img, img_len, chip, err, sizeof err);
+        rc = sim_provision(&fl, &d.plat, csv, img, img_len, chip, err, sizeof err);
         if (rc) {
             fprintf(stderr, "fota-device: provision refused: %s\n", err);
             nor_close(&fl);
             unlink(o.flash);
+            free(csv);
+            free(img);
             return EXIT_FAILED;
         }
         printf("provision: %s: %u-byte image in ota_0 (%s)\n", o.flash, img_len, o.partitions ? o.partitions : "default table");
@@ -454,11 +479,12 @@ int main(int argc, char **argv)
         return EXIT_FAILED;
     }
     if (!strcmp(cmd, "status")) {
-        rc = cmd_status(&fl);
+        rc = cmd_status(&fl, &d.plat);
         nor_close(&fl);
         return rc;
     }
-    if (strcmp(cmd, "boot") && strcmp(cmd, "update") && strcmp(cmd, "confirm")) {
+    if (strcmp(cmd, "boot") && strcmp(cmd, "update") && strcmp(cmd, "confirm") &&
+        strcmp(cmd, "rollback")) {
         fprintf(stderr, "fota-device: unknown command '%s'\n%s", cmd, usage);
         return EXIT_USAGE;
     }
@@ -532,6 +558,15 @@ int main(int argc, char **argv)
                 status = EXIT_FAILED;
             } else if (!rc) {
                 printf("confirm: ota_%d is valid\n", d.boot.slot);
+            }
+        } else if (!strcmp(cmd, "rollback")) {
+            rc = fota_rollback(&d.fota);
+            if (rc && rc != FOTA_ERR_POWER_LOST) {
+                printf("rollback: %s: %s\n", fota_errname(rc), fota_strerror(rc));
+                status = EXIT_FAILED;
+            } else if (!rc) {
+                printf("rollback: ota_%d is invalid; the next boot runs the previous image\n",
+                       d.boot.slot);
             }
         }
     }

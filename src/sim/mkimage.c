@@ -116,6 +116,9 @@ int sim_mkimage(uint8_t *buf, uint32_t size, const struct sim_mkimage_opts *o)
         }
         for (; j < len; j += 4)
             put32(d + j, xs_next(&rng));
+        for (j = 0; o->ff_every && j < len; j++)
+            if (((pos + j) / 256u) % o->ff_every == 1u && (i || j >= FOTA_APP_DESC_LEN))
+                d[j] = 0xFF;
         for (j = 0; j < len; j++)
             ck ^= d[j];
         pos += len;

@@ -21,6 +21,9 @@ struct sim_mkimage_opts {
     const char *project;     /* esp_app_desc_t.project_name (NULL: "fota-sim") */
     uint32_t secure_version;
     uint32_t seed;           /* segment data and layout; same seed, same image */
+    uint32_t ff_every;       /* 0: none; N: segment data of every N-th 256-byte
+                                page (page index % N == 1) is 0xFF, as padding
+                                in real images is (tests of the 0xFF-page rule) */
 };
 
 /*

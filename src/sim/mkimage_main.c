@@ -71,7 +71,7 @@ static uint32_t fnv1a(const char *s)
 
 int main(int argc, char **argv)
 {
-    struct sim_mkimage_opts o = {FOTA_CHIP_ESP32, "0.0.0", "fota-sim", 0, 0};
+    struct sim_mkimage_opts o = {FOTA_CHIP_ESP32, "0.0.0", "fota-sim", 0, 0, 0};
     const char *out = NULL;
     uint32_t size = 0, total, sig_blocks = 1;
     int have_size = 0, have_seed = 0, sbv2 = 0, i, rc;

@@ -238,6 +238,39 @@ int nor_erase_block(struct nor_flash *f, uint32_t addr)
     return erase_unit(f, addr, NOR_BLOCK_SIZE, NOR_T_BLOCK_ERASE_US);
 }
 
+/* Keystream byte of address a: never 0, so no byte encrypts to itself. */
+static uint8_t enc_key(uint32_t a)
+{
+    uint32_t h = (a / 16u) * 2654435761u ^ (a % 16u) * 0x9E3779B9u;
+    return (uint8_t)((h >> 24) | 1u);
+}
+
+int nor_read_dec(struct nor_flash *f, int enc, uint32_t addr, void *buf, uint32_t len)
+{
+    uint8_t *b = buf;
+    uint32_t i;
+    int rc = nor_read(f, addr, buf, len);
+    if (rc || !enc)
+        return rc;
+    for (i = 0; i < len; i++)
+        b[i] ^= enc_key(addr + i);
+    return FOTA_OK;
+}
+
+int nor_program_enc(struct nor_flash *f, int enc, uint32_t addr, const void *buf, uint32_t len)
+{
+    const uint8_t *d = buf;
+    uint8_t c[4096];
+    uint32_t i;
+    if (!enc)
+        return nor_program(f, addr, buf, len);
+    if (len > sizeof c)
+        return FOTA_ERR_PARAM; /* one operation, as the caller asked */
+    for (i = 0; i < len; i++)
+        c[i] = (uint8_t)(d[i] ^ enc_key(addr + i));
+    return nor_program(f, addr, c, len);
+}
+
 int nor_program(struct nor_flash *f, uint32_t addr, const void *buf, uint32_t len)
 {
     const uint8_t *d = buf;

@@ -77,6 +77,17 @@ void nor_close(struct nor_flash *f);
 
 int nor_read(struct nor_flash *f, uint32_t addr, void *buf, uint32_t len);
 
+/*
+ * Flash encryption as the ESP32's engine between CPU and flash applies it,
+ * emulated: with enc set, nor_program_enc writes the data encrypted and
+ * nor_read_dec returns what it reads decrypted. The cipher is a keystream of
+ * the address (not AES-XTS, which the model need not be), with the one
+ * property that matters here: erased flash does not decrypt to 0xFF. With
+ * enc 0 both are nor_read / nor_program. Counted as those are.
+ */
+int nor_read_dec(struct nor_flash *f, int enc, uint32_t addr, void *buf, uint32_t len);
+int nor_program_enc(struct nor_flash *f, int enc, uint32_t addr, const void *buf, uint32_t len);
+
 /* Erase the 4096-byte sector at addr (sector aligned, else FOTA_ERR_PARAM). */
 int nor_erase(struct nor_flash *f, uint32_t addr);
 

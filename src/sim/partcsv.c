@@ -24,7 +24,8 @@ static const char default_csv[] =
     "otadata,  data, ota,     0xe000,  0x2000,\n"
     "app0,     app,  ota_0,   0x10000, 0x140000,\n"
     "app1,     app,  ota_1,   0x150000,0x140000,\n"
-    "spiffs,   data, spiffs,  0x290000,0x160000,\n"
+    "spiffs,   data, spiffs,  0x290000,0x15C000,\n"
+    "fota,     data, undefined,0x3EC000,0x4000,\n"
     "coredump, data, coredump,0x3F0000,0x10000,\n";
 
 const char *sim_pt_default_csv(void)
@@ -200,11 +201,13 @@ static const char *type_name(uint8_t t)
     return t == FOTA_PT_TYPE_APP ? "app" : "data";
 }
 
-int sim_pt_parse_csv_flash(const char *text, uint32_t flash_size, struct fota_partition *out,
-                           int max, int *count, char *err, size_t errlen)
+int sim_pt_parse_csv_flash(const char *text, uint32_t flash_size, uint32_t pt_offset,
+                           struct fota_partition *out, int max, int *count, char *err,
+                           size_t errlen)
 {
     /* first free offset: right after the partition table's sector */
-    uint64_t last_end = FOTA_PT_OFFSET + FOTA_SECTOR_SIZE;
+    uint64_t last_end = (uint64_t)(pt_offset ? pt_offset : FOTA_PT_OFFSET_DEFAULT) +
+                        FOTA_SECTOR_SIZE;
     const char *p = text;
     int line_no = 0, n = 0, i;
 
@@ -365,10 +368,10 @@ int sim_pt_parse_csv_flash(const char *text, uint32_t flash_size, struct fota_pa
 int sim_pt_parse_csv(const char *text, struct fota_partition *out, int max, int *count,
                      char *err, size_t errlen)
 {
-    return sim_pt_parse_csv_flash(text, SIM_PT_DEFAULT_FLASH, out, max, count, err, errlen);
+    return sim_pt_parse_csv_flash(text, SIM_PT_DEFAULT_FLASH, 0, out, max, count, err, errlen);
 }
 
-int sim_pt_write(struct nor_flash *f, const struct fota_partition *p, int n)
+int sim_pt_write(struct nor_flash *f, uint32_t pt_offset, const struct fota_partition *p, int n)
 {
     uint8_t buf[FOTA_PT_MAX_LEN];
     uint32_t len;
@@ -385,8 +388,10 @@ int sim_pt_write(struct nor_flash *f, const struct fota_partition *p, int n)
     if (mbedtls_md5_ret(buf, len, buf + len + 16) != 0)
         return FOTA_ERR_CRYPTO;
     len += FOTA_PT_ENTRY_LEN;
-    rc = nor_erase(f, FOTA_PT_OFFSET);
+    if (!pt_offset)
+        pt_offset = FOTA_PT_OFFSET_DEFAULT;
+    rc = nor_erase(f, pt_offset);
     if (rc)
         return rc;
-    return nor_program(f, FOTA_PT_OFFSET, buf, len);
+    return nor_program(f, pt_offset, buf, len);
 }

@@ -1,7 +1,8 @@
 /*
  * partcsv.h - ESP-IDF partition table CSV for the simulator: parse the text
  * as gen_esp32part.py does (same keywords, number forms, auto-placement and
- * checks), and write the binary table at 0x8000 with its MD5 entry, so the
+ * checks), and write the binary table at the partition-table offset
+ * (CONFIG_PARTITION_TABLE_OFFSET, 0x8000 by default) with its MD5 entry, so the
  * simulated device is provisioned exactly like a real one.
  */
 #ifndef SIM_PARTCSV_H
@@ -30,16 +31,22 @@ extern "C" {
 int sim_pt_parse_csv(const char *text, struct fota_partition *out, int max, int *count,
                      char *err, size_t errlen);
 
-/* The same against a flash of flash_size bytes. */
-int sim_pt_parse_csv_flash(const char *text, uint32_t flash_size, struct fota_partition *out,
-                           int max, int *count, char *err, size_t errlen);
+/* The same against a flash of flash_size bytes, with the table at pt_offset
+ * (0: 0x8000; auto-placement starts after its sector, as with
+ * gen_esp32part.py --offset). */
+int sim_pt_parse_csv_flash(const char *text, uint32_t flash_size, uint32_t pt_offset,
+                           struct fota_partition *out, int max, int *count, char *err,
+                           size_t errlen);
 
-/* Write the binary table of p[0..n) at 0x8000: erase the sector, then one
+/* Write the binary table of p[0..n) at pt_offset (0: 0x8000): erase the sector, then one
  * program of the entries and the MD5 entry (0xEBEB, 14 x 0xFF, MD5 of the
  * entries), as gen_esp32part.py lays it out. Exactly 2 flash operations. */
-int sim_pt_write(struct nor_flash *f, const struct fota_partition *p, int n);
+int sim_pt_write(struct nor_flash *f, uint32_t pt_offset, const struct fota_partition *p, int n);
 
-/* Arduino-ESP32's 4 MB default.csv, verbatim. */
+/* Arduino-ESP32's 4 MB default.csv, app0 and app1 where they are, with a
+ * `fota` data partition for the resume journal carved from the end of
+ * spiffs (16 KB: the journal in sectors 0-1, the anti-rollback floor store
+ * in 2-3). */
 const char *sim_pt_default_csv(void);
 
 #ifdef __cplusplus

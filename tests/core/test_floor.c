@@ -6,7 +6,8 @@
  * match, saved through the store as a torn or rotten write would leave it)
  * and after its journal sectors were wiped. Before, the floor lived only in
  * the journal and both cases lowered it to 0. The simulator's floor store
- * (nvs sectors 2-3, standing for the eFuse) never goes down.
+ * (sectors 2-3 of the `fota` partition, standing for the eFuse) never goes
+ * down.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,11 +16,11 @@
 #include "testdev.h"
 
 #define SZ (64u * 1024u)
-#define NVS 0x9000u
+#define JOURNAL 0x3EC000u /* the default table's `fota` partition */
 
 static uint8_t *mk(const char *version, uint32_t seed, uint32_t sv)
 {
-    struct sim_mkimage_opts o = {FOTA_CHIP_ESP32, version, "inverter", sv, seed};
+    struct sim_mkimage_opts o = {FOTA_CHIP_ESP32, version, "inverter", sv, seed, 0};
     uint8_t *b = malloc(SZ);
     assert_int_equal(sim_mkimage(b, SZ, &o), FOTA_OK);
     return b;
@@ -61,18 +62,17 @@ static void sv2_refused(struct testdev *t, const uint8_t *sv2)
 static void test_journal_corrupt_keeps_floor(void **state)
 {
     struct testdev t;
-    struct fota_fstore st;
+    struct fota_fstore *st = &t.d.store; /* the journal, as the port opened it */
     uint8_t j[FOTA_JOURNAL_LEN];
     uint8_t *a = mk("1.0.0", 1, 0), *sv3 = mk("2.3.0", 6, 3), *sv2 = mk("2.2.0", 5, 2);
     (void)state;
     confirmed_sv3(&t, a, sv3);
     /* the newest journal record, its floor byte flipped and its CRC left
      * stale, saved through the store as the record in force */
-    assert_int_equal(fota_fstore_open(&st, &t.d.cfg, NVS), FOTA_OK);
-    assert_int_equal(fota_fstore_load(&st, j, sizeof j), FOTA_OK);
+    assert_int_equal(fota_fstore_load(st, j, sizeof j), FOTA_OK);
     assert_int_equal(j[56], 3); /* the journal's copy of the floor */
     j[56] ^= 0x03;
-    assert_int_equal(fota_fstore_save(&st, j, sizeof j), FOTA_OK);
+    assert_int_equal(fota_fstore_save(st, j, sizeof j), FOTA_OK);
     sv2_refused(&t, sv2);
     td_free(&t);
     free(a), free(sv3), free(sv2);
@@ -85,8 +85,8 @@ static void test_journal_wiped_keeps_floor(void **state)
     (void)state;
     confirmed_sv3(&t, a, sv3);
     /* both journal sectors erased, as an NVS erase at boot would */
-    assert_int_equal(nor_erase(&t.fl, NVS), FOTA_OK);
-    assert_int_equal(nor_erase(&t.fl, NVS + FOTA_SECTOR_SIZE), FOTA_OK);
+    assert_int_equal(nor_erase(&t.fl, JOURNAL), FOTA_OK);
+    assert_int_equal(nor_erase(&t.fl, JOURNAL + FOTA_SECTOR_SIZE), FOTA_OK);
     sv2_refused(&t, sv2);
     td_free(&t);
     free(a), free(sv3), free(sv2);
@@ -97,25 +97,25 @@ static void test_journal_wiped_keeps_floor(void **state)
 static void test_floor_store_only_rises(void **state)
 {
     struct testdev t;
-    struct fota_fstore st;
+    struct fota_fstore *st = &t.d.floor_store; /* as the port opened it */
     uint8_t junk[FOTA_JOURNAL_LEN];
     uint32_t v = 99;
     uint8_t *a = mk("1.0.0", 1, 0);
     (void)state;
     assert_int_equal(td_provision(&t, NULL, a, SZ, FOTA_CHIP_ESP32), FOTA_OK);
     assert_int_equal(td_power_on(&t, FOTA_CHIP_ESP32), FOTA_OK);
-    assert_int_equal(fota_fstore_open(&st, &t.d.cfg, NVS + 2 * FOTA_SECTOR_SIZE), FOTA_OK);
-    assert_int_equal(fota_fstore_floor_load(&st, &v), FOTA_OK);
+    assert_non_null(t.d.cfg.floor_load);
+    assert_int_equal(fota_fstore_floor_load(st, &v), FOTA_OK);
     assert_int_equal(v, 0);
-    assert_int_equal(fota_fstore_floor_save(&st, 5), FOTA_OK);
-    assert_int_equal(fota_fstore_floor_save(&st, 2), FOTA_OK); /* ignored */
-    assert_int_equal(fota_fstore_floor_load(&st, &v), FOTA_OK);
+    assert_int_equal(fota_fstore_floor_save(st, 5), FOTA_OK);
+    assert_int_equal(fota_fstore_floor_save(st, 2), FOTA_OK); /* ignored */
+    assert_int_equal(fota_fstore_floor_load(st, &v), FOTA_OK);
     assert_int_equal(v, 5);
     assert_int_equal(td_power_on(&t, FOTA_CHIP_ESP32), FOTA_OK);
     assert_int_equal(t.d.fota.min_secure, 5);
     memset(junk, 0x42, sizeof junk);
-    assert_int_equal(fota_fstore_save(&st, junk, sizeof junk), FOTA_OK);
-    assert_int_equal(fota_fstore_floor_load(&st, &v), FOTA_ERR_STORE);
+    assert_int_equal(fota_fstore_save(st, junk, sizeof junk), FOTA_OK);
+    assert_int_equal(fota_fstore_floor_load(st, &v), FOTA_ERR_STORE);
     td_free(&t);
     free(a);
 }

@@ -27,7 +27,7 @@ static const char *fw; /* ../shared/firmware */
 static uint8_t *signed_image(uint32_t img_len, unsigned nblocks, uint32_t *len)
 {
     uint8_t *b;
-    struct sim_mkimage_opts o = {FOTA_CHIP_ESP32, "2.0.0", "sbv2", 0, 7};
+    struct sim_mkimage_opts o = {FOTA_CHIP_ESP32, "2.0.0", "sbv2", 0, 7, 0};
     *len = sim_mkimage_sbv2_len(img_len);
     b = malloc(*len + 64); /* room for "extra bytes" cases */
     assert_non_null(b);

@@ -29,7 +29,7 @@ static void export_pub(mbedtls_ecdsa_context *k, uint8_t out[64])
 
 static uint8_t *mk(const char *version, uint32_t seed, uint32_t sv)
 {
-    struct sim_mkimage_opts o = {FOTA_CHIP_ESP32, version, "inverter", sv, seed};
+    struct sim_mkimage_opts o = {FOTA_CHIP_ESP32, version, "inverter", sv, seed, 0};
     uint8_t *b = malloc(SZ);
     assert_int_equal(sim_mkimage(b, SZ, &o), FOTA_OK);
     return b;

@@ -21,7 +21,8 @@ static const char min_spiffs_csv[] =
     "otadata,  data, ota,     0xe000,  0x2000,\n"
     "app0,     app,  ota_0,   0x10000, 0x1E0000,\n"
     "app1,     app,  ota_1,   0x1F0000,0x1E0000,\n"
-    "spiffs,   data, spiffs,  0x3D0000,0x20000,\n"
+    "spiffs,   data, spiffs,  0x3D0000,0x1C000,\n"
+    "fota,     data, undefined,0x3EC000,0x4000,\n"
     "coredump, data, coredump,0x3F0000,0x10000,\n";
 
 static int setup_all(void **state)
@@ -76,11 +77,11 @@ static void test_refusal_names_expected_and_got(void **state)
     (void)state;
     memset(mem, 0xFF, FLASH_4MB);
     nor_open_mem(&fl, mem, FLASH_4MB);
-    assert_int_equal(sim_provision(&fl, NULL, img_s3, len_s3, FOTA_CHIP_ESP32, err, sizeof err),
+    assert_int_equal(sim_provision(&fl, NULL, NULL, img_s3, len_s3, FOTA_CHIP_ESP32, err, sizeof err),
                      FOTA_ERR_IMG_CHIP);
     assert_non_null(strstr(err, "esp32s3"));
     assert_non_null(strstr(err, "esp32"));
-    assert_int_equal(sim_provision(&fl, NULL, img_large, len_large, FOTA_CHIP_ESP32, err, sizeof err),
+    assert_int_equal(sim_provision(&fl, NULL, NULL, img_large, len_large, FOTA_CHIP_ESP32, err, sizeof err),
                      FOTA_ERR_SLOT_SIZE);
     assert_non_null(strstr(err, "1689952"));
     assert_non_null(strstr(err, "1310720"));

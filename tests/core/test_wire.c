@@ -13,6 +13,7 @@
 #include <cmocka.h>
 #include <mbedtls/base64.h>
 #include "testdev.h"
+#include "engine.h"
 #include "wire.h"
 
 #define IMG_SIZE 65536u
@@ -54,7 +55,11 @@ static int parse(const char *body, size_t len, uint32_t n, size_t piece)
         rc = fota_chunk_body(f, (const uint8_t *)body + off, (uint32_t)k);
         off += k;
     }
-    return rc ? rc : fota_chunk_end(f, n);
+    if (!rc)
+        rc = fota_chunk_end(f);
+    /* parsed; then the engine's check before a write, as for chunk n */
+    f->next_chunk = n;
+    return rc ? rc : fota_chunk_check(f, f->p.chunk.number, f->p.chunk.data_len, f->p.chunk.hmac);
 }
 
 static int parse_s(const char *body, uint32_t n)

@@ -52,7 +52,7 @@ static inline uint8_t *load_file(const char *dir, const char *name, uint32_t *le
 
 static inline uint8_t *make_image(uint32_t size, const char *version, uint32_t seed, int chip)
 {
-    struct sim_mkimage_opts o = {chip, version, "testapp", 0, seed};
+    struct sim_mkimage_opts o = {chip, version, "testapp", 0, seed, 0};
     uint8_t *b = malloc(size);
     if (sim_mkimage(b, size, &o))
         abort();
@@ -71,7 +71,7 @@ static inline int td_provision(struct testdev *t, const char *csv, const uint8_t
     memset(t->mem, 0xFF, FLASH_4MB);
     nor_open_mem(&t->fl, t->mem, FLASH_4MB);
     memset(t->key, 0x5A, 32);
-    rc = sim_provision(&t->fl, csv, img, len, chip, err, sizeof err);
+    rc = sim_provision(&t->fl, NULL, csv, img, len, chip, err, sizeof err);
     if (rc)
         fprintf(stderr, "provision: %s\n", err);
     return rc;

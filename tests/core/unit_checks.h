@@ -289,6 +289,9 @@ static void uc_journal_codec(void)
 
 static uint8_t uc_fstore_mem[64 * 1024];
 
+/* The store's partition, as a port hands it over: two sectors of data. */
+static const struct fota_part uc_jp = {0, 0x8000, 2 * FOTA_SECTOR_SIZE, FOTA_SLOT_DATA, 0, "fota"};
+
 static unsigned uc_fstore_run(const struct fota_config **cfg, struct fota_fstore *s,
                               uint64_t cut_after, int *last_rc, uint64_t *ops_used)
 {
@@ -297,7 +300,7 @@ static unsigned uc_fstore_run(const struct fota_config **cfg, struct fota_fstore
     unsigned i;
     memset(uc_fstore_mem, 0xFF, sizeof uc_fstore_mem);
     *cfg = uc_flash_open(uc_fstore_mem, sizeof uc_fstore_mem);
-    UC_INT_EQ(fota_fstore_open(s, *cfg, 0x8000), FOTA_OK);
+    UC_INT_EQ(fota_fstore_open(s, *cfg, &uc_jp), FOTA_OK);
     ops0 = uc_flash_ops();
     if (cut_after)
         uc_flash_cut_after(cut_after);
@@ -334,7 +337,7 @@ static void uc_fstore_atomic(void)
         UC_TRUE(used >= k);
         /* i saves completed; the one in flight (i) may or may not have */
         uc_flash_rearm();
-        UC_INT_EQ(fota_fstore_open(&s, cfg, 0x8000), FOTA_OK);
+        UC_INT_EQ(fota_fstore_open(&s, cfg, &uc_jp), FOTA_OK);
         UC_INT_EQ(fota_fstore_load(&s, got, 64), FOTA_OK);
         if (i == 0) {
             UC_TRUE(got[0] == 0xFF || got[0] == 0);
@@ -345,7 +348,7 @@ static void uc_fstore_atomic(void)
         /* and the store goes on working after the cut */
         memset(rec, 0xAB, 64);
         UC_INT_EQ(fota_fstore_save(&s, rec, 64), FOTA_OK);
-        UC_INT_EQ(fota_fstore_open(&s, cfg, 0x8000), FOTA_OK);
+        UC_INT_EQ(fota_fstore_open(&s, cfg, &uc_jp), FOTA_OK);
         UC_INT_EQ(fota_fstore_load(&s, got, 64), FOTA_OK);
         UC_MEM_EQ(got, rec, 64);
     }

@@ -153,11 +153,11 @@ int main(int argc, char **argv)
     mem = malloc(FLASH_SIZE);
     memset(mem, 0xFF, FLASH_SIZE);
     if (nor_open_mem(&fl, mem, FLASH_SIZE) ||
-        sim_provision(&fl, NULL, img_a, len_a, FOTA_CHIP_ESP32, err, sizeof err)) {
+        sim_provision(&fl, NULL, NULL, img_a, len_a, FOTA_CHIP_ESP32, err, sizeof err)) {
         fprintf(stderr, "lf_device: provision: %s\n", err);
         return 2;
     }
-    if (sim_read_layout(&fl, &l) || l.slot_count < 2) {
+    if (sim_read_layout(&fl, NULL, &l) || l.slot_count < 2) {
         fprintf(stderr, "lf_device: no ota_1 in the partition table\n");
         return 2;
     }

@@ -196,7 +196,7 @@ static void pt_add(uint8_t *pt, unsigned *i, uint8_t type, uint8_t sub, uint32_t
 /* The template flash of a layout with the good images in place. */
 static void bench_setup(struct bench *b, const struct layout *lay, uint32_t good)
 {
-    uint8_t *pt = b->tmpl + FOTA_PT_OFFSET;
+    uint8_t *pt = b->tmpl + FOTA_PT_OFFSET_DEFAULT;
     uint32_t off = APP_BASE;
     unsigned i = 0, s;
     char label[16];
@@ -292,7 +292,7 @@ static int compare(struct bench *b, const uint8_t st[STATE_LEN], const char *ori
     }
 
     nor_open_mem(&fl, b->sim, FLASH_SIZE);
-    rc = sim_boot(&fl, FOTA_CHIP_ESP32, &r);
+    rc = sim_boot(&fl, NULL, FOTA_CHIP_ESP32, &r);
     if (rc == FOTA_OK)
         sim_loaded = r.slot;
     else if (rc == FOTA_ERR_NO_SLOT)
@@ -437,7 +437,12 @@ int main(int argc, char **argv)
         }
 
     for (i = 0; i < 17; i++) {
-        struct sim_mkimage_opts o = {FOTA_CHIP_ESP32, "1.0.0", "oracle", 0, i + 1};
+        struct sim_mkimage_opts o;
+        memset(&o, 0, sizeof o);
+        o.chip_id = FOTA_CHIP_ESP32;
+        o.version = "1.0.0";
+        o.project = "oracle";
+        o.seed = i + 1;
         if (sim_mkimage(images[i], IMG_SIZE, &o)) {
             printf("FAIL oracle_boot: sim_mkimage\n");
             return 1;

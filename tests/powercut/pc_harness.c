@@ -129,9 +129,9 @@ int pc_init(struct pc_ctx *c, const uint8_t *a, uint32_t alen, const uint8_t *b,
     }
     memset(c->tmpl, 0xFF, PC_FLASH_SIZE);
     nor_open_mem(&fl, c->tmpl, PC_FLASH_SIZE);
-    rc = sim_provision(&fl, NULL, a, alen, FOTA_CHIP_ESP32, err, errlen);
+    rc = sim_provision(&fl, NULL, NULL, a, alen, FOTA_CHIP_ESP32, err, errlen);
     if (!rc)
-        rc = sim_read_layout(&fl, &c->layout);
+        rc = sim_read_layout(&fl, NULL, &c->layout);
     nor_close(&fl);
     if (rc)
         return rc;
@@ -147,7 +147,6 @@ int pc_age_store(struct pc_ctx *c, unsigned n)
 {
     static struct sim_device s;
     struct nor_flash fl;
-    struct fota_fstore st;
     uint8_t blank[FOTA_JOURNAL_LEN];
     unsigned i;
     int rc;
@@ -155,9 +154,9 @@ int pc_age_store(struct pc_ctx *c, unsigned n)
     memset(blank, 0xFF, sizeof blank); /* decodes as "no update" */
     nor_open_mem(&fl, c->tmpl, PC_FLASH_SIZE);
     sim_device_setup(&s, &fl, FOTA_CHIP_ESP32, "pc-dev", c->key);
-    rc = fota_fstore_open(&st, &s.cfg, c->layout.nvs_offset);
+    rc = sim_device_open_journal(&s);
     for (i = 0; !rc && i < n; i++)
-        rc = fota_fstore_save(&st, blank, sizeof blank);
+        rc = fota_fstore_save(&s.store, blank, sizeof blank);
     c->age = (int)n;
     nor_close(&fl);
     return rc;
@@ -221,8 +220,8 @@ static void on_program(void *arg, uint32_t addr, const uint8_t *data, uint32_t l
     }
     if (addr >= l->otadata_offset && end <= l->otadata_offset + 2 * FOTA_SECTOR_SIZE)
         return;
-    /* the journal (nvs sectors 0-1) and the anti-rollback floor store (2-3) */
-    if (addr >= l->nvs_offset && end <= l->nvs_offset + 4 * FOTA_SECTOR_SIZE)
+    /* the journal (fota sectors 0-1) and the anti-rollback floor store (2-3) */
+    if (addr >= l->journal_offset && end <= l->journal_offset + 4 * FOTA_SECTOR_SIZE)
         return;
     x->prog_bad = 1;
     snprintf(x->prog_msg, sizeof x->prog_msg,
@@ -257,12 +256,11 @@ static void on_progress(const struct fota_config *cfg, const struct fota_progres
 static int read_journal(struct pc_run *x, uint8_t j[FOTA_JOURNAL_LEN])
 {
     static struct sim_device s;
-    struct fota_fstore st;
     int rc;
     sim_device_setup(&s, &x->fl, FOTA_CHIP_ESP32, "pc-dev", x->c->key);
-    rc = fota_fstore_open(&st, &s.cfg, x->c->layout.nvs_offset);
+    rc = sim_device_open_journal(&s);
     if (!rc)
-        rc = fota_fstore_load(&st, j, FOTA_JOURNAL_LEN);
+        rc = fota_fstore_load(&s.store, j, FOTA_JOURNAL_LEN);
     return rc;
 }
 
@@ -533,7 +531,7 @@ void pc_run(struct pc_ctx *c, const struct pc_case *cs, struct pc_result *r)
             fail(&x, "boot %d: ota_0 no longer holds image A", boot);
             break;
         }
-        if (memcmp(c->work + FOTA_PT_OFFSET, c->tmpl + FOTA_PT_OFFSET, FOTA_SECTOR_SIZE) != 0) {
+        if (memcmp(c->work + FOTA_PT_OFFSET_DEFAULT, c->tmpl + FOTA_PT_OFFSET_DEFAULT, FOTA_SECTOR_SIZE) != 0) {
             fail(&x, "boot %d: the partition table changed", boot);
             break;
         }

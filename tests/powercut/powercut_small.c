@@ -97,8 +97,8 @@ int main(int argc, char **argv)
     /* fresh journal store, and one aged so that the run's saves cross the
      * store's sector switch during the download */
     static const int ages[2] = {0, 45};
-    struct sim_mkimage_opts oa = {FOTA_CHIP_ESP32, "1.0.0", "pc-small", 0, 11};
-    struct sim_mkimage_opts ob = {FOTA_CHIP_ESP32, "2.0.0", "pc-small", 0, 22};
+    struct sim_mkimage_opts oa = {FOTA_CHIP_ESP32, "1.0.0", "pc-small", 0, 11, 0};
+    struct sim_mkimage_opts ob = {FOTA_CHIP_ESP32, "2.0.0", "pc-small", 0, 22, 0};
     struct pc_opts o;
     struct pc_stats st;
     char err[256] = "";

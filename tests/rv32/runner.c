@@ -75,40 +75,60 @@ static int rf_op(void)
     return FOTA_OK;
 }
 
-static int rf_read(const struct fota_config *c, uint32_t addr, void *buf, uint32_t len)
+/* Partition offsets made absolute, bounds checked as a port does. */
+static int rf_abs(const struct fota_part *p, uint32_t off, uint32_t len, uint32_t *addr)
 {
+    if (off > p->size || len > p->size - off || p->addr > rf.size || p->size > rf.size - p->addr)
+        return FOTA_ERR_PARAM;
+    *addr = p->addr + off;
+    return FOTA_OK;
+}
+
+static int rf_read(const struct fota_config *c, const struct fota_part *p, uint32_t off, void *buf,
+                   uint32_t len)
+{
+    uint32_t addr;
     (void)c;
+    if (rf_abs(p, off, len, &addr))
+        return FOTA_ERR_PARAM;
     if (rf.dead)
         return FOTA_ERR_POWER_LOST;
-    if (addr > rf.size || len > rf.size - addr)
-        return FOTA_ERR_IO;
     memcpy(buf, rf.mem + addr, len);
     return FOTA_OK;
 }
 
-static int rf_erase(const struct fota_config *c, uint32_t addr)
+static int rf_erase(const struct fota_config *c, const struct fota_part *p, uint32_t off,
+                    uint32_t len)
 {
+    uint32_t addr, a;
     (void)c;
-    if (addr % 4096u || addr >= rf.size)
+    if (rf_abs(p, off, len, &addr) || addr % 4096u || len % 4096u)
         return FOTA_ERR_PARAM;
-    if (rf.dead)
-        return FOTA_ERR_POWER_LOST;
-    memset(rf.mem + addr, 0xFF, 4096u);
-    return rf_op() ? FOTA_ERR_POWER_LOST : (rf.dead ? FOTA_ERR_POWER_LOST : FOTA_OK);
+    for (a = addr; a < addr + len; a += 4096u) { /* one operation per sector */
+        if (rf.dead)
+            return FOTA_ERR_POWER_LOST;
+        memset(rf.mem + a, 0xFF, 4096u);
+        rf_op();
+        if (rf.dead)
+            return FOTA_ERR_POWER_LOST;
+    }
+    return FOTA_OK;
 }
 
-static int rf_program(const struct fota_config *c, uint32_t addr, const void *buf, uint32_t len)
+static int rf_write(const struct fota_config *c, const struct fota_part *p, uint32_t off,
+                    const void *buf, uint32_t len)
 {
     const uint8_t *s = buf;
-    uint32_t i;
+    uint32_t addr, i;
     (void)c;
-    if (addr > rf.size || len > rf.size - addr)
+    if (rf_abs(p, off, len, &addr))
         return FOTA_ERR_PARAM;
     if (rf.dead)
         return FOTA_ERR_POWER_LOST;
     for (i = 0; i < len; i++) /* NOR: programming only clears bits */
         rf.mem[addr + i] &= s[i];
-    return rf_op() ? FOTA_ERR_POWER_LOST : (rf.dead ? FOTA_ERR_POWER_LOST : FOTA_OK);
+    rf_op();
+    return rf.dead ? FOTA_ERR_POWER_LOST : FOTA_OK;
 }
 
 static struct fota_config rf_cfg;
@@ -119,11 +139,9 @@ static const struct fota_config *uc_flash_open(uint8_t *mem, uint32_t size)
     rf.mem = mem;
     rf.size = size;
     memset(&rf_cfg, 0, sizeof rf_cfg);
-    rf_cfg.flash_read = rf_read;
-    rf_cfg.flash_erase = rf_erase;
-    rf_cfg.flash_program = rf_program;
-    rf_cfg.flash_size = size;
-    rf_cfg.sector_size = 4096u;
+    rf_cfg.part_read = rf_read;
+    rf_cfg.part_erase = rf_erase;
+    rf_cfg.part_write = rf_write;
     return &rf_cfg;
 }
 

@@ -57,6 +57,67 @@ grep -q "device dongle-1" "$DIR/out" || fail "status DEVICE"
 expect 0 "$ADMIN" --json device show dongle-1
 grep -q '"history":\[\]' "$DIR/out" || fail "--json device show"
 
+# rollouts and the audit log
+expect 0 "$ADMIN" rollout create 1 --chip esp32 --stages 1,all --min-devices 1 --max-failure-pct 20 --deadline 60 --soak 5
+grep -q "rollout 1: release 1 (1.2.3) to every esp32 device" "$DIR/out" || fail "rollout create output"
+grep -q "state:   running, stage 1 of 2 (1,all)" "$DIR/out" || fail "rollout create state line"
+grep -Eq "^  1 +1 +1 +0 " "$DIR/out" || fail "rollout create: stage 1 row"
+expect 0 "$ADMIN" rollout list
+grep -Eq "^1 +1 +1.2.3 +chip +running +1/2 " "$DIR/out" || fail "rollout list row"
+expect 0 "$ADMIN" --json rollout list
+grep -q '"rollouts":\[{' "$DIR/out" || fail "--json rollout list"
+expect 0 "$ADMIN" rollout pause 1 --reason "night freeze"
+grep -q "state:   paused" "$DIR/out" || fail "rollout pause"
+expect 2 "$ADMIN" rollout pause 1
+grep -q "409" "$DIR/err" || fail "pausing a paused rollout: 409"
+expect 0 "$ADMIN" rollout resume 1
+expect 0 "$ADMIN" rollout show 1
+grep -q "paused -> running (stage 1): resume by the operator" "$DIR/out" || fail "rollout show events"
+grep -q "running -> paused (stage 1): pause by the operator: night freeze" "$DIR/out" || fail "pause reason"
+expect 0 "$ADMIN" --json rollout abort 1
+grep -q '"state":"aborted"' "$DIR/out" || fail "--json rollout abort"
+expect 0 "$ADMIN" rollout show 1 --watch 1
+grep -q "state:   aborted" "$DIR/out" || fail "--watch stops on an ended rollout"
+expect 1 "$ADMIN" rollout create 1
+expect 1 "$ADMIN" rollout create 1 --chip esp32 --all
+expect 1 "$ADMIN" rollout create 1 --all --min-devices x
+expect 1 "$ADMIN" rollout show
+expect 2 "$ADMIN" rollout create 1 --all --stages 50%,10%
+grep -q "does not grow" "$DIR/err" || fail "bad stages message"
+expect 2 "$ADMIN" rollout show 99
+expect 0 "$ADMIN" audit --limit 3
+grep -Eq "^[0-9]+ +[0-9T:Z-]+ +admin +POST +/api/admin/rollouts +400 bad_request" "$DIR/out" || fail "audit: the refused create"
+expect 0 "$ADMIN" --json audit
+grep -q '"path":"/api/admin/rollout-actions","detail":"{\\"rollout\\":1,\\"action\\":\\"pause\\",\\"reason\\":\\"night freeze\\"}"' "$DIR/out" || fail "--json audit: the pause with its reason"
+expect 1 "$ADMIN" audit --limit 0
+
+# bulk registration with a provisioning export, and tags
+printf 'id,chip,tags\nfab-1,esp32,site-a\nfab-2,esp32,site-a;roof\nbad id,esp32,\n' > "$DIR/batch.csv"
+printf 'PUBKEYHEX\n' > "$DIR/fleet.pub"
+expect 2 "$ADMIN" device import "$DIR/batch.csv" --export "$DIR/prov" --sign-pub "$DIR/fleet.pub"
+grep -Eq "^2 +fab-1 +created" "$DIR/out" || fail "import report line 2"
+grep -Eq "^4 +bad id +error +id must be" "$DIR/out" || fail "import report: the bad line"
+grep -q "2 created, 0 already registered, 1 refused" "$DIR/out" || fail "import summary"
+[ "$(stat -c %a "$DIR/prov/fab-2.json")" = 600 ] || fail "provisioning record mode is not 0600"
+grep -Eq '"key": "[0-9a-f]{64}"' "$DIR/prov/fab-2.json" || fail "provisioning record: key"
+grep -q '"sign_pubkey": "PUBKEYHEX"' "$DIR/prov/fab-2.json" || fail "provisioning record: signing key"
+grep -q "\"server\": \"$FOTA_SERVER\"" "$DIR/prov/fab-2.json" || fail "provisioning record: server"
+K1=$(grep -o '"key": "[0-9a-f]*"' "$DIR/prov/fab-1.json")
+expect 2 "$ADMIN" device import "$DIR/batch.csv" --export "$DIR/prov"
+grep -q "0 created, 2 already registered, 1 refused" "$DIR/out" || fail "import again: idempotent"
+[ "$(grep -o '"key": "[0-9a-f]*"' "$DIR/prov/fab-1.json")" = "$K1" ] || fail "import again: another key"
+printf 'id,chip\nfab-3,esp32\n' > "$DIR/ok.csv"
+expect 0 "$ADMIN" device import "$DIR/ok.csv"
+expect 0 "$ADMIN" device tag fab-3 --add site-a --add roof
+grep -q "device fab-3 tags: roof site-a" "$DIR/out" || fail "device tag"
+expect 0 "$ADMIN" device tag fab-3 --remove roof
+grep -q "device fab-3 tags: site-a$" "$DIR/out" || fail "device tag --remove"
+expect 2 "$ADMIN" device tag nobody --add x
+expect 4 "$ADMIN" device import "$DIR/missing.csv"
+expect 0 "$ADMIN" rollout create 1 --tag site-a --stages 100%
+grep -q "to esp32 devices tagged site-a" "$DIR/out" || fail "tag rollout"
+grep -Eq "^  1 +100% +3 " "$DIR/out" || fail "tag rollout: 3 devices"
+
 # --- exit codes --------------------------------------------------------------------
 expect 2 "$ADMIN" release add "$FW/not-an-app-bootloader.bin" --version x
 grep -q "not an application image" "$DIR/err" || fail "refusal message printed"

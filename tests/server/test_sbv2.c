@@ -19,7 +19,7 @@
 
 static uint8_t *make(uint32_t seed, unsigned blocks, uint32_t *len)
 {
-    struct sim_mkimage_opts o = {FOTA_CHIP_ESP32, "4.0.0", "sbv2", 0, seed};
+    struct sim_mkimage_opts o = {FOTA_CHIP_ESP32, "4.0.0", "sbv2", 0, seed, 0};
     uint8_t *b;
     *len = sim_mkimage_sbv2_len(IMG);
     b = calloc(1, *len + 64);

@@ -51,10 +51,10 @@ static inline int flash_with_table(struct nor_flash *f, uint8_t *mem, uint32_t s
     rc = nor_open_mem(f, mem, size);
     if (rc)
         return rc;
-    rc = sim_pt_parse_csv_flash(csv, size, p, SIM_PT_MAX_ENTRIES, &n, err, sizeof err);
+    rc = sim_pt_parse_csv_flash(csv, size, 0, p, SIM_PT_MAX_ENTRIES, &n, err, sizeof err);
     if (rc)
         return rc;
-    return sim_pt_write(f, p, n);
+    return sim_pt_write(f, 0, p, n);
 }
 
 /* A file the test cannot do without (a real image from ../shared/firmware):

@@ -62,10 +62,10 @@ static struct fota_ota_entry get_entry(struct nor_flash *f, const struct fota_la
 /* Default table, image v1 in ota_0 and v2 in ota_1, blank otadata. */
 static int setup(void **state)
 {
-    struct sim_mkimage_opts o = {FOTA_CHIP_ESP32, "1.0.0", "inverter", 0, 1};
+    struct sim_mkimage_opts o = {FOTA_CHIP_ESP32, "1.0.0", "inverter", 0, 1, 0};
     struct rig *r = &rig;
     assert_int_equal(flash_with_table(&r->f, flash_mem, FLASH_4MB, sim_pt_default_csv()), FOTA_OK);
-    assert_int_equal(sim_read_layout(&r->f, &r->l), FOTA_OK);
+    assert_int_equal(sim_read_layout(&r->f, NULL, &r->l), FOTA_OK);
     assert_int_equal(sim_mkimage(r->img[0], IMG_LEN, &o), FOTA_OK);
     o.version = "2.0.0";
     o.seed = 2;
@@ -81,7 +81,7 @@ static void boot_ok(struct rig *r, struct sim_boot_result *res, int slot)
 {
     uint8_t sha[32];
     assert_int_equal(nor_rearm(&r->f), FOTA_OK);
-    assert_int_equal(sim_boot(&r->f, FOTA_CHIP_ESP32, res), FOTA_OK);
+    assert_int_equal(sim_boot(&r->f, NULL, FOTA_CHIP_ESP32, res), FOTA_OK);
     assert_int_equal(res->slot, slot);
     if (slot >= 0) {
         assert_int_equal(res->offset, r->l.slot_offset[slot]);
@@ -255,7 +255,7 @@ static void test_corrupt_image_falls_back(void **state)
                                       NULL, NULL, NULL),
                      FOTA_ERR_IMG_HASH);
     assert_int_equal(nor_rearm(&r->f), FOTA_OK);
-    assert_int_equal(sim_boot(&r->f, FOTA_CHIP_ESP32, &res), FOTA_ERR_NO_SLOT);
+    assert_int_equal(sim_boot(&r->f, NULL, FOTA_CHIP_ESP32, &res), FOTA_ERR_NO_SLOT);
     assert_int_equal(res.slot, -1);
     assert_non_null(strstr(res.why, "no bootable image"));
 }
@@ -270,17 +270,17 @@ static void test_blank_slots_brick(void **state)
         assert_int_equal(nor_erase_block(&r->f, r->l.slot_offset[0] + a), FOTA_OK);
         assert_int_equal(nor_erase_block(&r->f, r->l.slot_offset[1] + a), FOTA_OK);
     }
-    assert_int_equal(sim_boot(&r->f, FOTA_CHIP_ESP32, &res), FOTA_ERR_NO_SLOT);
+    assert_int_equal(sim_boot(&r->f, NULL, FOTA_CHIP_ESP32, &res), FOTA_ERR_NO_SLOT);
     /* and a missing partition table is its own error */
     assert_int_equal(nor_erase(&r->f, 0x8000), FOTA_OK);
-    assert_int_equal(sim_boot(&r->f, FOTA_CHIP_ESP32, &res), FOTA_ERR_PTABLE);
+    assert_int_equal(sim_boot(&r->f, NULL, FOTA_CHIP_ESP32, &res), FOTA_ERR_PTABLE);
 }
 
 static void test_wrong_chip_refused(void **state)
 {
     struct rig *r = *state;
     struct sim_boot_result res;
-    assert_int_equal(sim_boot(&r->f, FOTA_CHIP_ESP32S3, &res), FOTA_ERR_NO_SLOT);
+    assert_int_equal(sim_boot(&r->f, NULL, FOTA_CHIP_ESP32S3, &res), FOTA_ERR_NO_SLOT);
     assert_int_equal(sim_verify_image(&r->f, r->l.slot_offset[0], 0x140000, FOTA_CHIP_ESP32S3,
                                       NULL, NULL, NULL),
                      FOTA_ERR_IMG_CHIP);
@@ -301,14 +301,14 @@ static void real_image(struct rig *r, const char *name, int ok_chip, int bad_chi
         assert_int_equal(nor_erase_block(&r->f, r->l.slot_offset[1] + a), FOTA_OK);
     put_image(&r->f, r->l.slot_offset[0], img, len);
     assert_int_equal(nor_rearm(&r->f), FOTA_OK);
-    assert_int_equal(sim_boot(&r->f, ok_chip, &res), FOTA_OK);
+    assert_int_equal(sim_boot(&r->f, NULL, ok_chip, &res), FOTA_OK);
     assert_int_equal(res.slot, 0);
     assert_int_equal(res.image_len, len);
     assert_int_equal(res.info.chip_id, ok_chip);
     for (i = 0; i < 32; i++)
         snprintf(hex + 2 * i, 3, "%02x", res.image_sha256[i]);
     assert_string_equal(hex, sha_hex);
-    assert_int_equal(sim_boot(&r->f, bad_chip, &res), FOTA_ERR_NO_SLOT);
+    assert_int_equal(sim_boot(&r->f, NULL, bad_chip, &res), FOTA_ERR_NO_SLOT);
     assert_int_equal(sim_verify_image(&r->f, r->l.slot_offset[0], 0x140000, bad_chip, NULL,
                                       NULL, NULL),
                      FOTA_ERR_IMG_CHIP);
@@ -364,7 +364,7 @@ static void test_cut_during_pending_rewrite(void **state)
                 r->f.cut_inside = (uint64_t)k;
             else
                 r->f.cut_after = (uint64_t)k;
-            assert_int_equal(sim_boot(&r->f, FOTA_CHIP_ESP32, &res), FOTA_ERR_POWER_LOST);
+            assert_int_equal(sim_boot(&r->f, NULL, FOTA_CHIP_ESP32, &res), FOTA_ERR_POWER_LOST);
             boot_ok(r, &res, 0);
             /* when the PENDING_VERIFY entry was fully written before the cut,
              * that was the trial boot: this boot rolls it back */
@@ -386,7 +386,7 @@ static void test_cut_during_abort_rewrite(void **state)
     put_entry(&r->f, &r->l, 1, 2, FOTA_OTA_PENDING_VERIFY);
     assert_int_equal(nor_rearm(&r->f), FOTA_OK);
     r->f.cut_after = 1;
-    assert_int_equal(sim_boot(&r->f, FOTA_CHIP_ESP32, &res), FOTA_ERR_POWER_LOST);
+    assert_int_equal(sim_boot(&r->f, NULL, FOTA_CHIP_ESP32, &res), FOTA_ERR_POWER_LOST);
     assert_int_equal(r->f.mem[r->l.otadata_offset + 4096], 0xFF);
     boot_ok(r, &res, 0);
     assert_int_equal(res.ota_state, FOTA_OTA_VALID);
@@ -406,21 +406,21 @@ static void test_factory_preferred(void **state)
                                       "ota_0, app, ota_0, , 1M\n"
                                       "ota_1, app, ota_1, , 1M\n"),
                      FOTA_OK);
-    assert_int_equal(sim_read_layout(&r->f, &l), FOTA_OK);
+    assert_int_equal(sim_read_layout(&r->f, NULL, &l), FOTA_OK);
     assert_int_equal(l.factory_offset, 0x10000);
     put_image(&r->f, l.factory_offset, r->img[0], IMG_LEN);
     put_image(&r->f, l.slot_offset[0], r->img[1], IMG_LEN);
-    assert_int_equal(sim_boot(&r->f, FOTA_CHIP_ESP32, &res), FOTA_OK);
+    assert_int_equal(sim_boot(&r->f, NULL, FOTA_CHIP_ESP32, &res), FOTA_OK);
     assert_int_equal(res.slot, -1);
     assert_int_equal(res.offset, 0x10000);
     /* a corrupt factory falls forward to ota_0 */
     assert_int_equal(nor_erase(&r->f, l.factory_offset), FOTA_OK);
-    assert_int_equal(sim_boot(&r->f, FOTA_CHIP_ESP32, &res), FOTA_OK);
+    assert_int_equal(sim_boot(&r->f, NULL, FOTA_CHIP_ESP32, &res), FOTA_OK);
     assert_int_equal(res.slot, 0);
     assert_int_equal(res.fell_back, 1);
     /* an entry for ota_1 whose image is missing falls back down to ota_0 */
     put_entry(&r->f, &l, 0, 2, FOTA_OTA_VALID);
-    assert_int_equal(sim_boot(&r->f, FOTA_CHIP_ESP32, &res), FOTA_OK);
+    assert_int_equal(sim_boot(&r->f, NULL, FOTA_CHIP_ESP32, &res), FOTA_OK);
     assert_int_equal(res.slot, 0);
     assert_int_equal(res.fell_back, 1);
 }
@@ -441,19 +441,19 @@ static void test_file_backed_reboot(void **state)
     close(fd);
     assert_int_equal(nor_create(&f, path, FLASH_4MB), FOTA_OK);
     assert_int_equal(sim_pt_parse_csv(sim_pt_default_csv(), p, 8, &n, err, sizeof err), FOTA_OK);
-    assert_int_equal(sim_pt_write(&f, p, n), FOTA_OK);
-    assert_int_equal(sim_read_layout(&f, &l), FOTA_OK);
+    assert_int_equal(sim_pt_write(&f, 0, p, n), FOTA_OK);
+    assert_int_equal(sim_read_layout(&f, NULL, &l), FOTA_OK);
     put_image(&f, l.slot_offset[0], r->img[0], IMG_LEN);
     put_image(&f, l.slot_offset[1], r->img[1], IMG_LEN);
     put_entry(&f, &l, 0, 2, FOTA_OTA_NEW);
     nor_close(&f);
 
     assert_int_equal(nor_open(&f, path), FOTA_OK);
-    assert_int_equal(sim_boot(&f, FOTA_CHIP_ESP32, &res), FOTA_OK);
+    assert_int_equal(sim_boot(&f, NULL, FOTA_CHIP_ESP32, &res), FOTA_OK);
     assert_int_equal(res.slot, 1);
     nor_close(&f);
     assert_int_equal(nor_open(&f, path), FOTA_OK);
-    assert_int_equal(sim_boot(&f, FOTA_CHIP_ESP32, &res), FOTA_OK);
+    assert_int_equal(sim_boot(&f, NULL, FOTA_CHIP_ESP32, &res), FOTA_OK);
     assert_int_equal(res.slot, 0);
     assert_int_equal(res.aborted, 1);
     nor_close(&f);

@@ -47,7 +47,7 @@ static int check_image(const uint8_t *buf, uint32_t len, int chip, struct fota_a
 static void test_sizes_and_seeds(void **state)
 {
     static const uint32_t sizes[] = {512, 528, 4096, 65536, 903360, 1068032, 1310720};
-    struct sim_mkimage_opts o = {FOTA_CHIP_ESP32, "1.4.0", "inverter", 3, 0};
+    struct sim_mkimage_opts o = {FOTA_CHIP_ESP32, "1.4.0", "inverter", 3, 0, 0};
     struct fota_app_info info;
     uint8_t *buf = malloc(1310720 + 16);
     unsigned i, s;
@@ -74,7 +74,7 @@ static void test_sizes_and_seeds(void **state)
 
 static void test_chip_recorded(void **state)
 {
-    struct sim_mkimage_opts o = {FOTA_CHIP_ESP32S3, NULL, NULL, 0, 5};
+    struct sim_mkimage_opts o = {FOTA_CHIP_ESP32S3, NULL, NULL, 0, 5, 0};
     struct fota_app_info info;
     static uint8_t buf[8192];
     (void)state;
@@ -89,8 +89,8 @@ static void test_chip_recorded(void **state)
 
 static void test_versions_differ(void **state)
 {
-    struct sim_mkimage_opts a = {FOTA_CHIP_ESP32, "1.0.0", "p", 0, 1};
-    struct sim_mkimage_opts b = {FOTA_CHIP_ESP32, "1.0.1", "p", 0, 2};
+    struct sim_mkimage_opts a = {FOTA_CHIP_ESP32, "1.0.0", "p", 0, 1, 0};
+    struct sim_mkimage_opts b = {FOTA_CHIP_ESP32, "1.0.1", "p", 0, 2, 0};
     static uint8_t x[65536], y[65536], z[65536];
     uint32_t i, same = 0;
     (void)state;
@@ -115,7 +115,7 @@ static void test_versions_differ(void **state)
 
 static void test_bad_params(void **state)
 {
-    struct sim_mkimage_opts o = {FOTA_CHIP_ESP32, "1", "p", 0, 1};
+    struct sim_mkimage_opts o = {FOTA_CHIP_ESP32, "1", "p", 0, 1, 0};
     static uint8_t buf[4096];
     (void)state;
 

@@ -32,14 +32,16 @@ static void test_default_csv(void **state)
     (void)state;
 
     assert_int_equal(sim_pt_parse_csv(sim_pt_default_csv(), p, 16, &n, err, sizeof err), FOTA_OK);
-    assert_int_equal(n, 6);
+    assert_int_equal(n, 7);
     expect_part(&p[0], "nvs", 1, FOTA_PT_SUB_NVS, 0x9000, 0x5000);
     expect_part(&p[1], "otadata", 1, FOTA_PT_SUB_OTADATA, 0xE000, 0x2000);
     expect_part(&p[2], "app0", 0, FOTA_PT_SUB_OTA_0, 0x10000, 0x140000);
     expect_part(&p[3], "app1", 0, FOTA_PT_SUB_OTA_0 + 1, 0x150000, 0x140000);
-    expect_part(&p[4], "spiffs", 1, FOTA_PT_SUB_SPIFFS, 0x290000, 0x160000);
-    expect_part(&p[5], "coredump", 1, FOTA_PT_SUB_COREDUMP, 0x3F0000, 0x10000);
-    assert_int_equal(p[5].flags, 0);
+    /* the journal's own partition, carved from the end of spiffs */
+    expect_part(&p[4], "spiffs", 1, FOTA_PT_SUB_SPIFFS, 0x290000, 0x15C000);
+    expect_part(&p[5], "fota", 1, FOTA_PT_SUB_UNDEFINED, 0x3EC000, 0x4000);
+    expect_part(&p[6], "coredump", 1, FOTA_PT_SUB_COREDUMP, 0x3F0000, 0x10000);
+    assert_int_equal(p[6].flags, 0);
     /* the caller's max is honoured */
     assert_int_equal(sim_pt_parse_csv(sim_pt_default_csv(), p, 5, &n, err, sizeof err),
                      FOTA_ERR_PTABLE);
@@ -56,10 +58,11 @@ static void test_min_spiffs(void **state)
 
     assert_non_null(csv);
     assert_int_equal(sim_pt_parse_csv(csv, p, 16, &n, err, sizeof err), FOTA_OK);
-    assert_int_equal(n, 6);
+    assert_int_equal(n, 7);
     expect_part(&p[2], "app0", 0, FOTA_PT_SUB_OTA_0, 0x10000, 0x1E0000);
     expect_part(&p[3], "app1", 0, FOTA_PT_SUB_OTA_0 + 1, 0x1F0000, 0x1E0000);
-    expect_part(&p[4], "spiffs", 1, FOTA_PT_SUB_SPIFFS, 0x3D0000, 0x20000);
+    expect_part(&p[4], "spiffs", 1, FOTA_PT_SUB_SPIFFS, 0x3D0000, 0x1C000);
+    expect_part(&p[5], "fota", 1, FOTA_PT_SUB_UNDEFINED, 0x3EC000, 0x4000);
     free(csv);
 }
 
@@ -171,17 +174,17 @@ static void test_write_and_read_back(void **state)
     /* entry layout: magic, type, subtype, offset, size, label, flags */
     assert_memory_equal(mem + 0x8000 + 2 * 32,
                         "\xAA\x50\x00\x10\x00\x00\x01\x00\x00\x00\x14\x00" "app0", 16);
-    /* MD5 entry after the 6 entries, then 0xFF */
-    assert_int_equal(mem[0x8000 + 6 * 32], 0xEB);
-    assert_int_equal(mem[0x8000 + 6 * 32 + 1], 0xEB);
+    /* MD5 entry after the 7 entries, then 0xFF */
+    assert_int_equal(mem[0x8000 + 7 * 32], 0xEB);
+    assert_int_equal(mem[0x8000 + 7 * 32 + 1], 0xEB);
     for (i = 2; i < 16; i++)
-        assert_int_equal(mem[0x8000 + 6 * 32 + i], 0xFF);
-    assert_int_equal(mbedtls_md5_ret(mem + 0x8000, 6 * 32, md5), 0);
-    assert_memory_equal(mem + 0x8000 + 6 * 32 + 16, md5, 16);
-    for (i = 7 * 32; i < 4096; i++)
+        assert_int_equal(mem[0x8000 + 7 * 32 + i], 0xFF);
+    assert_int_equal(mbedtls_md5_ret(mem + 0x8000, 7 * 32, md5), 0);
+    assert_memory_equal(mem + 0x8000 + 7 * 32 + 16, md5, 16);
+    for (i = 8 * 32; i < 4096; i++)
         assert_int_equal(mem[0x8000 + i], 0xFF);
 
-    assert_int_equal(sim_read_layout(&f, &l), FOTA_OK);
+    assert_int_equal(sim_read_layout(&f, NULL, &l), FOTA_OK);
     assert_int_equal(l.slot_count, 2);
     assert_int_equal(l.slot_offset[0], 0x10000);
     assert_int_equal(l.slot_offset[1], 0x150000);
@@ -189,14 +192,16 @@ static void test_write_and_read_back(void **state)
     assert_int_equal(l.slot_size[1], 0x140000);
     assert_int_equal(l.otadata_offset, 0xE000);
     assert_int_equal(l.nvs_offset, 0x9000);
+    assert_int_equal(l.journal_offset, 0x3EC000);
+    assert_int_equal(l.journal_size, 0x4000);
     assert_int_equal(l.factory_size, 0);
 
     /* a flipped bit in an entry breaks the MD5: refused like ESP-IDF does */
     mem[0x8000 + 2 * 32 + 8] ^= 0x01;
-    assert_int_equal(sim_read_layout(&f, &l), FOTA_ERR_PTABLE);
+    assert_int_equal(sim_read_layout(&f, NULL, &l), FOTA_ERR_PTABLE);
     /* a blank table is refused */
     memset(mem + 0x8000, 0xFF, 4096);
-    assert_int_equal(sim_read_layout(&f, &l), FOTA_ERR_PTABLE);
+    assert_int_equal(sim_read_layout(&f, NULL, &l), FOTA_ERR_PTABLE);
 }
 
 /* Cross-check with gen_esp32part.py's own output (esptool's

@@ -3,14 +3,16 @@
  * entirely in the caller's FOTA_HASH_CTX_SIZE buffer: mbedtls_md_hmac would
  * allocate its context on the heap, so HMAC is built from two SHA-256
  * contexts here (RFC 2104), with the outer key pad kept beside the inner
- * state.
+ * state. Builds against mbedTLS 2.28 and 3.x (mbedtls_compat.h; the test
+ * posix_crypto_mbedtls3 compiles it against ESP-IDF's mbedTLS 3.6 headers).
+ * Posix only: the ESP-IDF component has its own.
  */
 #include <string.h>
 #include <mbedtls/sha256.h>
-#include <mbedtls/md.h>
 #include <mbedtls/platform_util.h>
 #include <mbedtls/ecdsa.h>
 #include <mbedtls/ecp.h>
+#include "mbedtls_compat.h"
 #include "posix_port.h"
 
 struct hmac_state {
@@ -25,20 +27,20 @@ static int sha_start(const struct fota_config *c, void *ctx)
 {
     (void)c;
     mbedtls_sha256_init(ctx);
-    return mbedtls_sha256_starts_ret(ctx, 0) ? FOTA_ERR_CRYPTO : FOTA_OK;
+    return fota_sha256_starts(ctx, 0) ? FOTA_ERR_CRYPTO : FOTA_OK;
 }
 
 static int sha_update(const struct fota_config *c, void *ctx, const uint8_t *d, uint32_t n)
 {
     (void)c;
-    return mbedtls_sha256_update_ret(ctx, d, n) ? FOTA_ERR_CRYPTO : FOTA_OK;
+    return fota_sha256_update(ctx, d, n) ? FOTA_ERR_CRYPTO : FOTA_OK;
 }
 
 static int sha_finish(const struct fota_config *c, void *ctx, uint8_t out[32])
 {
     int rc;
     (void)c;
-    rc = mbedtls_sha256_finish_ret(ctx, out);
+    rc = fota_sha256_finish(ctx, out);
     mbedtls_sha256_free(ctx);
     return rc ? FOTA_ERR_CRYPTO : FOTA_OK;
 }
@@ -51,7 +53,7 @@ static int hmac_start(const struct fota_config *c, void *ctx, const uint8_t *key
     (void)c;
     memset(k, 0, sizeof k);
     if (n > 64) {
-        if (mbedtls_sha256_ret(key, n, k, 0))
+        if (fota_sha256(key, n, k, 0))
             return FOTA_ERR_CRYPTO;
     } else {
         memcpy(k, key, n);
@@ -61,7 +63,7 @@ static int hmac_start(const struct fota_config *c, void *ctx, const uint8_t *key
         h->opad[i] = (uint8_t)(k[i] ^ 0x5c);
     }
     mbedtls_sha256_init(&h->inner);
-    if (mbedtls_sha256_starts_ret(&h->inner, 0) || mbedtls_sha256_update_ret(&h->inner, ipad, 64))
+    if (fota_sha256_starts(&h->inner, 0) || fota_sha256_update(&h->inner, ipad, 64))
         return FOTA_ERR_CRYPTO;
     mbedtls_platform_zeroize(k, sizeof k);
     mbedtls_platform_zeroize(ipad, sizeof ipad);
@@ -72,7 +74,7 @@ static int hmac_update(const struct fota_config *c, void *ctx, const uint8_t *d,
 {
     struct hmac_state *h = ctx;
     (void)c;
-    return mbedtls_sha256_update_ret(&h->inner, d, n) ? FOTA_ERR_CRYPTO : FOTA_OK;
+    return fota_sha256_update(&h->inner, d, n) ? FOTA_ERR_CRYPTO : FOTA_OK;
 }
 
 static int hmac_finish(const struct fota_config *c, void *ctx, uint8_t out[32])
@@ -82,17 +84,17 @@ static int hmac_finish(const struct fota_config *c, void *ctx, uint8_t out[32])
     uint8_t ih[32];
     int rc;
     (void)c;
-    rc = mbedtls_sha256_finish_ret(&h->inner, ih);
+    rc = fota_sha256_finish(&h->inner, ih);
     mbedtls_sha256_free(&h->inner);
     mbedtls_sha256_init(&outer);
     if (!rc)
-        rc = mbedtls_sha256_starts_ret(&outer, 0);
+        rc = fota_sha256_starts(&outer, 0);
     if (!rc)
-        rc = mbedtls_sha256_update_ret(&outer, h->opad, 64);
+        rc = fota_sha256_update(&outer, h->opad, 64);
     if (!rc)
-        rc = mbedtls_sha256_update_ret(&outer, ih, 32);
+        rc = fota_sha256_update(&outer, ih, 32);
     if (!rc)
-        rc = mbedtls_sha256_finish_ret(&outer, out);
+        rc = fota_sha256_finish(&outer, out);
     mbedtls_sha256_free(&outer);
     mbedtls_platform_zeroize(h->opad, sizeof h->opad);
     return rc ? FOTA_ERR_CRYPTO : FOTA_OK;
@@ -110,12 +112,27 @@ void fota_posix_crypto(struct fota_config *c)
 
 void fota_posix_sha256(const uint8_t *d, size_t n, uint8_t out[32])
 {
-    mbedtls_sha256_ret(d, n, out, 0);
+    fota_sha256(d, n, out, 0);
 }
 
+/* One-shot HMAC through the callbacks above (no heap), in pieces below
+ * 2^32 bytes. */
 void fota_posix_hmac(const uint8_t *key, size_t klen, const uint8_t *d, size_t n, uint8_t out[32])
 {
-    mbedtls_md_hmac(mbedtls_md_info_from_type(MBEDTLS_MD_SHA256), key, klen, d, n, out);
+    union {
+        uint64_t align;
+        uint8_t bytes[FOTA_HASH_CTX_SIZE];
+    } ctx;
+    size_t k;
+    int rc = hmac_start(NULL, ctx.bytes, key, (uint32_t)klen);
+    for (; !rc && n; d += k, n -= k) {
+        k = n > 0x40000000u ? 0x40000000u : n;
+        rc = hmac_update(NULL, ctx.bytes, d, (uint32_t)k);
+    }
+    if (!rc)
+        rc = hmac_finish(NULL, ctx.bytes, out);
+    if (rc)
+        memset(out, 0, 32);
 }
 
 /* ECDSA P-256 verification with mbedTLS. The bignum code allocates on the

@@ -1,0 +1,62 @@
+/*
+ * sdkconfig.h - a hand-written stand-in for the sdkconfig.h that idf.py
+ * generates, for compiling the ESP-IDF port for esp32c3 with Debian's
+ * riscv64-unknown-elf-gcc against ../shared/esp-idf/ (tests/esp-idf/cross.sh).
+ * The first block is what ESP-IDF v5.4.4's headers strictly need (see
+ * ../shared/esp-idf/README.md); the second is what a real build of the
+ * example sets and the port reads (Kconfig of src/ports/esp-idf and
+ * examples/esp-idf/sdkconfig.defaults), with their Kconfig defaults.
+ */
+#pragma once
+
+/* needed by ESP-IDF's headers */
+#define CONFIG_IDF_TARGET_ESP32C3 1
+#define CONFIG_IDF_TARGET "esp32c3"
+#define CONFIG_IDF_FIRMWARE_CHIP_ID 0x0005
+#define CONFIG_ESP_SYSTEM_SINGLE_CORE_MODE 1
+#define CONFIG_FREERTOS_NUMBER_OF_CORES 1
+#define CONFIG_FREERTOS_HZ 1000
+#define CONFIG_FREERTOS_MAX_TASK_NAME_LEN 16
+#define CONFIG_FREERTOS_TASK_NOTIFICATION_ARRAY_ENTRIES 1
+#define CONFIG_LOG_DEFAULT_LEVEL 3
+#define CONFIG_LOG_MAXIMUM_LEVEL 3
+#define CONFIG_LOG_TIMESTAMP_SOURCE_RTOS 1
+#define CONFIG_LWIP_IPV6 1
+#define CONFIG_LWIP_IPV6_NUM_ADDRESSES 3
+#define CONFIG_LWIP_TCP_OVERSIZE_MSS 1
+#define CONFIG_MBEDTLS_AES_C 1
+#define CONFIG_MBEDTLS_HARDWARE_SHA 1
+
+/* set in a real build of the example */
+#define CONFIG_MBEDTLS_ECDSA_C 1
+#define CONFIG_MBEDTLS_ECP_C 1
+#define CONFIG_MBEDTLS_ECP_DP_SECP256R1_ENABLED 1
+#define CONFIG_BOOTLOADER_APP_ROLLBACK_ENABLE 1
+#define CONFIG_APP_ROLLBACK_ENABLE CONFIG_BOOTLOADER_APP_ROLLBACK_ENABLE
+#define CONFIG_PARTITION_TABLE_OFFSET 0x8000
+#define CONFIG_PARTITION_TABLE_CUSTOM 1
+#define CONFIG_PARTITION_TABLE_CUSTOM_FILENAME "partitions.csv"
+#define CONFIG_ESPTOOLPY_FLASHSIZE_4MB 1
+
+/* src/ports/esp-idf/Kconfig, defaults */
+#define CONFIG_FOTA_SERVER_URL "http://192.168.1.10:8080"
+#define CONFIG_FOTA_PROTOCOL_V1_V2 1
+#define CONFIG_FOTA_TASK_STACK_SIZE 8192
+#define CONFIG_FOTA_TASK_PRIORITY 5
+#define CONFIG_FOTA_CHECK_INTERVAL_S 3600
+#define CONFIG_FOTA_HTTP_TIMEOUT_MS 15000
+#define CONFIG_FOTA_HTTP_BUFFER_SIZE 1024
+#define CONFIG_FOTA_MAX_ATTEMPTS 8
+/* the journal store: NVS (default), or the `fota` data partition when the
+ * test builds its second variant with -DFOTA_TEST_JOURNAL_PARTITION */
+#ifdef FOTA_TEST_JOURNAL_PARTITION
+#define CONFIG_FOTA_JOURNAL_PARTITION 1
+#else
+#define CONFIG_FOTA_JOURNAL_NVS 1
+#endif
+#define CONFIG_FOTA_NVS_NAMESPACE "fota"
+#define CONFIG_FOTA_NVS_JOURNAL_KEY "journal"
+#define CONFIG_FOTA_NVS_FLOOR_KEY "floor"
+#define CONFIG_FOTA_JOURNAL_PARTITION_LABEL "fota"
+#define CONFIG_FOTA_SIGN_PUBKEY ""
+#define CONFIG_FOTA_CONFIRM_AFTER_S 0

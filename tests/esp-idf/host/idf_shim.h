@@ -1,0 +1,34 @@
+/*
+ * idf_shim.h - the host test's stand-ins for the chip and the bootloader
+ * around ESP-IDF's own code (idf_shim.c tells what is real and what is not).
+ */
+#ifndef IDF_SHIM_H
+#define IDF_SHIM_H
+#include <stddef.h>
+#include "esp_partition.h"
+
+#define SHIM_EXIT_CUT 4      /* the process ended at an armed power cut */
+#define SHIM_EXIT_RESTART 5  /* esp_restart() was called */
+
+/* The bootloader's step at power-on: otadata rules of
+ * CONFIG_BOOTLOADER_APP_ROLLBACK_ENABLE, then the slot to run. 0, or -1 with
+ * why filled when nothing boots. */
+int shim_power_on(char *why, size_t whylen);
+
+/* The partition the bootloader chose (what esp_ota_get_running_partition finds). */
+const esp_partition_t *shim_booted(void);
+
+/* Cut power inside the flash operation that reaches `cycles` of
+ * esp_partition_fail_after's cycles (4 bytes written, or one 4 KB sector
+ * erased, each count one), from now on. */
+void shim_arm_cut(size_t cycles);
+
+/* fail_after cycles spent since shim_reset_cycles (the start of the command). */
+size_t shim_cycles(void);
+void shim_reset_cycles(void);
+
+/* Tear the K-th (from 0) write to the nvs partition from now on: its
+ * first half is programmed, then power goes. */
+void shim_arm_nvs_tear(unsigned k);
+
+#endif

@@ -1,0 +1,3 @@
+/* freertos/semphr.h - stand-in for the host test (see FreeRTOS.h). */
+#pragma once
+#include "freertos/FreeRTOS.h"

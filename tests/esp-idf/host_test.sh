@@ -1,0 +1,349 @@
+#!/usr/bin/env bash
+# host_test.sh - libfota's ESP-IDF port on ESP-IDF's own Linux emulation
+# (esp_partition, nvs_flash, esp_ota_ops.c; see host/idf_shim.c for the
+# parts that are stand-ins), against a real fota-server on loopback, with
+# real Arduino-ESP32 images from ../shared/firmware. Each run of
+# esp_idf_dev is one power-on of the same emulated flash file.
+#
+#   full_update  a -> b over v1 (one TCP connection for every request) and
+#                over v2 (one stream), trial boot, confirm; flash bytes,
+#                otadata state and what the server recorded
+#   powercut     power cut mid-download (ESP-IDF's esp_partition_fail_after,
+#                then the process ends), torn NVS journal writes, cuts in
+#                the boot switch; each followed by a restart that resumes
+#                from the NVS journal (never from zero once past the first
+#                sector), ending with b installed, confirmed, bit-exact;
+#                cuts late in the run (boot switch) and inside the confirm
+#   powercut_fstore  the same cuts with the journal on the `fota` data
+#                partition (Kconfig FOTA_JOURNAL_PARTITION, fota_fstore)
+#   signed       a release signed with fota-admin's key: installed by a
+#                device holding the public key (the port's mbedTLS ECDSA
+#                verify), refused by one holding another key, its ota_1
+#                left erased
+#   rollback     a trial boot that restarts without confirming goes back
+#                to a (the bootloader's rule); an explicit rollback through
+#                esp_ota_mark_app_invalid_rollback_and_reboot after b -> large
+#
+#   floor        anti-rollback floor kept apart from the journal: after a
+#                confirmed secure_version 5 image and a lost journal, the
+#                device still reports 5 and is not offered an image with
+#                secure_version 3 (floor_fstore: the
+#                same with the journal partition's floor store)
+#
+# usage: host_test.sh SCENARIO FOTA_SERVER FOTA_ADMIN ESP_IDF_DEV FOTA_MKIMAGE PARTITIONS_BIN FIRMWARE_DIR
+set -euo pipefail
+[ $# -eq 7 ] || { echo "usage: $0 full_update|powercut|powercut_fstore|signed|rollback|floor|floor_fstore SERVER ADMIN DEV MKIMAGE PARTITIONS.bin FW" >&2; exit 1; }
+SCENARIO=$1 IDFDEV=$4 PTABLE=$6 JOURNAL=nvs
+case $SCENARIO in *_fstore) SCENARIO=${SCENARIO%_fstore} JOURNAL=fstore ;; esac
+[ -r "$PTABLE" ] || { echo "FAIL: partition table $PTABLE not built" >&2; exit 1; }
+set -- "$2" "$3" "$4" "$5" "$7"
+. "$(dirname "$0")/../e2e/lib.sh"
+TEST_NAME=esp_idf_host_$SCENARIO-$JOURNAL
+
+A=$FW/esp32-arduino-a.bin B=$FW/esp32-arduino-b.bin L=$FW/esp32-arduino-large.bin
+A_SHA=32dfbb63ad86ead6be055ed18778c8c417d166035c6eb03294d13d0093273bb9
+B_SHA=109ad44ae600f1d3e7a5c456bccbed5f2d79c80a06d43d8660262f949756967a
+L_SHA=64a6fc8e4aef7a9c0066cc2e49156d3ae99c018b413e261c0d7a5f8f8fcb634f
+[ "$(sha256_of "$B")" = "$B_SHA" ] || fail "esp32-arduino-b.bin is not the expected file"
+OTA0=$((0x10000)) OTA1=$((0x1F0000))   # examples/esp-idf/partitions.csv
+
+# idf F ARGS...: one power-on of flash F; output in $DIR/dev.out, status IDF_RC
+idf() {
+    local f=$1
+    shift
+    IDF_RC=0
+    "$IDFDEV" --flash "$f" "$@" >"$DIR/dev.out" 2>"$DIR/dev.err" || IDF_RC=$?
+}
+idf_expect() {
+    local want=$1
+    shift
+    idf "$@"
+    if [ "$IDF_RC" != "$want" ]; then
+        cat "$DIR/dev.out" "$DIR/dev.err" >&2
+        fail "esp_idf_dev exit $IDF_RC, expected $want: esp_idf_dev --flash $*"
+    fi
+}
+has() { grep -q -- "$1" "$DIR/dev.out" || { cat "$DIR/dev.out" "$DIR/dev.err" >&2; fail "output lacks '$1'"; }; }
+# slot_is F OFFSET IMAGE: the slot at OFFSET of flash F holds IMAGE, byte for byte
+slot_is() {
+    local len
+    len=$(stat -c %s "$3")
+    dd if="$1" of="$DIR/slot.extract" bs=65536 iflag=skip_bytes,count_bytes skip="$2" count="$len" status=none
+    cmp -s "$DIR/slot.extract" "$3" || fail "slot at $2 of $1 differs from $3"
+}
+
+# slot_erased F OFFSET: the 0x1E0000-byte slot at OFFSET of F is all 0xFF
+slot_erased() {
+    dd if="$1" of="$DIR/slot.extract" bs=65536 iflag=skip_bytes,count_bytes skip="$2" \
+        count=$((0x1E0000)) status=none
+    head -c $((0x1E0000)) /dev/zero | tr '\0' '\377' | cmp -s - "$DIR/slot.extract"
+}
+
+# provision ID: a new device with a in ota_0 and ID + key in NVS; prints the flash path
+provision() {
+    local key
+    key=$(add_device "$1")
+    idf_expect 0 "$DIR/$1.flash" provision "$PTABLE" "$A" "$1" "$key" >&2
+    idf_expect 0 "$DIR/$1.flash" boot
+    has "boot: slot=ota_0 state=none "
+    has "sha256=$A_SHA"
+}
+
+start_server
+[ "$SCENARIO" = signed ] || REL_B=$(add_release "$B" 2.0.0)  # signed: b is uploaded signed
+
+case $SCENARIO in
+full_update)
+    for proto in v1 v2; do
+        ID=dev-$proto F=$DIR/dev-$proto.flash
+        provision "$ID"
+        deploy "$REL_B" "$ID"
+        idf_expect 0 "$F" --server "$URL" --protocols "$proto" update
+        has "update: installed"
+        has "progress: resumed_from=0 of 951744"
+        if [ "$proto" = v1 ]; then
+            # ~930 chunk requests: the port kept one esp_http_client handle
+            # open, so all of them went over the first connection
+            REQ=$(sed -n 's/^http: requests=\([0-9]*\) .*/\1/p' "$DIR/dev.out")
+            [ "$REQ" -gt 900 ] || fail "v1 update made only $REQ requests"
+            has "connections=1$"
+        fi
+        slot_is "$F" $OTA1 "$B"
+        ok "$proto: b written to ota_1 ($(grep '^http:' "$DIR/dev.out"))"
+
+        # next power-on: ESP-IDF's otadata says NEW -> booted on trial; the
+        # port's round confirms it once the server has answered
+        idf_expect 0 "$F" --server "$URL" confirm
+        has "confirm: success"
+        idf_expect 0 "$F" boot
+        has "boot: slot=ota_1 state=valid "
+        has "sha256=$B_SHA"
+        slot_is "$F" $OTA0 "$A"
+        J=$(device_json "$ID")
+        [ "$(jstr "$J" state)" = confirmed ] || fail "server state $(jstr "$J" state), expected confirmed"
+        ok "$proto: ota_1 valid, sha256 of b, server says confirmed"
+    done
+    # a device whose NVS key is not the server's: 401, nothing written
+    idf_expect 0 "$DIR/wrong.flash" provision "$PTABLE" "$A" dev-v1 "$(printf '%064d' 7)" >&2
+    idf_expect 2 "$DIR/wrong.flash" --server "$URL" update
+    has "update: failed: server refused the device credentials (401)"
+    slot_erased "$DIR/wrong.flash" $OTA1 || fail "ota_1 written by a device the server refused"
+    ok "wrong key in NVS: $(grep '^update:' "$DIR/dev.out")"
+    ;;
+powercut)
+    # a clean run measures the update's flash cycles (4 bytes written or one
+    # sector erased each, as esp_partition_fail_after counts them)
+    provision ref
+    deploy "$REL_B" ref
+    idf_expect 0 "$DIR/ref.flash" --server "$URL" update
+    TOTAL=$(sed -n 's/^flash: cycles=\([0-9]*\)$/\1/p' "$DIR/dev.out")
+    [ -n "$TOTAL" ] && [ "$TOTAL" -gt 200000 ] || fail "no cycle count from the clean run"
+    idf_expect 0 "$DIR/ref.flash" --server "$URL" confirm
+    CONF=$(sed -n 's/^flash: cycles=\([0-9]*\)$/\1/p' "$DIR/dev.out")
+    [ -n "$CONF" ] && [ "$CONF" -gt 5 ] || fail "no cycle count from the clean confirm"
+    ok "a clean update takes $TOTAL flash cycles, its confirm $CONF"
+
+    provision cut
+    deploy "$REL_B" cut
+    F=$DIR/cut.flash
+    # cuts: mid-download (twice), torn NVS journal writes, late in the run
+    # (final check / boot switch); each restart must resume, not start over
+    PLAN=("--cut-cycles $((TOTAL / 3))" "--cut-nvs 3" "--cut-cycles $((TOTAL / 4))"
+          "--cut-nvs 1" "--cut-cycles $((TOTAL / 5))" "--cut-cycles 4000000000")
+    if [ "$JOURNAL" = fstore ]; then  # no NVS writes to tear: more cuts instead
+        PLAN=("--cut-cycles $((TOTAL / 3))" "--cut-cycles $((TOTAL / 4 + 3))"
+              "--cut-cycles $((TOTAL / 5 + 7))" "--cut-cycles $((TOTAL / 6 + 11))"
+              "--cut-cycles 4000000000")
+    fi
+    last=0 cuts=0 n=0
+    for step in "${PLAN[@]}"; do
+        n=$((n + 1))
+        want=4   # every planned cut falls inside its run; the last step has none
+        [ "$n" = "${#PLAN[@]}" ] && want=0
+        # shellcheck disable=SC2086
+        idf_expect $want "$F" --server "$URL" $step update
+        RF=$(sed -n 's/^progress: resumed_from=\([0-9]*\) .*/\1/p' "$DIR/dev.out")
+        if [ "$want" = 4 ]; then
+            cuts=$((cuts + 1))
+            has "power cut"
+            ok "$step: $(grep '^power cut' "$DIR/dev.out"), resumed from ${RF:-none} in this run"
+        else
+            has "update: installed"
+            ok "$step: installed (this run resumed from ${RF:-?})"
+        fi
+        if [ -n "$RF" ]; then
+            [ "$RF" -ge "$last" ] || fail "$step: resumed from $RF, before the previous run's $last: the journal went back"
+            last=$RF
+        fi
+        if [ "$want" = 4 ]; then
+            idf_expect 0 "$F" journal   # the cut run left a record to resume from
+            grep -q '^journal: [0-9a-f]\{128\}$' "$DIR/dev.out" || { cat "$DIR/dev.out" >&2; fail "$step: no journal record after the cut"; }
+        fi
+    done
+    [ "$last" -gt 0 ] || fail "no run resumed past offset 0: the journal did not carry the download"
+    slot_is "$F" $OTA1 "$B"
+    idf_expect 0 "$F" --server "$URL" confirm
+    has "confirm: success"
+    idf_expect 0 "$F" boot
+    has "boot: slot=ota_1 state=valid "
+    has "sha256=$B_SHA"
+    ok "after $cuts cuts: b in ota_1 bit-exact, confirmed; last run resumed from $last"
+
+    # cuts in the last cycles of a whole run: the final journal saves and
+    # esp_ota_set_boot_partition's otadata erase/write. The restart must
+    # finish the install (verify again, switch again), never brick.
+    for k in 2 6 9 12 30; do
+        F=$DIR/late$k.flash
+        provision "late$k"
+        deploy "$REL_B" "late$k"
+        idf "$F" --server "$URL" --cut-cycles $((TOTAL - k)) update
+        [ "$IDF_RC" = 4 ] || { cat "$DIR/dev.out" >&2; fail "late cut $k: exit $IDF_RC, expected a cut"; }
+        WHERE=$(grep '^power cut' "$DIR/dev.out")
+        idf_expect 0 "$F" --server "$URL" update
+        has "update: installed"   # the cut came before the switch took: start-up switched again
+        idf_expect 0 "$F" --server "$URL" confirm
+        idf_expect 0 "$F" boot
+        has "boot: slot=ota_1 state=valid "
+        has "sha256=$B_SHA"
+        ok "cut $k cycles before the end ($WHERE): restart finished the install, b confirmed"
+    done
+
+    # cuts while the trial image is confirmed: esp_ota_mark_app_valid_cancel_rollback
+    # erases the active otadata sector, then writes it VALID; the journal and
+    # the status post come around it. Whatever boots next, the device ends
+    # with b confirmed and never without a bootable image.
+    for k in 1 2 5 $((CONF - 1)); do
+        F=$DIR/conf$k.flash
+        provision "conf$k"
+        deploy "$REL_B" "conf$k"
+        idf_expect 0 "$F" --server "$URL" update
+        idf "$F" --server "$URL" --cut-cycles "$k" confirm
+        [ "$IDF_RC" = 4 ] || { cat "$DIR/dev.out" >&2; fail "confirm cut $k: exit $IDF_RC, expected a cut"; }
+        WHERE=$(grep '^power cut' "$DIR/dev.out")
+        idf_expect 0 "$F" boot
+        AFTER=$(grep '^boot:' "$DIR/dev.out" | cut -d' ' -f2-3)
+        # one round of the port: start-up switches again if the entry was
+        # lost (restart due), the trial boot is confirmed
+        idf_expect 0 "$F" --server "$URL" update
+        idf_expect 0 "$F" --server "$URL" confirm
+        idf_expect 0 "$F" boot
+        if [ "$k" -lt 9 ]; then   # cuts in the otadata erase/write: b in ota_1 again
+            has "boot: slot=ota_1 state=valid "
+        else
+            # a cut in the last journal write of the confirm: since the core's
+            # floor/version changes (h10core bf00b7d, main 2c5d679) the
+            # `confirmed` report is lost and the server offers b again, which
+            # the device installs into the other slot: b still ends valid and
+            # running (the invariant), the re-download is reported to the lead
+            has "state=valid "
+        fi
+        has "sha256=$B_SHA"
+        ok "confirm cut at cycle $k ($WHERE): next boot $AFTER; then $(grep '^boot:' "$DIR/dev.out" | cut -d' ' -f2-3), b"
+    done
+    ;;
+signed)
+    out=$(admin key generate --out "$DIR/fleet") || fail "key generate"
+    PUB=$(printf '%s\n' "$out" | grep -o '[0-9a-f]\{128\}' | sed -n 1p)
+    out=$(admin key generate --out "$DIR/other") || fail "key generate"
+    OTHER=$(printf '%s\n' "$out" | grep -o '[0-9a-f]\{128\}' | sed -n 1p)
+    [ -n "$PUB" ] && [ -n "$OTHER" ] && [ "$PUB" != "$OTHER" ] || fail "key generate printed no public key"
+    out=$(admin --json release add "$B" --version 2.1.0 --sign "$DIR/fleet.key") || fail "signed release add"
+    REL_S=$(jnum "$out" id)
+    for who in good bad; do
+        provision "sig-$who"
+        deploy "$REL_S" "sig-$who"
+    done
+    idf_expect 0 "$DIR/sig-good.flash" --server "$URL" --sign-pubkey "$PUB" update
+    has "update: installed"
+    slot_is "$DIR/sig-good.flash" $OTA1 "$B"
+    ok "signed release installed by the device holding its public key"
+    idf_expect 2 "$DIR/sig-bad.flash" --server "$URL" --sign-pubkey "$OTHER" update
+    has "update: failed"
+    slot_erased "$DIR/sig-bad.flash" $OTA1 || fail "ota_1 written for a release signed by another key"
+    J=$(device_json sig-bad)
+    [ "$(jstr "$J" state)" = failed ] || fail "server state $(jstr "$J" state), expected failed"
+    ok "release signed by another key refused ($(grep '^update:' "$DIR/dev.out")), ota_1 still erased"
+    ;;
+rollback)
+    F=$DIR/rb.flash
+    provision rb
+    deploy "$REL_B" rb
+    idf_expect 0 "$F" --server "$URL" update
+    has "update: installed"
+    idf_expect 0 "$F" boot        # trial boot of b, never confirmed
+    has "boot: slot=ota_1 state=pending_verify "
+    has "sha256=$B_SHA"
+    idf_expect 0 "$F" boot        # restart: the bootloader aborts b, a runs
+    has "boot: slot=ota_0 "
+    has "sha256=$A_SHA"
+    ok "a trial boot without confirm returned to a on the next restart"
+    # ESP-IDF refuses an explicit rollback when the previous app has no
+    # otadata entry (flashed by esptool, never updated):
+    # esp_ota_check_rollback_is_possible() is false
+    F=$DIR/rb2.flash
+    provision rb2
+    deploy "$REL_B" rb2
+    idf_expect 0 "$F" --server "$URL" update
+    idf_expect 2 "$F" rollback
+    cat "$DIR/dev.err" >>"$DIR/dev.out"   # ESP-IDF's own log line
+    has "esp_ota_mark_app_invalid_rollback_and_reboot: ESP_ERR_OTA_ROLLBACK_FAILED"
+    has "rollback: otadata partition malformed"   # FOTA_ERR_OTADATA
+    idf_expect 0 "$F" boot        # that power-on did not confirm either
+    has "boot: slot=ota_0 "
+    ok "explicit rollback refused by ESP-IDF with no previous otadata entry; bootloader rollback still worked"
+    # after one confirmed update, esp_ota_mark_app_invalid_rollback_and_reboot works
+    F=$DIR/rb3.flash
+    provision rb3
+    deploy "$REL_B" rb3
+    idf_expect 0 "$F" --server "$URL" update
+    idf_expect 0 "$F" --server "$URL" confirm
+    OUT=$(admin --json release add "$L" --version 3.0.0 --slot-size 0x1E0000) || fail "release add large"
+    REL_L=$(jnum "$OUT" id)
+    # Arduino images carry the core's version ("9036908-dirty" for b), which
+    # the server orders after "3.0.0": the deployment allows the downgrade
+    admin deploy "$REL_L" --device rb3 --allow-downgrade >/dev/null || fail "deploy large"
+    idf_expect 0 "$F" --server "$URL" update
+    has "update: installed"
+    slot_is "$F" $OTA0 "$L"
+    idf_expect 5 "$F" rollback    # ESP-IDF marks it INVALID and restarts
+    has "restart"
+    idf_expect 0 "$F" boot
+    has "boot: slot=ota_1 state=valid "
+    has "sha256=$B_SHA"
+    ok "b -> large, rollback through ESP-IDF: b runs again, valid"
+    ;;
+floor)
+    "$MKIMAGE_BIN" -o "$DIR/sv5.bin" --size 300000 --version 5.0.0 --secure-version 5 --seed 11 >/dev/null || fail "fota-mkimage sv5"
+    "$MKIMAGE_BIN" -o "$DIR/sv3.bin" --size 300000 --version 6.0.0 --secure-version 3 --seed 12 >/dev/null || fail "fota-mkimage sv3"
+    F=$DIR/fl.flash
+    provision fl
+    REL5=$(add_release "$DIR/sv5.bin" 5.0.0)
+    deploy "$REL5" fl
+    idf_expect 0 "$F" --server "$URL" update
+    has "update: installed"
+    idf_expect 0 "$F" --server "$URL" confirm
+    has "confirm: success"
+    idf_expect 0 "$F" --server "$URL" floor
+    has "floor: 5 (success)"
+    ok "secure_version 5 confirmed: the floor store holds 5"
+    idf_expect 0 "$F" forget-journal
+    idf_expect 0 "$F" journal
+    has "journal: none"
+    REL3=$(add_release "$DIR/sv3.bin" 6.0.0)
+    deploy "$REL3" fl
+    # the device reports its floor in `check` (secure_version=5, from the
+    # floor store: the journal is gone), so the server does not offer sv3;
+    # with the floor lost it would report 0 and get sv3
+    idf_expect 0 "$F" --server "$URL" update
+    has "update: no update"
+    [ "$(log_count "not offering release $REL3 to fl: its secure_version 3 is below the device's 5")" = 1 ] ||
+        fail "the server did not see the device's floor 5"
+    slot_is "$F" $OTA0 "$A"
+    idf_expect 0 "$F" boot
+    has "boot: slot=ota_1 state=valid "
+    ok "journal lost, floor kept: the device reported 5, sv3 not offered, ota_0 untouched, sv5 runs"
+    ;;
+*) fail "unknown scenario $SCENARIO" ;;
+esac
+kill_server TERM
+echo "$TEST_NAME: all checks passed"
