@@ -70,19 +70,16 @@
 
 /* ---- small helpers -------------------------------------------------------- */
 
+/* The id's length, bounded (no strlen in the core), then the one rule of
+ * fota/device_id.h: charset, length and no leading dot are checked there. */
 static int valid_id(const char *id)
 {
-    uint32_t n;
+    uint32_t n = 0;
     if (!id)
         return 0;
-    for (n = 0; id[n]; n++) {
-        char c = id[n];
-        if (n >= FOTA_ID_MAX ||
-            !((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-              c == '.' || c == '_' || c == '-'))
-            return 0;
-    }
-    return fota_device_id_valid(id, n); /* the rule: fota/device_id.h */
+    while (n <= FOTA_ID_MAX && id[n])
+        n++;
+    return fota_device_id_valid(id, n);
 }
 
 static int jload(struct fota *f, struct fota_jrec *r)
@@ -332,7 +329,7 @@ int fota_init(struct fota *f, const struct fota_config *c)
         return FOTA_ERR_PARAM;
     }
     if (!valid_id(c->device_id)) {
-        fota_log(f, FOTA_LOG_ERROR, "init: device id must be 1-64 of [A-Za-z0-9._-]");
+        fota_log(f, FOTA_LOG_ERROR, "init: device id must be 1-64 of [A-Za-z0-9._-], not starting with '.'");
         return FOTA_ERR_PARAM;
     }
 
