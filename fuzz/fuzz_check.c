@@ -24,7 +24,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memset(f, 0xA5, sizeof *f); /* no reliance on a zeroed struct */
     f->cfg = &cfg;
     f->http_status = &status;
-    fota_check_begin(f);
+    fota_check_begin(f, &f->offer);
     while (off < size && rc == FOTA_OK) {
         size_t n = fuzz_split_next(&sp, size - off);
         rc = fota_check_body(f, data + off, (uint32_t)n);

@@ -67,6 +67,8 @@ enum fota_err {
     FOTA_ERR_JOURNAL = -51,      /* resume journal corrupt */
     FOTA_ERR_ROLLED_BACK = -52,  /* the new image did not confirm */
     FOTA_ERR_NOTHING_PENDING = -53, /* confirm with no image on trial */
+    FOTA_ERR_ALREADY_RUNNING = -54, /* the offered release is the image running,
+                                       confirmed: nothing to download (not a failure) */
     FOTA_ERR_IMG_SIG_SECTOR = -55, /* secure boot v2 signature sector malformed */
 
     /* signed releases and anti-rollback */

@@ -10,7 +10,10 @@
  * A typical main loop (see src/sim/fota_device.c for a complete one):
  *
  *     struct fota f;                 // static or on a task's stack
- *     fota_init(&f, &cfg);           // partitions, boot state, journal
+ *     fota_init(&f, &cfg);           // partitions, journal, otadata: no network
+ *     // ... network up ...
+ *     if (fota_phase(&f) == FOTA_PHASE_RECOVERING)
+ *         fota_step(&f);             // what the reboot left: a report, a re-verify
  *     fota_confirm(&f);              // after the app's own self-test passes
  *     struct fota_offer o;
  *     if (fota_check(&f, &o) == FOTA_OK && o.update)
@@ -274,6 +277,9 @@ struct fota_config {
 #define FOTA_PHASE_VERIFYING   2
 #define FOTA_PHASE_SWITCHING   3
 #define FOTA_PHASE_INSTALLED   4  /* boot slot switched: reboot to try it */
+#define FOTA_PHASE_RECOVERING  5  /* fota_init found work a reboot left (a status
+                                     report, a slot re-verify and boot switch):
+                                     the next fota_step does it */
 /* A failed step leaves the phase as it was; fota_step may be called again. */
 
 /* What the server offers (the `check` answer). */
@@ -341,6 +347,7 @@ struct fota {
     uint8_t  journal[FOTA_JOURNAL_LEN];   /* last saved record */
     char     token[65];                   /* hex HMAC(key, "token:" + id) */
     uint8_t  phase;
+    uint8_t  recover_act;                 /* RECOVERING: what the next step does */
     uint32_t next_chunk;
     uint32_t min_secure;                  /* highest secure_version confirmed */
     uint32_t erased_until;                /* slot bytes erased in this run */
@@ -369,6 +376,8 @@ struct fota {
             uint8_t  vlen2;        /* protocols: previous char was 'v' */
             int      err;
             uint32_t vlen;
+            struct fota_offer *out; /* the caller's: never f->offer of an update
+                                       in progress */
         } check;
     } p;
     union {
@@ -381,12 +390,16 @@ struct fota {
 /* ---- API ------------------------------------------------------------------ */
 
 /*
- * Start libfota on a device that has just booted. Asks the port for the
- * running and the update partition, loads the resume journal, computes the
- * device token, and finishes what a power cut interrupted (through
- * boot_state and boot_set): a verified image whose boot switch did not take
- * is switched again; a trial image that was rolled back is reported. cfg
- * must outlive f.
+ * Start libfota on a device that has just booted, before it has a network.
+ * Asks the port for the running and the update partition, loads the resume
+ * journal, computes the device token, and asks boot_state what became of
+ * the journal's target. Makes no transport call and reads no app slot. What
+ * a power cut or a reboot left that needs more (a `confirmed` or
+ * `rolled_back` report; a verified image whose boot switch did not take, to
+ * read back and switch again) is left to the first fota_step: fota_phase()
+ * is then FOTA_PHASE_RECOVERING (fota_check, fota_begin, fota_run,
+ * fota_confirm and fota_rollback do that step first themselves). A trial
+ * image is FOTA_PHASE_INSTALLED at once. cfg must outlive f.
  * Returns FOTA_OK, FOTA_ERR_PARAM (missing callback or bad identity),
  * FOTA_ERR_NO_SLOT (no update partition, or it is the running one),
  * FOTA_ERR_OTADATA, or a port error.
@@ -397,6 +410,9 @@ int fota_init(struct fota *f, const struct fota_config *cfg);
  * Ask the server whether an update is waiting (GET check with the running
  * version). offer->update is 0 when there is none. Unknown fields in the
  * answer are ignored (newer servers may add some); known ones are checked.
+ * The answer goes into *offer only: an update in progress keeps its offer,
+ * journal and progress (fota_begin takes a new offer). An answer of "no
+ * update" makes the device forget a release it gave up (see fota_run).
  * Returns FOTA_OK, a transport/HTTP error, or FOTA_ERR_JSON / FIELD_* /
  * FOTA_ERR_OFFER for a malformed answer.
  */
@@ -407,7 +423,12 @@ int fota_check(struct fota *f, const char *running_version, struct fota_offer *o
  * against the update slot, consistent totals) before anything is erased, and
  * resumes from the journal's last committed sector when the journal holds the
  * same release and SHA-256. Returns FOTA_OK, FOTA_ERR_OFFER,
- * FOTA_ERR_CHUNK_SIZE, FOTA_ERR_SLOT_SIZE, FOTA_ERR_NO_SLOT, FOTA_ERR_STORE.
+ * FOTA_ERR_CHUNK_SIZE, FOTA_ERR_SLOT_SIZE, FOTA_ERR_NO_SLOT, FOTA_ERR_STORE,
+ * FOTA_ERR_ROLLED_BACK (the release rolled back here), FOTA_ERR_SHA256 (the
+ * release was given up after two SHA-256 mismatches), or
+ * FOTA_ERR_ALREADY_RUNNING: the offer is the image running, confirmed
+ * (VALID, its bytes hash to the offer's SHA-256), so there is nothing to
+ * download; `confirmed` has been reported again.
  */
 int fota_begin(struct fota *f, const struct fota_offer *offer);
 
@@ -423,9 +444,14 @@ int fota_step(struct fota *f);
  * fota_begin, then fota_step until installed, retrying retryable failures
  * (network, 5xx, 429, and chunks that fail to verify) with exponential backoff
  * and jitter, at most cfg->max_attempts times in a row. Reports progress to
- * the server (status) at start, every 64 chunks, and at the end.
- * Returns FOTA_OK once installed (reboot to boot the new image), or the
- * error that stopped it (FOTA_ERR_RETRIES after too many attempts).
+ * the server (status) at start, every 64 chunks, and at the end. A whole
+ * image that does not match the release SHA-256 is reported `failed`
+ * (sha256_mismatch) and downloaded again from zero once; a second mismatch
+ * gives the release up (FOTA_ERR_SHA256) until another offer: another
+ * release, or the same one after a check answered "no update".
+ * Returns FOTA_OK once installed (reboot to boot the new image),
+ * FOTA_ERR_ALREADY_RUNNING (see fota_begin: nothing to do), or the error
+ * that stopped it (FOTA_ERR_RETRIES after too many attempts).
  */
 int fota_run(struct fota *f, const struct fota_offer *offer);
 
@@ -446,11 +472,17 @@ int fota_confirm(struct fota *f);
 
 /*
  * Give up on the running image (boot_rollback): mark it invalid so the
- * bootloader boots the previous one. On a device this reboots and does not
- * return; the simulator returns FOTA_OK and the caller powers off. The
- * release is remembered as rolled back (not installed again by itself).
+ * bootloader boots the previous one. On trial or already confirmed (VALID)
+ * alike, as esp_ota_mark_app_invalid_rollback_and_reboot: a sketch may roll
+ * back a confirmed image that turns out bad later. On a device this reboots
+ * and does not return; the simulator returns FOTA_OK and the caller powers
+ * off. The release the journal names for the running slot is reported and
+ * remembered as rolled back (not installed again by itself).
  * FOTA_ERR_PARAM when the port has no boot_rollback,
- * FOTA_ERR_NOTHING_PENDING when the running image is not the selected one.
+ * FOTA_ERR_NOTHING_PENDING when the running image is not the selected one,
+ * or the platform's refusal when no previous app would boot
+ * (esp_ota_check_rollback_is_possible; FOTA_ERR_NO_SLOT in the simulator):
+ * the image then keeps running and the journal is unchanged.
  */
 int fota_rollback(struct fota *f);
 

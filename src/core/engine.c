@@ -8,18 +8,29 @@
  *
  * STATE DIAGRAM (f->phase; the journal phase in the state store in brackets)
  *
- *   IDLE
+ *   fota_init: journal + otadata only (no transport, no slot read)
+ *    │ nothing left ─────────────────▶ IDLE (or INSTALLED: a trial runs)
+ *    ▼ a report, a journal write or a re-verify left by the reboot
+ *   RECOVERING ── first fota_step (or fota_check/begin/confirm/rollback
+ *    │            first thing): the report, [rolled back], [none], or
+ *    │            re-verify + boot_set (-> INSTALLED); a cut or I/O error
+ *    │            stays RECOVERING
+ *    ▼
+ *   IDLE ── fota_begin of the release running VALID with the offer's
+ *    │      SHA-256: `confirmed` reported, FOTA_ERR_ALREADY_RUNNING
  *    │ fota_begin [downloading, committed = c]
  *    ▼
  *   DOWNLOADING ◀───────────────────────────┐
- *    │ v1: one chunk per step; v2: one      │
- *    │ stream per step. Fetch, parse, check │ read-back differs:
- *    │ (take_chunk), erase ahead, program,  │ [committed = 0]
- *    │ commit at sector ends                │
+ *    │ v1: one chunk per step; v2: one      │ read-back does not match the
+ *    │ stream per step. Fetch, parse, check │ release SHA-256, the first
+ *    │ (take_chunk), erase ahead, program,  │ time: `failed` reported,
+ *    │ commit at sector ends                │ [committed = 0, mismatches 1]
  *    ▼ last chunk                           │
  *   VERIFYING ──────────────────────────────┘
  *    │ read the update partition back: SHA-256 of the release, image
- *    │ structure, appended hash
+ *    │ structure, appended hash. The second SHA-256 mismatch: `failed`
+ *    │ reported, [failed], IDLE: fota_begin refuses that release until a
+ *    │ check answers "no update" or another release is offered
  *    ▼
  *   SWITCHING ── the platform refuses (its own image or signature check):
  *    │            [rolled back], IDLE; the running image stays
@@ -28,12 +39,16 @@
  *    ▼
  *   INSTALLED ── reboot ──▶ bootloader: NEW -> PENDING_VERIFY, boots the new
  *                           slot on trial; fota_confirm: boot_confirm (VALID),
- *                           [none] -> IDLE
+ *                           `confirmed` reported, [none] -> IDLE.
+ *                           fota_rollback (on trial or VALID): [rolled back],
+ *                           boot_rollback
  *
  *   Any other failed step keeps its phase; fota_step may be called again.
- *   At fota_init, after any reboot, the journal and boot_state decide what
- *   happened (recovery table below): resume the download, redo a boot switch
- *   that a cut undid, see a confirmed image, or see a rollback.
+ *   fota_check only parses into the caller's offer: it never changes the
+ *   phase, offer, progress or journal of an update in progress.
+ *   After any reboot, the journal and boot_state decide what happened
+ *   (recovery table below): resume the download, redo a boot switch that a
+ *   cut undid, see a confirmed image, or see a rollback.
  *
  * INVARIANTS (numbered as in DESIGN.md; tests name the one they check)
  *
@@ -58,7 +73,15 @@
  *      it PENDING_VERIFY and aborts it at the next boot unless fota_confirm()
  *      had boot_confirm write VALID.
  *   6. Bad input gets its own error code, logged once with what was expected
- *      and what came, and leaves flash and journal as they were.
+ *      and what came, and leaves flash and journal as they were. A release
+ *      whose verified chunks do not add up to its SHA-256 is downloaded at
+ *      most SHA_MISMATCH_MAX (2) times, each mismatch reported `failed`
+ *      with sha256_mismatch.
+ *   7. (engine) fota_init makes no transport call and reads no app slot:
+ *      only the journal and otadata; whatever needs the network or a slot
+ *      read-back waits for the first step (phase RECOVERING).
+ *   8. (engine) fota_check never touches an update in progress: it parses
+ *      into the caller's offer, never f->offer.
  */
 #include "engine.h"
 #include "fmt.h"
@@ -67,6 +90,7 @@
 
 #define STATUS_EVERY_CHUNKS 64u
 #define MAX_SWITCHES 3u
+#define SHA_MISMATCH_MAX 2u /* full downloads of a release whose bytes miss its SHA-256 */
 
 /* ---- small helpers -------------------------------------------------------- */
 
@@ -222,7 +246,22 @@ static int switch_to(struct fota *f, struct fota_jrec *r, const struct fota_part
     return rc;
 }
 
-static int recover(struct fota *f)
+/* The journal's target partition (the running or the update one), or 0
+ * when it is neither or the release does not fit it. */
+static const struct fota_part *target_of(struct fota *f, const struct fota_jrec *r)
+{
+    const struct fota_part *tp = r->target == f->running.index ? &f->running
+                                 : r->target == f->update.index ? &f->update : 0;
+    return tp && r->size <= tp->size ? tp : 0;
+}
+
+/*
+ * At fota_init: decide from the journal and otadata alone (no transport,
+ * no slot read) what a reboot left to do. ACT_KEEP and ACT_ON_TRIAL need
+ * nothing more; the others (a report, a journal write, a re-verify and
+ * switch) are left to the first fota_step: phase RECOVERING.
+ */
+static int recover_plan(struct fota *f)
 {
     const struct fota_config *c = f->cfg;
     const struct fota_part *tp;
@@ -231,20 +270,19 @@ static int recover(struct fota *f)
     int rc, act;
 
     jload(f, &r);
-    if (r.phase == FOTA_J_NONE || r.phase == FOTA_J_ROLLED_BACK)
-        return FOTA_OK;
-    tp = r.target == f->running.index ? &f->running
-         : r.target == f->update.index ? &f->update : 0;
-    if (!tp || r.size > tp->size) {
+    if (r.phase != FOTA_J_DOWNLOADING && r.phase != FOTA_J_INSTALLED)
+        return FOTA_OK; /* none, rolled back, failed: nothing a reboot left */
+    tp = target_of(f, &r);
+    if (!tp) {
         fota_log(f, FOTA_LOG_WARN, "journal: target ota_%u does not fit this table; dropped",
                  (uint32_t)r.target);
-        r.phase = FOTA_J_NONE;
-        return jsave(f, &r);
+        act = ACT_DROP;
+    } else {
+        rc = c->boot_state(c, tp, &state);
+        if (rc)
+            return rc;
+        act = rec_table[r.phase == FOTA_J_INSTALLED][tp == &f->running][seen_of(state)];
     }
-    rc = c->boot_state(c, tp, &state);
-    if (rc)
-        return rc;
-    act = rec_table[r.phase == FOTA_J_INSTALLED][tp == &f->running][seen_of(state)];
     f->offer.release = r.release;
     f->offer.size = r.size;
     f->offer.chunk_size = r.chunk_size;
@@ -256,56 +294,100 @@ static int recover(struct fota *f)
         f->prog.chunks_total = r.size / r.chunk_size + (r.size % r.chunk_size != 0);
         f->prog.chunks_done = r.committed / r.chunk_size + (r.committed % r.chunk_size != 0);
     }
-
-    switch (act) {
-    case ACT_KEEP:
+    if (act == ACT_KEEP)
         return FOTA_OK;
-    case ACT_DROP:
-        r.phase = FOTA_J_NONE;
-        return jsave(f, &r);
-    case ACT_ON_TRIAL:
+    if (act == ACT_ON_TRIAL) {
         f->phase = FOTA_PHASE_INSTALLED;
         fota_log(f, FOTA_LOG_INFO, "release %u runs on trial in ota_%u: confirm to keep it",
                  r.release, (uint32_t)r.target);
         return FOTA_OK;
+    }
+    f->recover_act = (uint8_t)act;
+    f->phase = FOTA_PHASE_RECOVERING;
+    return FOTA_OK;
+}
+
+/*
+ * RECOVERING: the first fota_step does what recover_plan left. The phase
+ * moves on (IDLE, or INSTALLED after a boot switch) once the work is done
+ * or refused for good; a cut, an I/O or a store error leaves it
+ * RECOVERING, to be done again.
+ */
+static int step_recover(struct fota *f)
+{
+    const struct fota_part *tp;
+    struct fota_jrec r;
+    int rc;
+
+    jload(f, &r);
+    tp = target_of(f, &r);
+    switch (f->recover_act) {
     case ACT_CONFIRMED:
-        return report_confirmed(f, &r);
+        rc = report_confirmed(f, &r);
+        break;
     case ACT_ROLLED_BACK:
         fota_log(f, FOTA_LOG_WARN, "release %u never confirmed in ota_%u: rolled back",
                  r.release, (uint32_t)r.target);
-        return mark_rolled_back(f, &r);
-    default: /* ACT_RESWITCH */
+        rc = mark_rolled_back(f, &r);
+        break;
+    case ACT_RESWITCH:
+        if (!tp)
+            goto drop;
+        /* The image was verified and the switch asked for, but otadata does
+         * not show it (a cut in an otadata rewrite) or the app is running it
+         * without a trial entry. Verify again and switch again, a bounded
+         * number of times. */
+        if (r.switches >= MAX_SWITCHES) {
+            fota_log(f, FOTA_LOG_WARN, "release %u: %u boot switches did not take; giving up",
+                     r.release, (uint32_t)r.switches);
+            rc = mark_rolled_back(f, &r);
+            break;
+        }
+        if (tp == &f->running)
+            fota_log(f, FOTA_LOG_WARN, "ota_%u runs without a trial entry; re-arming trial",
+                     (uint32_t)r.target);
+        rc = fota_slot_verify(f, tp, r.size, r.sha256);
+        if (rc == FOTA_ERR_POWER_LOST || rc == FOTA_ERR_IO)
+            return rc;
+        if (rc) {
+            r.phase = FOTA_J_DOWNLOADING; /* bytes are bad: download again */
+            r.committed = 0;
+            rc = jsave(f, &r);
+            break;
+        }
+        r.switches++;
+        rc = jsave(f, &r);
+        if (!rc)
+            rc = switch_to(f, &r, tp);
+        if (rc == FOTA_ERR_POWER_LOST || rc == FOTA_ERR_IO)
+            return rc;
+        if (!rc) {
+            f->phase = FOTA_PHASE_INSTALLED;
+            return FOTA_OK;
+        }
+        break; /* refused for good: switch_to remembered it as rolled back */
+    default: /* ACT_DROP */
+    drop:
+        r.phase = FOTA_J_NONE;
+        rc = jsave(f, &r);
         break;
     }
-    /* The image was verified and the switch asked for, but otadata does not
-     * show it (a cut in an otadata rewrite) or the app is running it without
-     * a trial entry. Verify again and switch again, a bounded number of
-     * times. */
-    if (r.switches >= MAX_SWITCHES) {
-        fota_log(f, FOTA_LOG_WARN, "release %u: %u boot switches did not take; giving up",
-                 r.release, (uint32_t)r.switches);
-        return mark_rolled_back(f, &r);
-    }
-    if (tp == &f->running) {
-        /* running it already: make the next boot a trial again */
-        fota_log(f, FOTA_LOG_WARN, "ota_%u runs without a trial entry; re-arming trial",
-                 (uint32_t)r.target);
-    }
-    rc = fota_slot_verify(f, tp, r.size, r.sha256);
-    if (rc == FOTA_ERR_POWER_LOST || rc == FOTA_ERR_IO)
+    if (rc == FOTA_ERR_POWER_LOST || rc == FOTA_ERR_IO || rc == FOTA_ERR_STORE)
         return rc;
-    if (rc) {
-        r.phase = FOTA_J_DOWNLOADING; /* bytes are bad: download again */
-        r.committed = 0;
-        return jsave(f, &r);
-    }
-    r.switches++;
-    rc = jsave(f, &r);
-    if (!rc)
-        rc = switch_to(f, &r, tp);
-    if (!rc)
-        f->phase = FOTA_PHASE_INSTALLED;
+    f->phase = FOTA_PHASE_IDLE;
     return rc;
+}
+
+/* What a reboot left, done now if fota_step has not done it yet: the API
+ * calls after fota_init that act on the journal or otadata call this
+ * first. FOTA_OK once nothing is left, else the error that kept it. */
+static int settle(struct fota *f)
+{
+    int rc;
+    if (f->phase != FOTA_PHASE_RECOVERING)
+        return FOTA_OK;
+    rc = step_recover(f);
+    return f->phase == FOTA_PHASE_RECOVERING ? rc : FOTA_OK;
 }
 
 /* ---- API: start ----------------------------------------------------------- */
@@ -368,7 +450,59 @@ int fota_init(struct fota *f, const struct fota_config *c)
         f->min_secure = fota_j_floor_load(c, r.min_secure); /* journal, floor store, config */
     }
     f->phase = FOTA_PHASE_IDLE;
-    return recover(f);
+    return recover_plan(f); /* no transport, no slot read: the first step acts */
+}
+
+/*
+ * The offer is the release the journal last saw confirmed in the running
+ * slot (its report, or the journal write after it, lost to a cut; or a
+ * server that offers it again because the image's descriptor names another
+ * version): when otadata has the running slot VALID and its bytes hash to
+ * the offer's SHA-256, there is nothing to download. Report `confirmed` and
+ * return FOTA_ERR_ALREADY_RUNNING; else FOTA_OK (download it).
+ */
+static int same_as_running(struct fota *f, const struct fota_offer *o)
+{
+    uint8_t got[32];
+    uint32_t st;
+    int rc;
+
+    if (running_selected(f, &st) != FOTA_OK || st != FOTA_OTA_VALID)
+        return FOTA_OK;
+    rc = fota_slot_hash(f, &f->running, o->size, got);
+    if (rc == FOTA_ERR_POWER_LOST)
+        return rc;
+    if (rc || fota_ct_diff(got, o->sha256, 32))
+        return FOTA_OK;
+    fota_log(f, FOTA_LOG_INFO, "offer: release %u already runs confirmed in ota_%u; "
+             "reporting confirmed", o->release, (uint32_t)f->running.index);
+    f->offer = *o;
+    f->prog.chunks_done = o->total_chunks;
+    fota_report(f, "confirmed", FOTA_OK);
+    return FOTA_ERR_ALREADY_RUNNING;
+}
+
+int fota_check(struct fota *f, const char *running_version, struct fota_offer *offer)
+{
+    struct fota_jrec r;
+    int rc;
+
+    if (!f || !f->cfg || !offer)
+        return FOTA_ERR_PARAM;
+    rc = settle(f);
+    if (rc == FOTA_ERR_POWER_LOST)
+        return rc;
+    rc = fota_req_check(f, running_version, offer);
+    if (rc || offer->update || f->phase != FOTA_PHASE_IDLE)
+        return rc;
+    /* nothing offered: a release given up (FOTA_J_FAILED) is forgotten, so
+     * the operator's next deployment of it is a new offer */
+    jload(f, &r);
+    if (r.phase == FOTA_J_FAILED) {
+        r.phase = FOTA_J_NONE;
+        rc = jsave(f, &r);
+    }
+    return rc;
 }
 
 int fota_begin(struct fota *f, const struct fota_offer *o)
@@ -379,6 +513,9 @@ int fota_begin(struct fota *f, const struct fota_offer *o)
 
     if (!f || !f->cfg || !o)
         return FOTA_ERR_PARAM;
+    rc = settle(f);
+    if (rc)
+        return rc;
     if (f->phase == FOTA_PHASE_INSTALLED) {
         fota_log(f, FOTA_LOG_WARN, "begin: an installed image waits for reboot or confirm");
         return FOTA_ERR_STATE;
@@ -411,6 +548,18 @@ int fota_begin(struct fota *f, const struct fota_offer *o)
         fota_log(f, FOTA_LOG_WARN, "offer: release %u was rolled back on this device; refused",
                  o->release);
         return FOTA_ERR_ROLLED_BACK;
+    }
+    if (r.phase == FOTA_J_FAILED && r.release == o->release &&
+        !fota_ct_diff(r.sha256, o->sha256, 32)) {
+        fota_log(f, FOTA_LOG_WARN, "offer: release %u twice did not match its SHA-256 here; "
+                 "refused until another offer", o->release);
+        return FOTA_ERR_SHA256;
+    }
+    if (r.phase == FOTA_J_NONE && r.target == f->running.index && r.size == o->size &&
+        !fota_ct_diff(r.sha256, o->sha256, 32)) {
+        rc = same_as_running(f, o);
+        if (rc)
+            return rc;
     }
     f->offer = *o;
     fota_fill(&f->prog, 0, sizeof f->prog);
@@ -595,14 +744,28 @@ static int step_verify(struct fota *f)
     if (rc == FOTA_ERR_POWER_LOST || rc == FOTA_ERR_IO)
         return rc;
     if (rc) {
-        /* the slot does not hold the release: download it again */
+        int sv;
         jload(f, &r);
         r.committed = 0;
-        f->next_chunk = 0;
-        f->erased_until = 0;
-        f->phase = FOTA_PHASE_DOWNLOADING;
-        jsave(f, &r);
-        return rc;
+        if (rc == FOTA_ERR_SHA256 && r.switches + 1u >= SHA_MISMATCH_MAX) {
+            /* every chunk verified, yet the whole image does not match its
+             * SHA-256 twice: the server's bytes are wrong, not the link.
+             * Given up until another offer (invariant 6). */
+            r.phase = FOTA_J_FAILED;
+            f->phase = FOTA_PHASE_IDLE;
+            fota_log(f, FOTA_LOG_ERROR, "verify: release %u did not match its SHA-256 in %u "
+                     "downloads; given up until another offer", r.release, SHA_MISMATCH_MAX);
+        } else {
+            /* the slot does not hold the release: download it again, from
+             * zero (a SHA-256 mismatch: once) */
+            if (rc == FOTA_ERR_SHA256)
+                r.switches++;
+            f->next_chunk = 0;
+            f->erased_until = 0;
+            f->phase = FOTA_PHASE_DOWNLOADING;
+        }
+        sv = jsave(f, &r);
+        return sv == FOTA_ERR_POWER_LOST ? sv : rc;
     }
     f->phase = FOTA_PHASE_SWITCHING;
     progress(f);
@@ -634,6 +797,8 @@ int fota_step(struct fota *f)
     if (!f || !f->cfg)
         return FOTA_ERR_PARAM;
     switch (f->phase) {
+    case FOTA_PHASE_RECOVERING:
+        return step_recover(f);
     case FOTA_PHASE_DOWNLOADING:
         return f->use_v2 ? step_stream(f) : step_chunk(f);
     case FOTA_PHASE_VERIFYING:
@@ -649,13 +814,15 @@ int fota_step(struct fota *f)
 
 int fota_run(struct fota *f, const struct fota_offer *o)
 {
-    uint32_t attempts = 0, max, last_report = 0, redownloads = 0;
+    uint32_t attempts = 0, max, last_report = 0;
     int rc;
 
     if (!f || !f->cfg || !o)
         return FOTA_ERR_PARAM;
     max = f->cfg->max_attempts ? f->cfg->max_attempts : 8u;
     rc = fota_begin(f, o);
+    if (rc == FOTA_ERR_ALREADY_RUNNING || rc == FOTA_ERR_POWER_LOST)
+        return rc; /* already: fota_begin reported it confirmed */
     if (rc) {
         /* a rolled-back release is reported as such again: the report at
          * the rollback itself may not have reached the server */
@@ -674,16 +841,19 @@ int fota_run(struct fota *f, const struct fota_offer *o)
         rc = fota_step(f);
         if (rc && f->prog.chunks_done > done_before)
             attempts = 0; /* a v2 stream that broke after progress: not a failed attempt */
-        /* a read-back that differs sends the download back to chunk 0; the
-         * chunks that then arrive reset attempts, so these are counted on
-         * their own, or flash that never reads back right loops forever */
-        if (rc && before == FOTA_PHASE_VERIFYING && f->phase == FOTA_PHASE_DOWNLOADING &&
-            ++redownloads >= max) {
-            fota_log(f, FOTA_LOG_ERROR, "update: slot read back wrong %u times: %s",
-                     redownloads, fota_strerror(rc));
-            rc = FOTA_ERR_RETRIES;
+        /* a whole-image check that failed is told to the server with its
+         * reason each time; step_verify sends a SHA-256 mismatch back to
+         * chunk 0 once (phase DOWNLOADING), then gives the release up (IDLE),
+         * so this never loops, whatever the flash reads back. A release
+         * whose bytes match its SHA-256 but not the image format is final
+         * at once: no download fixes it. */
+        if (rc && before == FOTA_PHASE_VERIFYING && rc != FOTA_ERR_POWER_LOST &&
+            rc != FOTA_ERR_IO) {
             fota_report(f, "failed", rc);
-            return rc;
+            if (rc != FOTA_ERR_SHA256 || f->phase != FOTA_PHASE_DOWNLOADING)
+                return rc; /* given up, or the release's own structure is wrong */
+            last_report = 0;
+            continue;
         }
         if (rc == FOTA_OK) {
             attempts = 0;
@@ -738,7 +908,9 @@ int fota_confirm(struct fota *f)
     if (!f || !f->cfg)
         return FOTA_ERR_PARAM;
     c = f->cfg;
-    rc = running_selected(f, &st);
+    rc = settle(f);
+    if (!rc)
+        rc = running_selected(f, &st);
     if (rc)
         return rc;
     if (st != FOTA_OTA_VALID) {
@@ -779,6 +951,7 @@ int fota_rollback(struct fota *f)
 {
     struct fota_jrec r;
     uint32_t st;
+    uint8_t was;
     int rc;
 
     if (!f || !f->cfg)
@@ -787,19 +960,40 @@ int fota_rollback(struct fota *f)
         fota_log(f, FOTA_LOG_ERROR, "rollback: this port has no boot_rollback");
         return FOTA_ERR_PARAM;
     }
-    rc = running_selected(f, &st);
+    rc = settle(f);
+    if (!rc)
+        rc = running_selected(f, &st);
     if (rc)
         return rc;
+    /* On trial or confirmed alike (esp_ota_mark_app_invalid_rollback_and_reboot
+     * takes either): the release the journal names for the running slot,
+     * installed or confirmed since, is remembered as rolled back, so it is
+     * not installed again by itself. The platform refuses when no previous
+     * app would boot (esp_ota_check_rollback_is_possible). */
     jload(f, &r);
-    if (r.phase == FOTA_J_INSTALLED && r.target == f->running.index) {
+    was = r.phase;
+    if ((r.phase == FOTA_J_INSTALLED || (r.phase == FOTA_J_NONE && r.size)) &&
+        r.target == f->running.index) {
         f->offer.release = r.release;
         rc = mark_rolled_back(f, &r); /* before: on a device the next call reboots */
         if (rc)
             return rc;
     }
-    fota_log(f, FOTA_LOG_WARN, "rollback: ota_%u marked invalid", (uint32_t)f->running.index);
+    fota_log(f, FOTA_LOG_WARN, "rollback: ota_%u (%s) marked invalid", (uint32_t)f->running.index,
+             st == FOTA_OTA_VALID ? "confirmed" : "on trial");
+    rc = f->cfg->boot_rollback(f->cfg);
+    if (rc && rc != FOTA_ERR_POWER_LOST) {
+        /* refused (no previous app that boots): the image keeps running,
+         * so the journal says what it said */
+        fota_log(f, FOTA_LOG_ERROR, "rollback: the platform refused: %s", fota_strerror(rc));
+        if (r.phase != was) {
+            r.phase = was;
+            jsave(f, &r);
+        }
+        return rc;
+    }
     f->phase = FOTA_PHASE_IDLE;
-    return f->cfg->boot_rollback(f->cfg);
+    return rc;
 }
 
 int fota_boot_info(struct fota *f, struct fota_boot_info *bi)

@@ -44,6 +44,13 @@ int fota_chunk_check(struct fota *f, uint32_t index, uint32_t len, const uint8_t
 int fota_req_http_error(struct fota *f, int status, const char *what);
 
 /*
+ * GET check with the running version (and the floor), the answer parsed into
+ * offer (the caller's; f->offer is never touched). FOTA_OK, a transport or
+ * HTTP error, or the parser's refusal (offer then zeroed).
+ */
+int fota_req_check(struct fota *f, const char *running_version, struct fota_offer *offer);
+
+/*
  * v1: GET chunk n of the offer, parsed into f->p.chunk and f->buf (expected
  * to decode to len bytes). FOTA_OK means a well-formed answer arrived: its
  * chunk_number, length and HMAC are as received and still to be checked.
@@ -89,6 +96,10 @@ int fota_policy_head(struct fota *f, uint32_t len);
  * all read back through part_read. */
 int fota_slot_verify(struct fota *f, const struct fota_part *p, uint32_t size,
                      const uint8_t sha[32]);
+
+/* SHA-256 of [0, len) of p into out, read back through part_read (in
+ * f->buf, with f->hash). */
+int fota_slot_hash(struct fota *f, const struct fota_part *p, uint32_t len, uint8_t out[32]);
 
 /* Program len verified bytes of f->buf at off of f->update, erasing ahead
  * as needed (invariants 1 and 3). */

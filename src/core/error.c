@@ -52,6 +52,7 @@ static const struct {
     {FOTA_ERR_JOURNAL, "bad_journal", "resume journal corrupt"},
     {FOTA_ERR_ROLLED_BACK, "rolled_back", "new image did not confirm; rolled back"},
     {FOTA_ERR_NOTHING_PENDING, "nothing_pending", "no image is on trial"},
+    {FOTA_ERR_ALREADY_RUNNING, "already_running", "the offered release already runs, confirmed"},
     {FOTA_ERR_IMG_SIG_SECTOR, "bad_signature_sector",
      "secure boot v2 signature sector malformed (magic, version, CRC or padding)"},
     {FOTA_ERR_UNSIGNED, "unsigned_release", "release is not signed; this device requires a signature"},

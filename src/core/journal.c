@@ -34,7 +34,7 @@ int fota_j_decode(const uint8_t b[FOTA_JOURNAL_LEN], struct fota_jrec *r)
     if (i == FOTA_JOURNAL_LEN)
         return FOTA_OK; /* never written */
     if (fota_le32(b) != FOTA_J_MAGIC || b[4] != FOTA_J_VERSION ||
-        fota_le32(b + 60) != fota_crc32(0, b, 60) || b[5] > FOTA_J_ROLLED_BACK)
+        fota_le32(b + 60) != fota_crc32(0, b, 60) || b[5] > FOTA_J_FAILED)
         return FOTA_ERR_JOURNAL;
     r->phase = b[5];
     r->target = b[6];

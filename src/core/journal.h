@@ -7,9 +7,12 @@
  *   0   4    magic "FOTJ" (0x4A544F46 LE)
  *   4   1    format version (1)
  *   5   1    phase: 0 none, 1 downloading, 2 installed (boot slot switched),
- *            3 rolled back (the image never confirmed)
+ *            3 rolled back (the image never confirmed, or fota_rollback),
+ *            4 failed (the whole image read back twice did not match its
+ *            SHA-256: given up until another offer, see engine.c)
  *   6   1    target slot (ota index)
- *   7   1    boot switches done for this image (bounded)
+ *   7   1    installed: boot switches done for this image (bounded);
+ *            downloading: whole-image SHA-256 mismatches so far (bounded)
  *   8   4    release id
  *   12  4    image size
  *   16  4    chunk size
@@ -33,11 +36,12 @@
 #define FOTA_J_DOWNLOADING 1u
 #define FOTA_J_INSTALLED   2u
 #define FOTA_J_ROLLED_BACK 3u
+#define FOTA_J_FAILED      4u
 
 struct fota_jrec {
     uint8_t  phase;
     uint8_t  target;
-    uint8_t  switches;
+    uint8_t  switches;   /* installed: boot switches; downloading: SHA-256 mismatches */
     uint32_t release;
     uint32_t size;
     uint32_t chunk_size;

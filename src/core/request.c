@@ -56,14 +56,12 @@ static int get(struct fota *f, const char *path, fota_body_fn sink, int *status)
     return rc;
 }
 
-int fota_check(struct fota *f, const char *running_version, struct fota_offer *offer)
+int fota_req_check(struct fota *f, const char *running_version, struct fota_offer *offer)
 {
     char path[48 + 3 * FOTA_VERSION_MAX];
     uint32_t len;
     int rc, status = 0;
 
-    if (!f || !f->cfg || !offer)
-        return FOTA_ERR_PARAM;
     len = fota_fmt(path, sizeof path, "%s?version=", FOTA_PATH_CHECK);
     fota_urlenc(path, sizeof path, &len, running_version ? running_version : "");
     /* the anti-rollback floor, so the server offers nothing below it; old
@@ -75,7 +73,9 @@ int fota_check(struct fota *f, const char *running_version, struct fota_offer *o
     fota_fill(f->running_version, 0, sizeof f->running_version);
     fota_copy(f->running_version, running_version ? running_version : "",
               fota_strnlen(running_version ? running_version : "", FOTA_VERSION_MAX));
-    fota_check_begin(f);
+    /* parsed into the caller's offer only: an update in progress keeps its
+     * offer, journal and progress (fota_begin takes a new offer) */
+    fota_check_begin(f, offer);
     rc = get(f, path, fota_check_body, &status);
     if (rc == FOTA_OK && status != 200)
         return fota_req_http_error(f, status, "check");
@@ -83,9 +83,9 @@ int fota_check(struct fota *f, const char *running_version, struct fota_offer *o
         rc = fota_check_end(f);
     if (rc) {
         fota_log(f, FOTA_LOG_WARN, "check: refused the answer: %s", fota_strerror(rc));
+        fota_fill(offer, 0, sizeof *offer); /* no half-parsed offer to act on */
         return rc;
     }
-    *offer = f->offer;
     return FOTA_OK;
 }
 

@@ -20,8 +20,7 @@ static int all_ff(const uint8_t *p, uint32_t n)
 
 /* ---- slot read-back (invariant 4) ---------------------------------------- */
 
-/* SHA-256 of [0, len) of p into out, through f->buf. */
-static int hash_slot(struct fota *f, const struct fota_part *p, uint32_t len, uint8_t out[32])
+int fota_slot_hash(struct fota *f, const struct fota_part *p, uint32_t len, uint8_t out[32])
 {
     const struct fota_config *c = f->cfg;
     uint32_t off, n;
@@ -53,7 +52,7 @@ int fota_slot_verify(struct fota *f, const struct fota_part *p, uint32_t size,
     char hx[65];
     int rc;
 
-    rc = hash_slot(f, p, size, got);
+    rc = fota_slot_hash(f, p, size, got);
     if (rc)
         return rc;
     if (fota_ct_diff(got, sha, 32)) {

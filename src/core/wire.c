@@ -249,10 +249,11 @@ int fota_v2_feed(struct fota *f, const uint8_t *d, uint32_t n, uint32_t *used)
 #define C_DOWNGR  0x400
 #define C_PROTO   0x800
 
-void fota_check_begin(struct fota *f)
+void fota_check_begin(struct fota *f, struct fota_offer *out)
 {
     fota_fill(&f->p.check, 0, sizeof f->p.check);
-    fota_fill(&f->offer, 0, sizeof f->offer);
+    fota_fill(out, 0, sizeof *out);
+    f->p.check.out = out;
     fota_json_init(&f->p.check.json);
 }
 
@@ -298,7 +299,7 @@ static int check_member(void *arg, const char *key, int ev, const uint8_t *str, 
                         int final, uint32_t num)
 {
     struct fota *f = (struct fota *)arg;
-    struct fota_offer *o = &f->offer;
+    struct fota_offer *o = f->p.check.out;
     uint32_t i;
 
     if (key_is(key, "update")) {
@@ -413,7 +414,7 @@ int fota_check_end(struct fota *f)
         return rc;
     if (!(f->p.check.seen & C_UPDATE))
         return FOTA_ERR_FIELD_MISSING;
-    if (f->offer.update && (f->p.check.seen & all) != all)
+    if (f->p.check.out->update && (f->p.check.seen & all) != all)
         return FOTA_ERR_FIELD_MISSING;
     return FOTA_OK;
 }

@@ -62,8 +62,9 @@ int fota_chunk_body(void *arg, const uint8_t *d, uint32_t n);
 int fota_chunk_end(struct fota *f);
 
 /* check answer: begin, feed (fota_body_fn, arg = struct fota), end. The offer
- * is parsed into f->offer. */
-void fota_check_begin(struct fota *f);
+ * is parsed into out (the caller's), never into f->offer: an update in
+ * progress keeps its own. */
+void fota_check_begin(struct fota *f, struct fota_offer *out);
 int fota_check_body(void *arg, const uint8_t *d, uint32_t n);
 int fota_check_end(struct fota *f);
 

@@ -371,7 +371,13 @@ int sim_device_power_on(struct sim_device *d)
     rc = sim_device_open_journal(d);
     if (rc)
         return rc;
-    return fota_init(&d->fota, &d->cfg);
+    rc = fota_init(&d->fota, &d->cfg);
+    /* the simulated firmware has its network at once: what the reboot
+     * left (a status report, a re-verify and boot switch) is done now, by
+     * the first fota_step, as an application does once it is online */
+    if (rc == FOTA_OK && fota_phase(&d->fota) == FOTA_PHASE_RECOVERING)
+        rc = fota_step(&d->fota);
+    return rc;
 }
 
 /* A journal partition a device may use: data, two sectors at least, and not

@@ -44,9 +44,12 @@ struct sim_device {
 int sim_device_setup(struct sim_device *d, struct nor_flash *fl, int chip, const char *id,
                      const uint8_t key[FOTA_KEY_LEN]);
 
-/* Power on: bootloader (may rewrite otadata), journal store, fota_init.
- * FOTA_ERR_NO_SLOT when nothing boots (a brick), FOTA_ERR_PTABLE when the
- * table has no journal partition of two sectors. */
+/* Power on: bootloader (may rewrite otadata), journal store, fota_init,
+ * then, when fota_init left work (phase RECOVERING: a pending status
+ * report, a slot re-verify and boot switch), the first fota_step, as the
+ * application does once its network is up. FOTA_ERR_NO_SLOT when nothing
+ * boots (a brick), FOTA_ERR_PTABLE when the table has no journal partition
+ * of two sectors. */
 int sim_device_power_on(struct sim_device *d);
 
 /*

@@ -318,6 +318,11 @@ static int do_update(struct sim_device *d, const struct opts *o)
     printf("update: offered release %u version %s size %u chunk_size %u\n", offer.release,
            offer.version, offer.size, offer.chunk_size);
     rc = fota_run(&d->fota, &offer);
+    if (rc == FOTA_ERR_ALREADY_RUNNING) {
+        printf("update: release %u already runs, confirmed, in ota_%d; reported confirmed\n",
+               offer.release, d->boot.slot);
+        return 0;
+    }
     /* the update itself: from the check to installed (status included),
      * without the power-on before it */
     printf("update: time_ms=%u\n", d->cfg.now_ms(&d->cfg) - t_check);

@@ -354,11 +354,12 @@ static void test_rollback_through_platform(void **state)
 }
 
 /* A partition that always reads back one byte wrong (worn flash, a bad
- * decryption key): every read-back fails, and fota_run must give up after
- * max_attempts downloads instead of downloading forever. (Found when the
- * encrypted test above ran against a writer that skips 0xFF pages: each
- * chunk that arrived reset the attempt count, so the run never ended.) The
- * wrapper counts the downloads and fails the test past a bound. */
+ * decryption key): every read-back fails its SHA-256, and fota_run must give
+ * up after the second download (engine.c, SHA_MISMATCH_MAX) instead of
+ * downloading forever. (Found when the encrypted test above ran against a
+ * writer that skips 0xFF pages: each chunk that arrived reset the attempt
+ * count, so the run never ended.) The wrapper counts the read-back passes
+ * and fails the test past a bound. */
 static struct {
     int (*read)(const struct fota_config *, const struct fota_part *, uint32_t, void *, uint32_t);
     int head_reads;
@@ -386,9 +387,11 @@ static void test_read_back_that_never_matches_gives_up(void **state)
     R.read = t.d.cfg.part_read;
     t.d.cfg.part_read = bad_read;
     assert_int_equal(fota_check(&t.d.fota, "1.0.0", &o), FOTA_OK);
-    assert_int_equal(fota_run(&t.d.fota, &o), FOTA_ERR_RETRIES);
+    assert_int_equal(fota_run(&t.d.fota, &o), FOTA_ERR_SHA256);
+    assert_int_equal(R.head_reads, 2); /* two downloads, two read-backs */
     assert_true(never_switched(t.mem)); /* never switched */
     assert_non_null(strstr(t.src.last_status, "\"failed\""));
+    assert_non_null(strstr(t.src.last_status, "sha256_mismatch"));
     td_free(&t);
 }
 

@@ -202,6 +202,14 @@ int fota_esp_check_and_update(struct fota_esp *e, bool *installed)
     *installed = false;
     if (!e->initialised)
         return FOTA_ERR_STATE;
+    if (fota_phase(&e->fota) == FOTA_PHASE_RECOVERING) {
+        /* fota_init read only the journal and otadata: the network is up
+         * now, so the first step sends the report a reboot left pending, or
+         * re-verifies the slot and switches again */
+        rc = fota_step(&e->fota);
+        if (rc != FOTA_OK)
+            ESP_LOGW(TAG, "recovery: %s", fota_strerror(rc));
+    }
     if (fota_phase(&e->fota) == FOTA_PHASE_INSTALLED) {
         /* fota_init finished a switch that a power cut interrupted: the new
          * image waits for the restart (found by tests/esp-idf powercut).
@@ -224,6 +232,8 @@ int fota_esp_check_and_update(struct fota_esp *e, bool *installed)
     rc = fota_run(&e->fota, o);
     if (rc == FOTA_OK)
         *installed = true;
+    if (rc == FOTA_ERR_ALREADY_RUNNING)
+        rc = FOTA_OK; /* it runs, confirmed; the server has been told */
     return rc;
 }
 
