@@ -79,7 +79,7 @@ def main():
     m = re.search(r'struct fota_config \{(.*?)\n\};', hdr, re.S)
     fields = set(re.findall(r'\(\*(\w+)\)\s*\(', m.group(1))) if m else set()
     cbs = set()
-    for src in glob.glob(root + "/src/ports/esp-idf/*.c"):
+    for src in glob.glob(root + "/src/ports/esp-idf/*.c") + glob.glob(root + "/src/ports/mbedtls/*.c"):
         for field, fn in re.findall(r'\bc->(\w+)\s*=\s*(\w+)\s*;', open(src).read()):
             if field in fields and fn != "NULL":
                 cbs.add(fn)

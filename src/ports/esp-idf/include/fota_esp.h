@@ -11,8 +11,9 @@
  *   transport  esp_http_client: one handle kept open across requests
  *              (keep-alive), every body read as a stream, fota_esp_http.c
  *   crypto     mbedTLS 3 SHA-256; HMAC-SHA256 from two SHA-256 contexts (no
- *              heap); ECDSA P-256 verify (mbedTLS bignums DO allocate),
- *              fota_esp_crypto.c
+ *              heap); ECDSA P-256 verify (mbedTLS bignums DO allocate):
+ *              the mbedTLS piece shared with the posix port
+ *              (src/ports/mbedtls/fota_mbedtls.c), bound in fota_esp_crypto.c
  *   journal    an NVS blob (nvs_set_blob + nvs_commit), fota_esp_store.c
  *   clock/log  esp_timer, vTaskDelay, esp_random, ESP_LOG, fota_esp_sys.c
  *

@@ -1,6 +1,7 @@
 /*
- * mbedtls_compat.h - the SHA-256 and MD5 calls of the posix port and the
- * simulator under names that build against both mbedTLS 2.28 (Debian 12:
+ * mbedtls_compat.h - the SHA-256 and MD5 calls of the shared mbedTLS
+ * crypto (fota_mbedtls.c, used by the posix and the ESP-IDF port) and of
+ * the posix port under names that build against both mbedTLS 2.28 (Debian 12:
  * the int-returning functions are the *_ret ones, the plain names are
  * deprecated void functions) and mbedTLS 3.x (ESP-IDF 5: the plain names
  * return int, the *_ret ones are gone). One switch on the version, here.
