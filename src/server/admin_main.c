@@ -37,6 +37,7 @@
 #include "fota/wire.h"
 #include "fota/manifest.h"
 #include "admin_cli.h"
+#include "admin_http.h"
 
 
 const char *admin_server_url;
@@ -91,24 +92,6 @@ static int bad_device_id(const char *id);
 
 /* --- HTTP ------------------------------------------------------------------- */
 
-struct buf {
-    char *p;
-    size_t n;
-};
-
-static size_t on_body(char *p, size_t sz, size_t n, void *ud)
-{
-    struct buf *b = ud;
-    char *q = realloc(b->p, b->n + sz * n + 1);
-    if (!q)
-        return 0;
-    memcpy(q + b->n, p, sz * n);
-    b->p = q;
-    b->n += sz * n;
-    b->p[b->n] = '\0';
-    return sz * n;
-}
-
 static int on_progress(void *ud, curl_off_t dlt, curl_off_t dln, curl_off_t ult, curl_off_t uln)
 {
     (void)ud;
@@ -131,24 +114,21 @@ static int on_progress(void *ud, curl_off_t dlt, curl_off_t dln, curl_off_t ult,
 int admin_call(const char *method, const char *path, const char *json, FILE *upload,
                 curl_off_t len, json_t **out, char **raw)
 {
-    CURL *c = curl_easy_init();
     struct curl_slist *hl = NULL;
-    struct buf b = {NULL, 0};
-    char url[2048], auth[600], errbuf[CURL_ERROR_SIZE] = "";
+    struct admin_http_buf b = {NULL, 0};
+    char url[2048], errbuf[CURL_ERROR_SIZE] = "";
     long status = 0;
     CURLcode rc;
+    CURL *c;
     int ex;
 
-    if (!c)
-        return EX_LOCAL;
     snprintf(url, sizeof url, "%s%s", admin_server_url, path);
-    snprintf(auth, sizeof auth, "Authorization: Bearer %s", token);
-    hl = curl_slist_append(hl, auth);
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+    c = admin_http_open(method, url, token, &hl, &b);
+    if (!c) {
+        curl_slist_free_all(hl);
+        return EX_LOCAL;
+    }
     curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
     if (ca_file)
         curl_easy_setopt(c, CURLOPT_CAINFO, ca_file);

@@ -39,6 +39,7 @@
 #include "device.h"
 #include "mkimage.h"
 #include "simrand.h"
+#include "admin_http.h" /* src/server: the admin API request fota-admin makes too */
 
 #define FLEET_FLASH_SIZE 0x30000u
 #define FLEET_IMAGE_SIZE 32768u
@@ -98,46 +99,28 @@ static uint8_t images[RELEASES_MAX + 1][FLEET_IMAGE_SIZE]; /* [0]: provisioned *
 
 /* --- admin API (libcurl + jansson) ------------------------------------------- */
 
-struct buf {
-    char *p;
-    size_t n;
-};
-
-static size_t sink(char *p, size_t sz, size_t n, void *ud)
-{
-    struct buf *b = ud;
-    char *q = realloc(b->p, b->n + sz * n + 1);
-    if (!q)
-        return 0;
-    memcpy(q + b->n, p, sz * n);
-    b->p = q;
-    b->n += sz * n;
-    b->p[b->n] = '\0';
-    return sz * n;
-}
-
 /* One admin call; the parsed answer, or NULL (printed) when it is not the
  * expected status. */
 static json_t *admin(const char *method, const char *path, const void *body, size_t len,
                      const char *ctype, long want)
 {
-    CURL *c = curl_easy_init();
     struct curl_slist *h = NULL;
-    struct buf b = {NULL, 0};
-    char url[512], auth[600], ct[80];
+    struct admin_http_buf b = {NULL, 0};
+    char url[512], ct[80];
     long status = 0;
     json_t *j = NULL;
+    CURL *c;
 
     snprintf(url, sizeof url, "%s%s", o.server, path);
-    snprintf(auth, sizeof auth, "Authorization: Bearer %s", o.token);
     snprintf(ct, sizeof ct, "Content-Type: %s", ctype ? ctype : "application/json");
-    h = curl_slist_append(h, auth);
+    c = admin_http_open(method, url, o.token, &h, &b);
+    if (!c) {
+        curl_slist_free_all(h);
+        fprintf(stderr, "fota-fleet: %s %s: curl cannot start\n", method, path);
+        return NULL;
+    }
     h = curl_slist_append(h, ct);
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
     curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
     if (body) {
         curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
