@@ -15,6 +15,7 @@
 #include "fota/manifest.h"
 #include "fota/version.h"
 #include "fota/wire.h"
+#include "api_body.h"
 #include "http.h"
 #include "keys.h"
 #include "log.h"
@@ -22,7 +23,7 @@
 #include "utf8.h"
 
 #define HISTORY_LIMIT 50
-#define DEPLOY_DEVICES_MAX 10000
+#define DEPLOY_DEVICES_MAX 10000u
 
 static json_t *release_json(const struct store_release *rel)
 {
@@ -91,23 +92,6 @@ static int tail_id(const char *tail, int64_t *id)
         return -1;
     *id = (int64_t)v;
     return 0;
-}
-
-static json_t *parse_body(struct request *r, enum MHD_Result *ret)
-{
-    json_error_t jerr;
-    json_t *o = json_loadb(r->body ? r->body : "", r->body_len, JSON_REJECT_DUPLICATES, &jerr);
-    if (!o) {
-        *ret = http_error(r, 400, "bad_request", "malformed JSON body: %s (line %d column %d)",
-                          jerr.text, jerr.line, jerr.column);
-        return NULL;
-    }
-    if (!json_is_object(o)) {
-        json_decref(o);
-        *ret = http_error(r, 400, "bad_request", "body must be a JSON object");
-        return NULL;
-    }
-    return o;
 }
 
 /* First field of o not in allowed, or NULL. */
@@ -407,17 +391,16 @@ enum MHD_Result admin_deployments_post(struct request *r)
     struct server *srv = r->srv;
     struct store_release rel;
     struct store_deployment dep;
-    struct store_device d;
     enum MHD_Result ret;
     const char *unk, **ids = NULL;
-    json_t *o, *v, *devs, *chipv, *dg;
+    json_t *o, *devs, *chipv, *dg;
     size_t n = 0;
     int chip = -1, rc, bad, downgrade = 0;
 
     ret = no_query(r, &bad);
     if (bad)
         return ret;
-    if (!(o = parse_body(r, &ret)))
+    if (!(o = api_body_object(r, &ret)))
         return ret;
     if ((unk = unknown_field(o, allowed))) {
         ret = http_error(r, 400, "bad_request",
@@ -431,11 +414,6 @@ enum MHD_Result admin_deployments_post(struct request *r)
         goto out;
     }
     downgrade = json_is_true(dg);
-    v = json_object_get(o, "release");
-    if (!json_is_integer(v) || json_integer_value(v) <= 0) {
-        ret = http_error(r, 400, "bad_request", "release must be a positive integer id");
-        goto out;
-    }
     devs = json_object_get(o, "devices");
     chipv = json_object_get(o, "chip");
     if (!devs == !chipv) {
@@ -443,66 +421,10 @@ enum MHD_Result admin_deployments_post(struct request *r)
                          "give exactly one of \"devices\" (a list of ids) or \"chip\"");
         goto out;
     }
-    rc = srv->ops->release_get(srv->store, json_integer_value(v), &rel);
-    if (rc == STORE_NOT_FOUND) {
-        ret = http_error(r, 404, "not_found", "unknown release %lld",
-                         (long long)json_integer_value(v));
+    if (api_body_release(r, o, &rel, &ret) ||
+        (chipv && api_body_chip(r, chipv, &rel, &chip, &ret)) ||
+        (devs && api_body_devices(r, devs, DEPLOY_DEVICES_MAX, &rel, &ids, &n, &ret)))
         goto out;
-    }
-    if (rc != STORE_OK) {
-        ret = http_store_error(r, rc, "reading the release");
-        goto out;
-    }
-    if (chipv) {
-        chip = json_is_string(chipv) ? fota_chip_from_name(json_string_value(chipv)) : -1;
-        if (chip < 0) {
-            ret = http_error(r, 400, "bad_request", "chip must be a chip name such as \"esp32\"");
-            goto out;
-        }
-        if (chip != rel.chip) {
-            ret = http_error(r, 400, "bad_request", "release %lld is built for %s, not %s",
-                             (long long)rel.id, fota_chip_name(rel.chip), fota_chip_name(chip));
-            goto out;
-        }
-    } else {
-        n = json_is_array(devs) ? json_array_size(devs) : 0;
-        if (n == 0 || n > DEPLOY_DEVICES_MAX) {
-            ret = http_error(r, 400, "bad_request",
-                             "devices must be a non-empty list of at most %d device ids",
-                             DEPLOY_DEVICES_MAX);
-            goto out;
-        }
-        ids = calloc(n, sizeof *ids);
-        if (!ids) {
-            ret = MHD_NO;
-            goto out;
-        }
-        for (size_t i = 0; i < n; i++) {
-            ids[i] = json_string_value(json_array_get(devs, i));
-            if (!keys_valid_device_id(ids[i])) {
-                ret = http_error(r, 400, "bad_request",
-                                 "devices[%zu] is not a device id (1-64 of [A-Za-z0-9._-], "
-                                 "no leading '.')", i);
-                goto out;
-            }
-            rc = srv->ops->device_get(srv->store, ids[i], &d);
-            if (rc == STORE_NOT_FOUND) {
-                ret = http_error(r, 404, "not_found", "unknown device \"%s\"", ids[i]);
-                goto out;
-            }
-            if (rc != STORE_OK) {
-                ret = http_store_error(r, rc, "reading a device");
-                goto out;
-            }
-            if (d.chip != rel.chip) {
-                ret = http_error(r, 400, "bad_request",
-                                 "device %s is an %s, release %lld is built for %s", d.id,
-                                 fota_chip_name(d.chip), (long long)rel.id,
-                                 fota_chip_name(rel.chip));
-                goto out;
-            }
-        }
-    }
     rc = srv->ops->deployment_create(srv->store, rel.id, chip, downgrade, ids, n, &dep);
     if (rc == STORE_NOT_FOUND) {
         ret = http_error(r, 404, "not_found", "release or device vanished while deploying");

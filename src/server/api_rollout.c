@@ -14,13 +14,14 @@
 #include <string.h>
 
 #include "fota/esp_image.h"
+#include "api_body.h"
 #include "http.h"
 #include "keys.h"
 #include "log.h"
 #include "rollout.h"
 #include "utf8.h"
 
-#define ROLLOUT_DEVICES_MAX 100000
+#define ROLLOUT_DEVICES_MAX 100000u
 #define SECONDS_MAX 31536000 /* a year */
 
 static const char *const target_names[] = {"devices", "chip", "tag", "all"};
@@ -94,23 +95,6 @@ static json_t *rollout_json(struct server *srv, const struct store_rollout *r, i
     return o;
 }
 
-static json_t *parse_object(struct request *r, enum MHD_Result *ret)
-{
-    json_error_t jerr;
-    json_t *o = json_loadb(r->body ? r->body : "", r->body_len, JSON_REJECT_DUPLICATES, &jerr);
-    if (!o) {
-        *ret = http_error(r, 400, "bad_request", "malformed JSON body: %s (line %d column %d)",
-                          jerr.text, jerr.line, jerr.column);
-        return NULL;
-    }
-    if (!json_is_object(o)) {
-        json_decref(o);
-        *ret = http_error(r, 400, "bad_request", "body must be a JSON object");
-        return NULL;
-    }
-    return o;
-}
-
 /* An optional integer field in lo..hi (default def). 0, or -1 when it has
  * answered. */
 static int int_field(struct request *r, json_t *o, const char *name, json_int_t lo, json_int_t hi,
@@ -139,7 +123,6 @@ enum MHD_Result admin_rollouts_post(struct request *r)
     struct rollout_stage st[STORE_STAGES_MAX];
     struct store_rollout ro;
     struct store_release rel;
-    struct store_device d;
     enum MHD_Result ret = MHD_NO;
     const char **ids = NULL, *key, *stages = "1%,10%,50%,100%";
     json_t *o, *v, *devs = NULL;
@@ -150,7 +133,7 @@ enum MHD_Result admin_rollouts_post(struct request *r)
 
     if (http_query_problem(r, NULL, NULL, err, sizeof err))
         return http_error(r, 400, "bad_request", "%s", err);
-    if (!(o = parse_object(r, &ret)))
+    if (!(o = api_body_object(r, &ret)))
         return ret;
     json_object_foreach(o, key, v) {
         const char *const *a = allowed;
@@ -164,21 +147,8 @@ enum MHD_Result admin_rollouts_post(struct request *r)
         }
     }
     memset(&ro, 0, sizeof ro);
-    v = json_object_get(o, "release");
-    if (!json_is_integer(v) || json_integer_value(v) <= 0) {
-        ret = http_error(r, 400, "bad_request", "release must be a positive integer id");
+    if (api_body_release(r, o, &rel, &ret))
         goto out;
-    }
-    rc = srv->ops->release_get(srv->store, json_integer_value(v), &rel);
-    if (rc == STORE_NOT_FOUND) {
-        ret = http_error(r, 404, "not_found", "unknown release %lld",
-                         (long long)json_integer_value(v));
-        goto out;
-    }
-    if (rc != STORE_OK) {
-        ret = http_store_error(r, rc, "reading the release");
-        goto out;
-    }
     ro.release = rel.id;
     ro.chip = rel.chip;
     if ((v = json_object_get(o, "stages"))) {
@@ -216,18 +186,11 @@ enum MHD_Result admin_rollouts_post(struct request *r)
         ro.target = STORE_TARGET_DEVICES;
     }
     if ((v = json_object_get(o, "chip"))) {
-        int chip = json_is_string(v) ? fota_chip_from_name(json_string_value(v)) : -1;
+        int chip;
         ntarget++;
         ro.target = STORE_TARGET_CHIP;
-        if (chip < 0) {
-            ret = http_error(r, 400, "bad_request", "chip must be a chip name such as \"esp32\"");
+        if (api_body_chip(r, v, &rel, &chip, &ret))
             goto out;
-        }
-        if (chip != rel.chip) {
-            ret = http_error(r, 400, "bad_request", "release %lld is built for %s, not %s",
-                             (long long)rel.id, fota_chip_name(rel.chip), fota_chip_name(chip));
-            goto out;
-        }
     }
     if ((v = json_object_get(o, "tag"))) {
         const char *t = json_string_value(v);
@@ -254,41 +217,8 @@ enum MHD_Result admin_rollouts_post(struct request *r)
                          "\"chip\", \"tag\" or \"all\": true");
         goto out;
     }
-    if (devs) {
-        n = json_is_array(devs) ? json_array_size(devs) : 0;
-        if (n == 0 || n > ROLLOUT_DEVICES_MAX) {
-            ret = http_error(r, 400, "bad_request",
-                             "devices must be a non-empty list of at most %d device ids",
-                             ROLLOUT_DEVICES_MAX);
-            goto out;
-        }
-        if (!(ids = calloc(n, sizeof *ids)))
-            goto out;
-        for (size_t i = 0; i < n; i++) {
-            ids[i] = json_string_value(json_array_get(devs, i));
-            if (!keys_valid_device_id(ids[i])) {
-                ret = http_error(r, 400, "bad_request",
-                                 "devices[%zu] is not a device id (1-64 of [A-Za-z0-9._-])", i);
-                goto out;
-            }
-            rc = srv->ops->device_get(srv->store, ids[i], &d);
-            if (rc == STORE_NOT_FOUND) {
-                ret = http_error(r, 404, "not_found", "unknown device \"%s\"", ids[i]);
-                goto out;
-            }
-            if (rc != STORE_OK) {
-                ret = http_store_error(r, rc, "reading a device");
-                goto out;
-            }
-            if (d.chip != rel.chip) {
-                ret = http_error(r, 400, "bad_request",
-                                 "device %s is an %s, release %lld is built for %s", d.id,
-                                 fota_chip_name(d.chip), (long long)rel.id,
-                                 fota_chip_name(rel.chip));
-                goto out;
-            }
-        }
-    }
+    if (devs && api_body_devices(r, devs, ROLLOUT_DEVICES_MAX, &rel, &ids, &n, &ret))
+        goto out;
     rc = rollout_create(srv, &ro, st, ids, n);
     if (rc == STORE_NOT_FOUND) {
         ret = http_error(r, 404, "not_found", "release or device vanished while creating");
@@ -373,7 +303,7 @@ enum MHD_Result admin_rollout_action_post(struct request *r)
 
     if (http_query_problem(r, NULL, NULL, err, sizeof err))
         return http_error(r, 400, "bad_request", "%s", err);
-    if (!(o = parse_object(r, &ret)))
+    if (!(o = api_body_object(r, &ret)))
         return ret;
     json_object_foreach(o, key, v) {
         const char *const *al = allowed;
