@@ -3,7 +3,8 @@
 # compiled for esp32c3 with -Wall -Wextra -Werror by Debian's
 # riscv64-unknown-elf-gcc + libnewlib-dev, against the pinned ESP-IDF v5.4.4
 # headers in ../shared/esp-idf (flags, include order and the sys/reent.h
-# shim as ../shared/esp-idf/README.md gives them; sdkconfig.h and the
+# shim as ../shared/esp-idf/README.md gives them; sdkconfig.h (with the
+# port's Kconfig values from tests/esp-idf/sdkconfig_fota.h) and the
 # stand-ins for headers missing from that copy are in tests/esp-idf/cross/).
 # The port's crypto is the mbedTLS piece it shares with the posix port
 # (src/ports/mbedtls/fota_mbedtls.c), compiled here with the port; its
@@ -105,6 +106,6 @@ TS=$(python3 tests/esp-idf/task_stack.py "$ROOT" "$TMP/core-entries.txt" "$TMP"/
 TOTAL=$(sed -n 's/^stack=\([0-9]*\) .*/\1/p' <<<"$TS")
 [ -n "$TOTAL" ] || fail "task stack analysis printed no figure: $TS"
 echo "esp32c3-cross: update task stack, our frames: $TOTAL bytes: $(sed 's/^stack=[0-9]* //' <<<"$TS")"
-STACK_CFG=$(sed -n 's/^#define CONFIG_FOTA_TASK_STACK_SIZE \([0-9]*\)/\1/p' tests/esp-idf/cross/sdkconfig.h)
+STACK_CFG=$(sed -n 's/^#define CONFIG_FOTA_TASK_STACK_SIZE \([0-9]*\)/\1/p' tests/esp-idf/sdkconfig_fota.h)
 [ "$TOTAL" -lt "$STACK_CFG" ] || fail "our frames ($TOTAL) do not fit CONFIG_FOTA_TASK_STACK_SIZE ($STACK_CFG)"
 echo "esp32c3-cross: OK ($TOTAL of $STACK_CFG stack bytes are ours; the rest is for esp_http_client/esp-tls/mbedTLS)"

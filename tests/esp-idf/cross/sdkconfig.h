@@ -5,7 +5,8 @@
  * The first block is what ESP-IDF v5.4.4's headers strictly need (see
  * ../shared/esp-idf/README.md); the second is what a real build of the
  * example sets and the port reads (Kconfig of src/ports/esp-idf and
- * examples/esp-idf/sdkconfig.defaults), with their Kconfig defaults.
+ * examples/esp-idf/sdkconfig.defaults), with their Kconfig defaults, from
+ * ../sdkconfig_fota.h, which the host test's sdkconfig.h includes too.
  */
 #pragma once
 
@@ -38,25 +39,5 @@
 #define CONFIG_PARTITION_TABLE_CUSTOM_FILENAME "partitions.csv"
 #define CONFIG_ESPTOOLPY_FLASHSIZE_4MB 1
 
-/* src/ports/esp-idf/Kconfig, defaults */
-#define CONFIG_FOTA_SERVER_URL "http://192.168.1.10:8080"
-#define CONFIG_FOTA_PROTOCOL_V1_V2 1
-#define CONFIG_FOTA_TASK_STACK_SIZE 8192
-#define CONFIG_FOTA_TASK_PRIORITY 5
-#define CONFIG_FOTA_CHECK_INTERVAL_S 3600
-#define CONFIG_FOTA_HTTP_TIMEOUT_MS 15000
-#define CONFIG_FOTA_HTTP_BUFFER_SIZE 1024
-#define CONFIG_FOTA_MAX_ATTEMPTS 8
-/* the journal store: NVS (default), or the `fota` data partition when the
- * test builds its second variant with -DFOTA_TEST_JOURNAL_PARTITION */
-#ifdef FOTA_TEST_JOURNAL_PARTITION
-#define CONFIG_FOTA_JOURNAL_PARTITION 1
-#else
-#define CONFIG_FOTA_JOURNAL_NVS 1
-#endif
-#define CONFIG_FOTA_NVS_NAMESPACE "fota"
-#define CONFIG_FOTA_NVS_JOURNAL_KEY "journal"
-#define CONFIG_FOTA_NVS_FLOOR_KEY "floor"
-#define CONFIG_FOTA_JOURNAL_PARTITION_LABEL "fota"
-#define CONFIG_FOTA_SIGN_PUBKEY ""
-#define CONFIG_FOTA_CONFIRM_AFTER_S 0
+/* src/ports/esp-idf/Kconfig, defaults (shared with the host test) */
+#include "../sdkconfig_fota.h"

@@ -23,24 +23,7 @@
 /* the images of ../shared/firmware are ESP32 images */
 #define CONFIG_IDF_FIRMWARE_CHIP_ID 0x0000
 
-/* src/ports/esp-idf/Kconfig */
+/* src/ports/esp-idf/Kconfig (shared with the esp32c3 cross build); no
+ * server by default: each run names one */
 #define CONFIG_FOTA_SERVER_URL "http://127.0.0.1:1"
-#define CONFIG_FOTA_PROTOCOL_V1_V2 1
-#define CONFIG_FOTA_TASK_STACK_SIZE 8192
-#define CONFIG_FOTA_TASK_PRIORITY 5
-#define CONFIG_FOTA_CHECK_INTERVAL_S 3600
-#define CONFIG_FOTA_HTTP_TIMEOUT_MS 15000
-#define CONFIG_FOTA_HTTP_BUFFER_SIZE 1024
-#define CONFIG_FOTA_MAX_ATTEMPTS 8
-/* the journal store: NVS (default), or the `fota` data partition when the
- * test builds its second variant with -DFOTA_TEST_JOURNAL_PARTITION */
-#ifdef FOTA_TEST_JOURNAL_PARTITION
-#define CONFIG_FOTA_JOURNAL_PARTITION 1
-#else
-#define CONFIG_FOTA_JOURNAL_NVS 1
-#endif
-#define CONFIG_FOTA_NVS_NAMESPACE "fota"
-#define CONFIG_FOTA_NVS_JOURNAL_KEY "journal"
-#define CONFIG_FOTA_NVS_FLOOR_KEY "floor"
-#define CONFIG_FOTA_JOURNAL_PARTITION_LABEL "fota"
-#define CONFIG_FOTA_SIGN_PUBKEY ""
+#include "../../sdkconfig_fota.h"
