@@ -10,11 +10,14 @@
 #     SelfTestConfirm with its self-test line high confirms it once the
 #     server answered: ota_1 valid, server "confirmed";
 #   * the same with the line low: rollback() at once, a runs again, server
-#     "rolled_back", b not installed again.
-# usage: host_test.sh SERVER ADMIN ESP_IDF_DEV MKIMAGE PARTITIONS_BIN FW BASIC_OTA SELF_TEST_CONFIRM
+#     "rolled_back", b not installed again;
+#   * setSigningKey with the PEM of `fota-admin key generate`'s NAME.pub
+#     (a test sketch): a release signed by that key installs, one signed by
+#     another key is refused before ota_1 is touched.
+# usage: host_test.sh SERVER ADMIN ESP_IDF_DEV MKIMAGE PARTITIONS_BIN FW BASIC_OTA SELF_TEST_CONFIRM SIGNED_SKETCH
 set -euo pipefail
-[ $# -eq 8 ] || { echo "usage: $0 SERVER ADMIN ESP_IDF_DEV MKIMAGE PARTITIONS.bin FW BASIC SELFTEST" >&2; exit 1; }
-IDFDEV=$3 PTABLE=$5 BASIC=$7 SELFTEST=$8
+[ $# -eq 9 ] || { echo "usage: $0 SERVER ADMIN ESP_IDF_DEV MKIMAGE PARTITIONS.bin FW BASIC SELFTEST SIGNED" >&2; exit 1; }
+IDFDEV=$3 PTABLE=$5 BASIC=$7 SELFTEST=$8 SIGNED=$9
 [ -r "$PTABLE" ] || { echo "FAIL: partition table $PTABLE not built" >&2; exit 1; }
 set -- "$1" "$2" "$3" "$4" "$6"
 . "$(dirname "$0")/../e2e/lib.sh"
@@ -82,6 +85,39 @@ for verdict in high low; do
         has "arduino: end: slot=ota_0 "
         has "release 1 was rolled back on this device; refused"
         ok "$ID: self-test failed on b's trial: rolled back to a, reported, b not installed again"
+    fi
+done
+# setSigningKey(PEM): the fleet's key installs its release; another key refuses it
+admin key generate --out "$DIR/fleet" >/dev/null || fail "key generate fleet"
+admin key generate --out "$DIR/other" >/dev/null || fail "key generate other"
+# an image of its own (b is already release 3.0.0: one release per image)
+"$MKIMAGE_BIN" -o "$DIR/s.bin" --size 300000 --version 4.0.0 --seed 21 >/dev/null || fail "fota-mkimage"
+S_SHA=$(sha256_of "$DIR/s.bin")
+OUT=$(admin --json release add "$DIR/s.bin" --version 4.0.0 --sign "$DIR/fleet.key") || fail "signed release add"
+REL_S=$(jnum "$OUT" id)
+for who in fleet other; do
+    ID=ard-sig-$who F=$DIR/$ID.flash
+    key=$(add_device "$ID")
+    run 0 "$IDFDEV" --flash "$F" provision "$PTABLE" "$A" "$ID" "$key"
+    deploy "$REL_S" "$ID"
+    if [ "$who" = fleet ]; then
+        FOTA_TEST_PEM=$DIR/fleet.pub run 5 "$SIGNED" --flash "$F" --server "$URL" --run-s 5
+        has "sketch: setSigningKey(PEM of [0-9]* bytes): taken"
+        has "^restart"
+        run 0 "$IDFDEV" --flash "$F" boot
+        has "boot: slot=ota_1 state=pending_verify "
+        has "sha256=$S_SHA"
+        ok "setSigningKey(fleet.pub PEM): the release signed by the fleet key installed"
+    else
+        FOTA_TEST_PEM=$DIR/other.pub run 0 "$SIGNED" --flash "$F" --server "$URL" --run-s 5
+        has "sketch: setSigningKey(PEM of [0-9]* bytes): taken"
+        has "sketch: round: release signature does not verify"
+        run 0 "$IDFDEV" --flash "$F" boot
+        has "boot: slot=ota_0 "
+        dd if="$F" bs=65536 skip=$((0x1F0000 / 65536)) count=$((0x1E0000 / 65536)) status=none |
+            cmp -s - <(head -c $((0x1E0000)) /dev/zero | tr '\0' '\377') ||
+            fail "ota_1 written for a release signed by another key"
+        ok "setSigningKey(other.pub PEM): the fleet-signed release refused, ota_1 still erased"
     fi
 done
 kill_server TERM
