@@ -15,6 +15,11 @@
  *              fota_esp_crypto.c
  *   journal    an NVS blob (nvs_set_blob + nvs_commit), fota_esp_store.c
  *   clock/log  esp_timer, vTaskDelay, esp_random, ESP_LOG, fota_esp_sys.c
+ *   trial      the trial boot's rules: confirm after self-test AND server
+ *              contact, roll back at a deadline, retry a trial a power
+ *              loss ended (esp_reset_reason), fota_esp_trial.c
+ *   preflight  image fits the slot, heap for TLS, before any erase,
+ *              fota_esp_preflight.c
  *
  * Provisioning: the device id and key are read from NVS (namespace
  * CONFIG_FOTA_NVS_NAMESPACE, keys "id" (string) and "key" (32-byte blob))
