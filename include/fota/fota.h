@@ -437,6 +437,10 @@ int fota_begin(struct fota *f, const struct fota_offer *offer);
  * one chunk; or read the slot back and check it; or switch the boot slot.
  * After the last step fota_phase() is FOTA_PHASE_INSTALLED. A failed step
  * changes nothing that a later step relies on, so it may be called again.
+ * In FOTA_PHASE_RECOVERING (after fota_init) the step does what a reboot
+ * left: sends a pending `confirmed`/`rolled_back` report, forgets a stale
+ * journal, or reads the slot back and switches again; the phase is then
+ * IDLE or INSTALLED (a cut or an I/O error leaves it RECOVERING).
  */
 int fota_step(struct fota *f);
 

@@ -160,7 +160,7 @@ static int running_selected(struct fota *f, uint32_t *st)
     return FOTA_OK;
 }
 
-/* ---- recovery at init ---------------------------------------------------- */
+/* ---- recovery: planned at init, done by the first step ------------------- */
 
 /*
  * What a reboot finds, as a table (journal phase x what booted x what
