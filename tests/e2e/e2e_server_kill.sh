@@ -66,6 +66,12 @@ for threshold in 200 60 15 3; do
     [ $rc = 0 ] || { cat "$DIR/devs.err" >&2; fail "device exit $rc after the server restart, expected 0"; }
     grep -q "update: installed release $REL in ota_1" "$DIR/devs.out" || fail "device did not report installed"
     retries=$(sed -n 's/.*retries=\([0-9]*\).*/\1/p' "$DIR/devs.out" | tail -1)
+    if [ "$served" -ge 1200 ] && [ "${retries:-0}" = 0 ]; then
+        # the kill landed after the last chunk was served (a loaded machine:
+        # the device was already verifying), so nothing was retried
+        echo "note: all 1200 chunks were served before the kill landed; trying earlier"
+        continue
+    fi
     [ -n "$retries" ] && [ "$retries" -gt 0 ] || fail "retries=$retries after a server kill, expected > 0"
     check_ota1 "$F" "$IMG"
     ok "device rode out the server restart: installed, retries=$retries, ota_1 byte-identical"
