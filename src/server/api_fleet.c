@@ -3,8 +3,9 @@
  * the dashboard's first page. One answer with what the other admin
  * endpoints give only device by device:
  *   by_state      devices per last reported state ("new": none yet)
- *   by_version    devices per running version (what check last said, else
- *                 the last confirmed one; "unknown": neither)
+ *   by_version    devices per running version (the confirmed one when the
+ *                 last status is "confirmed", else what check last said;
+ *                 "unknown": neither)
  *   failures      status rows of the last N hours (default 24) in state
  *                 failed or rolled_back, or carrying an error, newest first
  *                 (at most 100; failures_total counts them all), each with
@@ -68,7 +69,11 @@ static void count(json_t *o, const char *key)
 static int device_cb(void *ctx, const struct store_device *d)
 {
     struct fleet *f = ctx;
-    const char *v = d->reported_version[0] ? d->reported_version : d->current_version;
+    /* after a confirmation the device runs what it confirmed (its check
+     * said the version it ran before); else what its last check said */
+    const char *v = !strcmp(d->state, "confirmed") && d->current_version[0]
+                        ? d->current_version
+                        : d->reported_version[0] ? d->reported_version : d->current_version;
 
     count(f->by_state, d->state[0] ? d->state : "new");
     count(f->by_version, v[0] ? v : "unknown");

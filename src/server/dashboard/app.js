@@ -25,7 +25,7 @@ function showLogin(message) {
   $('token').focus();
 }
 
-function route() {
+function route(ev) {
   if (!token.get()) {
     showLogin();
     return;
@@ -50,7 +50,7 @@ function route() {
   stopPage();
   document.title = `${page[0].toUpperCase()}${page.slice(1)}${arg ? ` ${arg}` : ''} - FOTA dashboard`;
   stopPage = fn($('page'), arg);
-  $('main').focus({preventScroll: true});
+  if (ev) $('main').focus({preventScroll: true}); /* a page change, not the first load */
 }
 
 $('login-form').addEventListener('submit', async (ev) => {
@@ -70,7 +70,7 @@ $('login-form').addEventListener('submit', async (ev) => {
   token.set(t);
   $('token').value = '';
   if (!location.hash || location.hash === '#/') location.hash = '#/fleet';
-  else route();
+  else route(ev);
 });
 
 $('logout').addEventListener('click', () => {

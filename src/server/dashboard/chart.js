@@ -36,6 +36,6 @@ export function confirmationsChart(buckets) {
   });
   return h('figure', {class: 'chart'},
     svg('svg', {viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-label': desc,
-                preserveAspectRatio: 'none'}, parts),
+}, parts),
     h('figcaption', {}, desc));
 }

@@ -63,6 +63,13 @@ function table(caption, head, rows, empty) {
       h('tbody', {}, rows.map((r) => h('tr', {}, r.map((c) => h('td', {}, c)))))));
 }
 
+/* What a device runs: the version it confirmed when that is its last
+ * status, else what its last check said (as GET /api/admin/fleet counts). */
+function running(d) {
+  if (d.state === 'confirmed' && d.current_version) return d.current_version;
+  return d.reported_version || d.current_version || '';
+}
+
 function deviceLink(id) {
   return h('a', {href: `#/device/${encodeURIComponent(id)}`}, id);
 }
@@ -93,10 +100,10 @@ export function fleetPage(main) {
   const drawDevices = () => {
     const f = filter.value.trim().toLowerCase();
     const shown = lastDevices.filter((d) => !f || d.id.toLowerCase().includes(f) ||
-      (d.reported_version || d.current_version || '').toLowerCase().includes(f));
+      running(d).toLowerCase().includes(f));
     put(devices, table('Devices', ['Device', 'State', 'Running', 'Last seen'],
       shown.slice(0, 200).map((d) => [deviceLink(d.id), stateBadge(d.state),
-        d.reported_version || d.current_version || 'unknown', time(d.last_seen)]),
+        running(d) || 'unknown', time(d.last_seen)]),
       f ? 'No device matches.' : 'No device is registered yet.'),
       shown.length > 200 ? h('p', {class: 'hint'}, `200 of ${shown.length} shown: filter to find one.`)
         : null);
@@ -398,7 +405,8 @@ export function devicePage(main, id) {
     put(facts, dl([
       ['State', stateBadge(d.state)],
       ['Chip', d.chip],
-      ['Running version', d.reported_version || 'not reported yet'],
+      ['Running version', running(d) || 'not reported yet'],
+      ['Version its last check reported', d.reported_version || 'none yet'],
       ['Last confirmed version', d.current_version || 'none yet'],
       ['Offered release', d.offered_release ? `#${d.offered_release}` : 'none'],
       ['Release of the last status', d.release ? `#${d.release} (${progress})` : 'none'],
