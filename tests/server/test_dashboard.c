@@ -4,7 +4,8 @@
  *   - GET /dashboard and every embedded file: 200, the content type of its
  *     kind, the security headers (CSP without inline script, no framing,
  *     nosniff); index.html loads scripts only by src and has no inline style
- *     or handler; no script uses an HTML sink (innerHTML & co.: values from
+ *     or handler; no HSTS over plain HTTP (server_security_tls_cli checks it
+ *     over HTTPS); no script uses an HTML sink (innerHTML & co.: values from
  *     the database must go in as text). No token needed: files, no data.
  *   - refusals on /dashboard (unknown file 404, POST 405, a query 400) carry
  *     the same headers; admin answers carry Cache-Control: no-store, a 401
@@ -130,6 +131,7 @@ static void files(struct srv *s)
         has_header(&g, ct, f[i].path);
         dashboard_headers(&g, f[i].path);
         has_header(&g, "Cache-Control: no-cache", f[i].path);
+        CHECK(!strcasestr(g.headers, "Strict-Transport-Security"), "HSTS over plain HTTP");
         if (strstr(f[i].path, ".js"))
             for (int k = 0; sinks[k]; k++)
                 CHECK(!strstr(g.body, sinks[k]), "%s uses %s: text from the database must "
