@@ -215,12 +215,26 @@ async function main() {
   await page.locator('article.rollout[data-state="completed"]').waitFor();
   await shot(page, 'rollouts');
 
-  step('fleet: the confirmation is counted live');
+  step('a second device installs the release and rolls back (a failure with a reason)');
+  const added2 = run(bin(serverDir, 'fota-admin'), ['device', 'add', 'dongle-2'],
+                     {env, stdio: ['ignore', 'pipe', 'ignore']});
+  const key2 = /^key: *([0-9a-f]{64})/m.exec(added2)[1];
+  run(bin(simDir, 'fota-device'), ['--flash', 'dongle-2.flash', '--quiet', 'provision', 'app-1.bin']);
+  run(bin(serverDir, 'fota-admin'), ['deploy', relId, '--device', 'dongle-2'], {env, stdio: 'ignore'});
+  const dev2 = ['--flash', 'dongle-2.flash', '--server', url, '--id', 'dongle-2', '--key', key2,
+                '--quiet'];
+  for (const cmd of ['update', 'rollback', 'boot']) {
+    run(bin(simDir, 'fota-device'), [...dev2, cmd], {stdio: 'ignore'});
+  }
+
+  step('fleet: the confirmation and the failure are counted live');
   await page.getByRole('link', {name: 'Fleet'}).click();
   await page.locator('figcaption', {hasText: '1 confirmation in the last 24 hours'}).waitFor();
-  await page.locator('.bar-row', {hasText: 'confirmed'}).locator('.bar-value', {hasText: '1 / 1'})
+  await page.locator('.bar-row', {hasText: 'confirmed'}).locator('.bar-value', {hasText: '1 / 2'})
     .first().waitFor();
   await page.locator('.bar-row', {hasText: '2.0.0'}).first().waitFor();
+  await page.locator('tr', {hasText: 'dongle-2'})
+    .filter({hasText: 'new image did not confirm; rolled back (rolled_back)'}).first().waitFor();
   await shot(page, 'fleet');
 
   step('device page: state and timeline');
@@ -235,6 +249,14 @@ async function main() {
   }
   await page.locator('dd', {hasText: '2.0.0'}).first().waitFor();
   await shot(page, 'device');
+
+  step('device page of the device that rolled back: its last error in words');
+  await page.goto(`${url}/dashboard#/device/dongle-2`);
+  await page.getByRole('heading', {name: 'Device dongle-2'}).waitFor();
+  await page.locator('dd', {hasText: 'new image did not confirm; rolled back (rolled_back)'})
+    .waitFor();
+  await page.locator('ol.timeline li', {hasText: 'rolled_back'}).first().waitFor();
+  await shot(page, 'device-rolled-back');
 
   step('audit: the actions are listed');
   await page.getByRole('link', {name: 'Audit'}).click();

@@ -7,7 +7,7 @@ import {h, svg} from './dom.js';
 
 /* buckets: [{hour: ISO, count: n}] oldest first */
 export function confirmationsChart(buckets) {
-  const W = 720, H = 220, L = 36, B = 28, T = 10, R = 8;
+  const W = 1000, H = 190, L = 36, B = 28, T = 10, R = 8;
   const max = Math.max(1, ...buckets.map((b) => b.count));
   const step = Math.max(1, Math.ceil(max / 4));
   const top = step * Math.ceil(max / step);
