@@ -171,7 +171,8 @@ enum MHD_Result admin_fleet_get(struct request *r)
             return http_store_error(r, rc, "summing up the fleet");
         return http_error(r, 500, "internal_error", "out of memory summing up the fleet");
     }
-    qsort(f.fails, f.nfails, sizeof *f.fails, newest_first);
+    if (f.nfails) /* f.fails is NULL when there is none: qsort wants a pointer */
+        qsort(f.fails, f.nfails, sizeof *f.fails, newest_first);
     fails = json_array();
     for (size_t i = 0; i < f.nfails && i < FLEET_FAILURES_MAX; i++) {
         const char *words = f.fails[i].error[0] ? fleet_error_words(f.fails[i].error) : NULL;

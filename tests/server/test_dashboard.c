@@ -10,7 +10,8 @@
  *   - refusals on /dashboard (unknown file 404, POST 405, a query 400) carry
  *     the same headers; admin answers carry Cache-Control: no-store, a 401
  *     too.
- *   - GET /api/admin/fleet: 401 without the token; devices by state and by
+ *   - GET /api/admin/fleet: 401 without the token; an empty fleet; devices
+ *     by state and by
  *     running version, the failure of the last day with its error in words
  *     (the core's fota_strerror), the confirmation in the current hour's
  *     bucket; hours=N gives N buckets; bad parameters 400. Device answers
@@ -195,6 +196,15 @@ static void fleet(struct srv *s)
     CHECK(g.status == 401, "fleet without a token: %ld", g.status);
     has_header(&g, "Cache-Control: no-store", "401");
     CHECK(!strcasestr(g.headers, "Content-Security-Policy"), "CSP on an API answer");
+    free(g.body);
+
+    /* an empty fleet: no failure to sort (UBSan: qsort of NULL) */
+    get(s, "GET", "/api/admin/fleet", 1, &g);
+    f = json_loads(g.body, 0, NULL);
+    CHECK(g.status == 200 && f && json_object_size(json_object_get(f, "by_state")) == 0 &&
+              json_array_size(json_object_get(f, "failures")) == 0,
+          "empty fleet: %ld %s", g.status, g.body);
+    json_decref(f);
     free(g.body);
 
     h_device_add(s, "dongle-a", "esp32", &a);
