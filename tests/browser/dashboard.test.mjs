@@ -33,7 +33,7 @@ const docsDir = process.env.DOCS_IMG_DIR || '';
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'fota-browser-'));
 const bin = (dir, name) => path.join(dir, name);
 const problems = [];
-let server, browser;
+let server, browser, stopping = false;
 
 function step(what) {
   console.log(`-- ${what}`);
@@ -52,6 +52,9 @@ async function startServer() {
     '--port-file', 'port', '--rollout-tick', '1', '--log-level', 'warn',
   ], {cwd: work, stdio: ['ignore', 'ignore', log]});
   server.on('error', (e) => { throw new Error(`cannot start fota-server: ${e.message}`); });
+  server.on('exit', (code, sig) => {
+    if (!stopping) problems.push(`fota-server died during the test (exit ${code}, signal ${sig})`);
+  });
   const portFile = path.join(work, 'port');
   for (let i = 0; i < 200 && !(fs.existsSync(portFile) && fs.statSync(portFile).size); i++) {
     await new Promise((r) => setTimeout(r, 50));
@@ -305,9 +308,17 @@ try {
   } catch (_) { /* no log */ }
 } finally {
   if (browser) await browser.close().catch(() => {});
-  if (server) {
+  if (server && server.exitCode === null && server.signalCode === null) {
+    stopping = true;
     server.kill('SIGTERM');
-    await new Promise((r) => server.once('exit', r));
+    const code = await new Promise((r) => server.once('exit', (c) => r(c)));
+    if (code !== 0) { /* e.g. a leak reported by ASan at exit */
+      rc = 1;
+      console.error(`browser_dashboard: FAILED: fota-server exited with ${code} after SIGTERM`);
+      try {
+        console.error(fs.readFileSync(path.join(work, 'server.log'), 'utf8').split('\n').slice(-40).join('\n'));
+      } catch (_) { /* no log */ }
+    }
   }
   if (!process.env.FOTA_KEEP_TEST_DIR) fs.rmSync(work, {recursive: true, force: true});
 }
