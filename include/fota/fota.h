@@ -345,6 +345,8 @@ struct fota {
     uint32_t min_secure;                  /* highest secure_version confirmed */
     uint32_t erased_until;                /* slot bytes erased in this run */
     uint8_t  use_v2;                      /* stream with v2 while it works */
+    uint8_t  untried;                     /* this boot runs the new image without a
+                                             trial (no rollback bootloader) */
     char     running_version[FOTA_VERSION_MAX + 1];
     int     *http_status;                 /* status of the request in flight */
     union {                               /* one parse in flight at a time */

@@ -142,19 +142,27 @@ static int running_selected(struct fota *f, uint32_t *st)
  * What a reboot finds, as a table (journal phase x what booted x what
  * boot_state says of the target slot) -> action.
  */
-enum rec_seen { SEEN_NONE, SEEN_TRIAL, SEEN_VALID, SEEN_ABORTED };
-enum rec_act { ACT_KEEP, ACT_DROP, ACT_ON_TRIAL, ACT_CONFIRMED, ACT_ROLLED_BACK, ACT_RESWITCH };
+/* SEEN_UNTRIED: NEW or UNDEFINED. A bootloader with rollback turns NEW
+ * into PENDING_VERIFY before the app runs, so the app that finds its own
+ * fresh entry still NEW (or UNDEFINED, what esp_ota_set_boot_partition
+ * writes in an app built without CONFIG_BOOTLOADER_APP_ROLLBACK_ENABLE)
+ * was booted without a trial: nothing will roll it back (invariant 5 is
+ * off on this device). ACT_UNTRIED says so, once, to the server. */
+enum rec_seen { SEEN_NONE, SEEN_TRIAL, SEEN_VALID, SEEN_ABORTED, SEEN_UNTRIED };
+enum rec_act {
+    ACT_KEEP, ACT_DROP, ACT_ON_TRIAL, ACT_CONFIRMED, ACT_ROLLED_BACK, ACT_RESWITCH, ACT_UNTRIED
+};
 
-static const uint8_t rec_table[2][2][4] = {
+static const uint8_t rec_table[2][2][5] = {
     /* journal downloading */
-    {/* running != target */ {ACT_KEEP, ACT_KEEP, ACT_KEEP, ACT_KEEP},
+    {/* running != target */ {ACT_KEEP, ACT_KEEP, ACT_KEEP, ACT_KEEP, ACT_KEEP},
      /* running == target: we never write the running slot; stale */
-     {ACT_DROP, ACT_DROP, ACT_DROP, ACT_DROP}},
+     {ACT_DROP, ACT_DROP, ACT_DROP, ACT_DROP, ACT_DROP}},
     /* journal installed */
     {/* running != target: the switch did not take, or it was rolled back */
-     {ACT_RESWITCH, ACT_RESWITCH, ACT_RESWITCH, ACT_ROLLED_BACK},
+     {ACT_RESWITCH, ACT_RESWITCH, ACT_RESWITCH, ACT_ROLLED_BACK, ACT_RESWITCH},
      /* running == target */
-     {ACT_RESWITCH, ACT_ON_TRIAL, ACT_CONFIRMED, ACT_RESWITCH}},
+     {ACT_RESWITCH, ACT_ON_TRIAL, ACT_CONFIRMED, ACT_RESWITCH, ACT_UNTRIED}},
 };
 
 static enum rec_seen seen_of(uint32_t state)
@@ -162,15 +170,29 @@ static enum rec_seen seen_of(uint32_t state)
     switch (state) {
     case FOTA_OTA_NO_ENTRY:
         return SEEN_NONE;
-    case FOTA_OTA_NEW:
     case FOTA_OTA_PENDING_VERIFY:
         return SEEN_TRIAL;
+    case FOTA_OTA_NEW:
+    case FOTA_OTA_UNDEFINED:
+        return SEEN_UNTRIED;
     case FOTA_OTA_INVALID:
     case FOTA_OTA_ABORTED:
         return SEEN_ABORTED;
-    default: /* VALID, UNDEFINED: the image runs as a good one */
+    default: /* VALID: the image runs as a good one */
         return SEEN_VALID;
     }
+}
+
+/* The new image runs without a trial (ACT_UNTRIED): tell the server once
+ * per update ("installed" with no_rollback_bootloader), remembered in the
+ * journal once delivered, so neither a later boot nor the confirm sends it
+ * again; undelivered (no network yet at init), fota_confirm tries again. */
+static int report_untried(struct fota *f, struct fota_jrec *r)
+{
+    if (r->untried_reported || fota_report(f, "installed", FOTA_ERR_NO_ROLLBACK) != FOTA_OK)
+        return FOTA_OK;
+    r->untried_reported = 1;
+    return jsave(f, r);
 }
 
 /* Tell the server the running image is confirmed, then forget the update.
@@ -270,6 +292,14 @@ static int recover(struct fota *f)
         return FOTA_OK;
     case ACT_CONFIRMED:
         return report_confirmed(f, &r);
+    case ACT_UNTRIED:
+        f->phase = FOTA_PHASE_INSTALLED;
+        f->untried = 1;
+        fota_log(f, FOTA_LOG_WARN, "release %u boots in ota_%u without a trial (otadata %s): the "
+                 "bootloader has no rollback (CONFIG_BOOTLOADER_APP_ROLLBACK_ENABLE), trial boots "
+                 "are off and nothing rolls this image back; confirm it after your self-test",
+                 r.release, (uint32_t)r.target, fota_ota_state_name(state));
+        return report_untried(f, &r);
     case ACT_ROLLED_BACK:
         fota_log(f, FOTA_LOG_WARN, "release %u never confirmed in ota_%u: rolled back",
                  r.release, (uint32_t)r.target);
@@ -767,6 +797,11 @@ int fota_confirm(struct fota *f)
     jload(f, &r);
     if (r.phase == FOTA_J_INSTALLED && r.target == f->running.index) {
         f->offer.release = r.release;
+        if (f->untried) {
+            rc = report_untried(f, &r);
+            if (rc)
+                return rc;
+        }
         if (r.chunk_size)
             f->prog.chunks_done = r.size / r.chunk_size + (r.size % r.chunk_size != 0);
         f->phase = FOTA_PHASE_IDLE;
