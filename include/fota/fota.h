@@ -303,6 +303,9 @@ struct fota_boot_info {
     uint32_t update_slot;      /* slot the next update will be written to */
     uint32_t update_slot_size;
     int      pending;          /* running image is on trial (PENDING_VERIFY) */
+    int      untried;          /* the new image runs without a trial (its entry
+                                  stayed NEW: a bootloader without rollback);
+                                  it waits for fota_confirm all the same */
 };
 
 /* ---- state ---------------------------------------------------------------- */

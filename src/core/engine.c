@@ -136,6 +136,20 @@ static int running_selected(struct fota *f, uint32_t *st)
     return FOTA_OK;
 }
 
+/* The running image's otadata state when otadata selects it, without the
+ * warning of running_selected (at init nothing is asked of it). */
+static int running_selected_quiet(struct fota *f, uint32_t *st)
+{
+    const struct fota_config *c = f->cfg;
+    struct fota_part b;
+    int rc = c->part_get(c, FOTA_PART_BOOT, &b);
+    if (!rc)
+        rc = c->boot_state(c, &f->running, st);
+    if (!rc && (b.index != f->running.index || *st == FOTA_OTA_NO_ENTRY))
+        rc = FOTA_ERR_NOTHING_PENDING;
+    return rc;
+}
+
 /* ---- recovery at init ---------------------------------------------------- */
 
 /*
@@ -394,8 +408,22 @@ int fota_init(struct fota *f, const struct fota_config *c)
         return rc;
     {
         struct fota_jrec r;
+        uint32_t st;
+        uint8_t sv[4];
         jload(f, &r);
         f->min_secure = fota_j_floor_load(c, r.min_secure); /* journal, floor store, config */
+        /* a confirmed running image was at or below the floor when it was
+         * confirmed: its secure_version bounds the floor from below, so a
+         * floor store wiped with the journal (nvs_flash_erase() with both
+         * in NVS) does not fall below what runs */
+        if (running_selected_quiet(f, &st) == FOTA_OK && st == FOTA_OTA_VALID &&
+            c->part_read(c, &f->running, FOTA_APP_DESC_OFFSET + 4, sv, 4) == FOTA_OK &&
+            fota_le32(sv) > f->min_secure && fota_le32(sv) != 0xFFFFFFFFu) {
+            f->min_secure = fota_le32(sv);
+            fota_log(f, FOTA_LOG_WARN, "floor: the store held less than the confirmed running "
+                     "image's secure_version %u; raised to it", f->min_secure);
+            fota_j_floor_save(c, f->min_secure); /* a failure: raised again next boot */
+        }
     }
     f->phase = FOTA_PHASE_IDLE;
     return recover(f);
@@ -859,6 +887,7 @@ int fota_boot_info(struct fota *f, struct fota_boot_info *bi)
     if (b.index == f->running.index && st != FOTA_OTA_NO_ENTRY)
         bi->running_state = st;
     bi->pending = bi->running_state == FOTA_OTA_PENDING_VERIFY;
+    bi->untried = f->untried;
     bi->update_slot = f->update.index;
     bi->update_slot_size = f->update.size;
     return FOTA_OK;

@@ -150,10 +150,12 @@ esp_err_t fota_esp_init(struct fota_esp *e, const struct fota_esp_settings *s)
         fota_esp_deinit(e);
         return err;
     }
+#if !CONFIG_BOOTLOADER_APP_ANTI_ROLLBACK /* with it the eFuse is the floor store */
     if (!e->has_floor_store) { /* a journal partition of 2 sectors: floor in the journal only */
         c->floor_load = NULL;
         c->floor_save = NULL;
     }
+#endif
     rc = fota_init(&e->fota, c);
     if (rc != FOTA_OK) {
         ESP_LOGE(TAG, "fota_init: %s", fota_strerror(rc));
@@ -176,12 +178,15 @@ void fota_esp_deinit(struct fota_esp *e)
 
 /* A trial boot (PENDING_VERIFY) is settled once the server has answered:
  * the network works, so the image is confirmed unless the application's
- * self-test says otherwise, in which case it rolls back (reboots). */
+ * self-test says otherwise, in which case it rolls back (reboots). A new
+ * image that runs untried (its entry stayed NEW: a bootloader built without
+ * CONFIG_BOOTLOADER_APP_ROLLBACK_ENABLE; the core logged and reported it)
+ * is settled the same way: nothing else would ever confirm it. */
 static void settle_trial(struct fota_esp *e)
 {
     struct fota_boot_info bi;
     int rc;
-    if (fota_boot_info(&e->fota, &bi) != FOTA_OK || !bi.pending)
+    if (fota_boot_info(&e->fota, &bi) != FOTA_OK || !(bi.pending || bi.untried))
         return;
     if (!e->set.self_test || e->set.self_test()) {
         rc = fota_confirm(&e->fota);
