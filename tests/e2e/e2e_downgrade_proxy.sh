@@ -99,5 +99,18 @@ out_has "update: installed release $R15 in ota_1"
 check_ota1 "$F" "$D"
 ok "1.5.0 signed with --allow-downgrade and deployed with it: installed by the device with the key"
 
+# deploying an unflagged signed release with --allow-downgrade: the server
+# says that devices with the key will refuse it, and one does
+KEY=$(add_device op2)
+admin deploy "$R1" --device op2 --allow-downgrade >/dev/null || fail "deploy R1 --allow-downgrade"
+[ "$(log_count "release $R1's signed manifest does not: devices holding the signing key refuse it")" = 1 ] ||
+    fail "the server did not warn that release $R1's manifest does not allow a downgrade"
+F=$DIR/op2.flash
+dev_expect 0 "$F" provision "$B"
+dev_expect 2 "$F" --server "$URL" --id op2 --key "$KEY" --sign-pubkey "$PUB" --running-version 2.0.0 update
+out_has downgrade_refused
+ota1_erased "$F" "$ALEN" || fail "ota_1 written for a refused downgrade"
+ok "an unflagged signed release deployed with --allow-downgrade: the server warns, the device refuses"
+
 kill_server TERM
 echo "e2e_downgrade_proxy: all checks passed"
