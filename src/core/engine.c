@@ -829,6 +829,7 @@ int fota_confirm(struct fota *f)
             rc = report_untried(f, &r);
             if (rc)
                 return rc;
+            f->untried = 0; /* confirmed: nothing runs untried any more */
         }
         if (r.chunk_size)
             f->prog.chunks_done = r.size / r.chunk_size + (r.size % r.chunk_size != 0);

@@ -252,6 +252,37 @@ static void test_bootloader_without_rollback_reported_once(void **state)
     assert_int_equal(t.src.status_posts, posts + 2);
     td_free(&t);
 
+    /* no network at the first boot (an ESP-IDF device runs fota_esp_init
+     * before Wi-Fi is up): the report is not lost, it goes with the
+     * confirm, once */
+    {
+        int (*online_post)(const struct fota_config *, const char *,
+                           const struct fota_http_header *, unsigned, const char *, uint32_t,
+                           int *);
+        assert_int_equal(provision(&t, &norb, NULL, img_a, img_b, LEN), FOTA_OK);
+        assert_int_equal(td_power_on(&t, FOTA_CHIP_ESP32), FOTA_OK);
+        assert_int_equal(fota_check(&t.d.fota, "1.0.0", &o), FOTA_OK);
+        assert_int_equal(fota_run(&t.d.fota, &o), FOTA_OK);
+        online_post = t.d.cfg.http_post; /* the in-process source's */
+        posts = t.src.status_posts;
+        nor_rearm(&t.fl);
+        t.d.curl = NULL;
+        t.d.src = NULL; /* offline: status posts fail */
+        sim_device_setup(&t.d, &t.fl, FOTA_CHIP_ESP32, "test-dev", t.key);
+        t.d.no_sleep = 1;
+        assert_int_equal(sim_device_power_on(&t.d), FOTA_OK);
+        assert_true(t.d.fota.untried);
+        assert_int_equal(t.src.status_posts, posts);
+        /* the network comes up */
+        t.d.src = &t.src;
+        t.d.cfg.http_post = online_post;
+        assert_int_equal(fota_confirm(&t.d.fota), FOTA_OK);
+        assert_int_equal(t.src.status_posts, posts + 2); /* untried, then confirmed */
+        assert_non_null(strstr(t.src.last_status, "\"confirmed\""));
+        assert_false(t.d.fota.untried);
+        td_free(&t);
+    }
+
     /* the same update with the rollback bootloader: a trial, no such report */
     assert_int_equal(provision(&t, NULL, NULL, img_a, img_b, LEN), FOTA_OK);
     update_and_reboot(&t);
