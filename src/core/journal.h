@@ -11,8 +11,10 @@
  *            4 failed (the whole image read back twice did not match its
  *            SHA-256: given up until another offer, see engine.c)
  *   6   1    target slot (ota index)
- *   7   1    installed: boot switches done for this image (bounded);
- *            downloading: whole-image SHA-256 mismatches so far (bounded)
+ *   7   1    bits 0-6: installed: boot switches done for this image
+ *            (bounded); downloading: whole-image SHA-256 mismatches so far
+ *            (bounded). bit 7: the image was seen booting without a trial
+ *            (no rollback bootloader) and that was reported to the server
  *   8   4    release id
  *   12  4    image size
  *   16  4    chunk size
@@ -37,6 +39,7 @@
 #define FOTA_J_INSTALLED   2u
 #define FOTA_J_ROLLED_BACK 3u
 #define FOTA_J_FAILED      4u
+#define FOTA_J_UNTRIED_REPORTED 0x80u /* byte 7 */
 
 struct fota_jrec {
     uint8_t  phase;
@@ -48,6 +51,7 @@ struct fota_jrec {
     uint32_t committed;
     uint8_t  sha256[32];
     uint32_t min_secure;
+    uint8_t  untried_reported;  /* byte 7 bit 7 (last: positional initialisers) */
 };
 
 typedef char fota_j_size_check[(FOTA_JOURNAL_LEN == 64u) ? 1 : -1];
