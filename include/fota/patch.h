@@ -14,8 +14,10 @@
  *            of the new image (8 ..FOTA_PATCH_WINDOW_LOG2)
  *   7   1    reserved (0)
  *   8   4    new image size: the bytes the stream produces (> 0)
- *   12  4    base image size (kind 1: 0)
- *   16  32   SHA-256 of the base image (kind 1: zeros)
+ *   12  4    base image size (kind 1: 0; kind 2: more than 32)
+ *   16  32   the base's name: SHA-256 of its bytes but the last 32, which
+ *            for an ESP app image with hash_appended is the appended hash
+ *            a device reads from its running slot (kind 1: zeros)
  *
  * Body: tokens, byte aligned, each producing output bytes in order. No token
  * produces bytes across a multiple of FOTA_PATCH_SECTOR of the output: every
@@ -72,9 +74,10 @@ extern "C" {
 #define FOTA_PATCH_WINDOW_LOG2 12u
 #endif
 /* Output staging: a power of two dividing FOTA_PATCH_SECTOR, at least 16
- * (flash encryption's block); a flash page is the natural size. */
+ * (flash encryption's block). 512 holds an image's head (288 bytes), which
+ * the engine checks before the first write, as it does for chunk 0. */
 #ifndef FOTA_PATCH_BUF
-#define FOTA_PATCH_BUF 256u
+#define FOTA_PATCH_BUF 512u
 #endif
 
 /* Token bits (the layout above). */

@@ -61,7 +61,7 @@ int fota_patch_hdr_decode(const uint8_t in[FOTA_PATCH_HDR_LEN], struct fota_patc
     if (h->kind == FOTA_PATCH_KIND_COMPRESSED)
         return h->base_size == 0 && !any ? FOTA_OK : FOTA_ERR_PATCH;
     if (h->kind == FOTA_PATCH_KIND_DELTA)
-        return h->base_size != 0 ? FOTA_OK : FOTA_ERR_PATCH;
+        return h->base_size > 32u ? FOTA_OK : FOTA_ERR_PATCH;
     return FOTA_ERR_PATCH;
 }
 

@@ -253,8 +253,8 @@ int patchenc_make(const uint8_t *base, uint32_t base_len, const uint8_t *img, ui
     h.window_log2 = PATCHENC_WINDOW_LOG2;
     h.new_size = img_len;
     h.base_size = e.bn;
-    if (e.base && mbedtls_sha256_ret(base, base_len, h.base_sha256, 0) != 0)
-        return -1;
+    if (e.base && (base_len <= 32 || mbedtls_sha256_ret(base, base_len - 32, h.base_sha256, 0) != 0))
+        return -1; /* the base's name: SHA-256 of all but its last 32 bytes */
     e.nhead = malloc(sizeof(uint32_t) << NEW_HASH_BITS);
     e.nprev = malloc(sizeof(uint32_t) * (size_t)img_len);
     if (e.base) {

@@ -20,8 +20,9 @@ extern "C" {
 /*
  * Encode img (img_len bytes, > 0) as a patch stream into a malloc'ed buffer
  * (*out, *out_len; the caller frees it). base NULL (or base_len 0): a
- * compressed image (kind 1); otherwise a delta from base (kind 2) whose
- * header carries base_len and the base's SHA-256. The output always
+ * compressed image (kind 1); otherwise a delta from base (kind 2, base_len
+ * > 32) whose header carries base_len and the SHA-256 of base[0, base_len -
+ * 32): an app image's appended hash, which names it (fota/patch.h). The output always
  * decodes to exactly img. Returns 0, or -1 when memory or crypto fails.
  */
 int patchenc_make(const uint8_t *base, uint32_t base_len, const uint8_t *img, uint32_t img_len,

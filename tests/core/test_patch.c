@@ -78,7 +78,7 @@ static void limits(struct fota_patch_limits *lim, const struct ram *r)
     lim->out_max = sizeof r->out;
     lim->base_max = r->bn;
     if (r->bn) {
-        mbedtls_sha256_ret(r->base, r->bn, base_sha, 0);
+        mbedtls_sha256_ret(r->base, r->bn - 32, base_sha, 0); /* the base's name */
         lim->base_sha256 = base_sha;
     }
 }
@@ -197,7 +197,7 @@ static void test_roundtrip_synthetic(void **state)
     roundtrip(NULL, 0, a, 1, NULL);
     roundtrip(NULL, 0, a, FOTA_PATCH_SECTOR, NULL);
     roundtrip(NULL, 0, a, FOTA_PATCH_SECTOR + 1, NULL);
-    roundtrip(a, 1, b, 5000, NULL);
+    roundtrip(a, 33, b, 5000, NULL);
     free(a);
     free(b);
 }
@@ -332,26 +332,29 @@ static void hdr(struct sbuf *s, uint8_t kind, uint8_t wlog, uint32_t size)
     h.new_size = size;
     if (kind == FOTA_PATCH_KIND_DELTA) {
         h.base_size = sizeof base_img;
-        mbedtls_sha256_ret(base_img, sizeof base_img, h.base_sha256, 0);
+        mbedtls_sha256_ret(base_img, sizeof base_img - 32, h.base_sha256, 0);
     }
     fota_patch_hdr_encode(&h, b);
     s->n = 0;
     sb(s, b, sizeof b);
 }
 
-/* A valid prefix: 256 literal bytes 0..255 (one full staging buffer, so
- * written on its own), after which the bad token comes. */
+/* A valid prefix: P = FOTA_PATCH_BUF (512) literal bytes i & 0xFF (one
+ * full staging buffer, so written on its own), after which the bad token
+ * comes. */
+#define P FOTA_PATCH_BUF
+typedef char test_prefix_is_512[(P == 512u) ? 1 : -1];
+
 static void prefix(struct sbuf *s)
 {
-    uint8_t lit[256];
+    uint8_t lit[P];
     unsigned i;
-    for (i = 0; i < 256; i++)
+    for (i = 0; i < P; i++)
         lit[i] = (uint8_t)i;
     sb1(s, FOTA_PATCH_T_LIT | FOTA_PATCH_LIT_EXT);
-    sb1(s, 256 - 64);
-    sb1(s, 1); /* varint 192 = 0xC0 0x01 */
-    s->b[s->n - 2] = 0xC0;
-    sb(s, lit, 256);
+    sb1(s, 0xC0); /* varint 448: 512 - 64 */
+    sb1(s, 0x03);
+    sb(s, lit, P);
 }
 
 /* Run s against a base of base_img: expect rc (from feed or finish) and
@@ -427,6 +430,10 @@ static void test_malformed_header(void **state)
     hdr(&s, FOTA_PATCH_KIND_DELTA, 12, 100);
     s.b[12] = s.b[13] = 0;
     expect_refused(&s, FOTA_ERR_PATCH, 0, "delta with an empty base");
+    hdr(&s, FOTA_PATCH_KIND_DELTA, 12, 100);
+    s.b[12] = 32;
+    s.b[13] = 0;
+    expect_refused(&s, FOTA_ERR_PATCH, 0, "delta from a base of only its name's 32 bytes");
 }
 
 static void test_malformed_tokens(void **state)
@@ -438,97 +445,96 @@ static void test_malformed_tokens(void **state)
     hdr(&s, FOTA_PATCH_KIND_COMPRESSED, 12, 2000);
     prefix(&s);
     sb1(&s, FOTA_PATCH_T_COPY | 3);
-    expect_refused(&s, FOTA_ERR_PATCH, 256, "COPY in a compressed image");
+    expect_refused(&s, FOTA_ERR_PATCH, P, "COPY in a compressed image");
 
     hdr(&s, FOTA_PATCH_KIND_DELTA, 12, 2000);
     prefix(&s);
-    sb1(&s, FOTA_PATCH_T_COPY_REL | 9); /* 10 bytes from base 256 + 740 = 996 */
-    sb1(&s, ((740 * 2) & 0x7F) | 0x80);
-    sb1(&s, (740 * 2) >> 7);
-    expect_refused(&s, FOTA_ERR_PATCH, 256, "COPY beyond the base image");
+    sb1(&s, FOTA_PATCH_T_COPY_REL | 9); /* 10 bytes from base 512 + 480 = 992 */
+    sb1(&s, ((480 * 2) & 0x7F) | 0x80);
+    sb1(&s, (480 * 2) >> 7);
+    expect_refused(&s, FOTA_ERR_PATCH, P, "COPY beyond the base image");
 
     hdr(&s, FOTA_PATCH_KIND_DELTA, 12, 2000);
     prefix(&s);
-    sb1(&s, FOTA_PATCH_T_COPY_REL | 0); /* rel -257: before the base's start */
-    sb1(&s, ((257 * 2 - 1) & 0x7F) | 0x80);
-    sb1(&s, (257 * 2 - 1) >> 7);
-    expect_refused(&s, FOTA_ERR_PATCH, 256, "COPY before the base image (offset wraps)");
+    sb1(&s, FOTA_PATCH_T_COPY_REL | 0); /* rel -513: before the base's start */
+    sb1(&s, ((513 * 2 - 1) & 0x7F) | 0x80);
+    sb1(&s, (513 * 2 - 1) >> 7);
+    expect_refused(&s, FOTA_ERR_PATCH, P, "COPY before the base image (offset wraps)");
 
     hdr(&s, FOTA_PATCH_KIND_COMPRESSED, 12, 2000);
     prefix(&s);
-    sb1(&s, FOTA_PATCH_T_MATCH | 0x01); /* dist 0x100 + 1 = 257 > 256 written */
+    sb1(&s, FOTA_PATCH_T_MATCH | 0x02); /* dist 0x200 + 1 = 513 > 512 written */
     sb1(&s, 0x00);
-    expect_refused(&s, FOTA_ERR_PATCH, 256, "MATCH before the image's start");
+    expect_refused(&s, FOTA_ERR_PATCH, P, "MATCH before the image's start");
 
-    hdr(&s, FOTA_PATCH_KIND_COMPRESSED, 8, 2000);
+    hdr(&s, FOTA_PATCH_KIND_COMPRESSED, 9, 2000);
     prefix(&s);
-    sb(&s, junk, 0);
-    sb1(&s, FOTA_PATCH_T_LIT | 63); /* 100 more literal bytes: 356 written */
+    sb1(&s, FOTA_PATCH_T_LIT | 63); /* 100 more literal bytes: 612 made */
     sb1(&s, 36);
     sb(&s, junk, 100);
-    sb1(&s, FOTA_PATCH_T_MATCH | 0x01); /* dist 257 > window 256 */
+    sb1(&s, FOTA_PATCH_T_MATCH | 0x02); /* dist 513 > window 512 */
     sb1(&s, 0x00);
-    expect_refused(&s, FOTA_ERR_PATCH, 256, "MATCH beyond the window");
+    expect_refused(&s, FOTA_ERR_PATCH, P, "MATCH beyond the window");
 
-    hdr(&s, FOTA_PATCH_KIND_COMPRESSED, 12, 300);
+    hdr(&s, FOTA_PATCH_KIND_COMPRESSED, 12, P + 44);
     prefix(&s);
     sb1(&s, FOTA_PATCH_T_LIT | 49); /* 50 bytes, 44 left */
     sb(&s, junk, 50);
-    expect_refused(&s, FOTA_ERR_PATCH, 256, "output past the new size");
+    expect_refused(&s, FOTA_ERR_PATCH, P, "output past the new size");
 
     hdr(&s, FOTA_PATCH_KIND_COMPRESSED, 12, 9000);
     prefix(&s);
-    sb1(&s, FOTA_PATCH_T_MATCH | 0x70); /* dist 1, 10 + 3836 = 3846 > 3840 left */
+    sb1(&s, FOTA_PATCH_T_MATCH | 0x70); /* dist 1, 10 + 3580 = 3590 > 3584 left */
     sb1(&s, 0x00);
-    sb1(&s, (3836 & 0x7F) | 0x80);
-    sb1(&s, 3836 >> 7);
-    expect_refused(&s, FOTA_ERR_PATCH, 256, "token across a sector end");
+    sb1(&s, (3580 & 0x7F) | 0x80);
+    sb1(&s, 3580 >> 7);
+    expect_refused(&s, FOTA_ERR_PATCH, P, "token across a sector end");
 
     hdr(&s, FOTA_PATCH_KIND_COMPRESSED, 12, 9000);
     prefix(&s);
     sb1(&s, FOTA_PATCH_T_LIT | 63); /* 64 + 0xFFFFFFFF wraps */
     sb(&s, "\xff\xff\xff\xff\x0f", 5);
-    expect_refused(&s, FOTA_ERR_PATCH, 256, "literal length overflows 2^32");
+    expect_refused(&s, FOTA_ERR_PATCH, P, "literal length overflows 2^32");
 
     hdr(&s, FOTA_PATCH_KIND_COMPRESSED, 12, 9000);
     prefix(&s);
     sb1(&s, FOTA_PATCH_T_MATCH | 0x70);
     sb1(&s, 0x00);
     sb(&s, "\xf6\xff\xff\xff\x0f", 5); /* 10 + 0xFFFFFFF6 = 2^32 */
-    expect_refused(&s, FOTA_ERR_PATCH, 256, "match length reaches 2^32");
+    expect_refused(&s, FOTA_ERR_PATCH, P, "match length reaches 2^32");
 
     hdr(&s, FOTA_PATCH_KIND_COMPRESSED, 12, 9000);
     prefix(&s);
     sb1(&s, FOTA_PATCH_T_LIT | 63);
     sb(&s, "\x80\x80\x80\x80\x10", 5); /* 5th byte with more than 4 bits */
-    expect_refused(&s, FOTA_ERR_PATCH, 256, "varint over 32 bits");
+    expect_refused(&s, FOTA_ERR_PATCH, P, "varint over 32 bits");
 
     hdr(&s, FOTA_PATCH_KIND_COMPRESSED, 12, 9000);
     prefix(&s);
     sb1(&s, FOTA_PATCH_T_LIT | 63);
     sb(&s, "\x80\x80\x80\x80\x80\x01", 6); /* 6 bytes */
-    expect_refused(&s, FOTA_ERR_PATCH, 256, "varint of 6 bytes");
+    expect_refused(&s, FOTA_ERR_PATCH, P, "varint of 6 bytes");
 
     hdr(&s, FOTA_PATCH_KIND_DELTA, 12, 9000);
     prefix(&s);
     sb1(&s, FOTA_PATCH_T_COPY | FOTA_PATCH_COPY_EXT); /* 32 + 0xFFFFFFF0 */
     sb(&s, "\xf0\xff\xff\xff\x0f", 5);
-    expect_refused(&s, FOTA_ERR_PATCH, 256, "copy length overflows 2^32");
+    expect_refused(&s, FOTA_ERR_PATCH, P, "copy length overflows 2^32");
 
-    hdr(&s, FOTA_PATCH_KIND_COMPRESSED, 12, 256);
+    hdr(&s, FOTA_PATCH_KIND_COMPRESSED, 12, P);
     prefix(&s);
     sb1(&s, 0x00);
-    expect_refused(&s, FOTA_ERR_PATCH, 256, "bytes after the end");
+    expect_refused(&s, FOTA_ERR_PATCH, P, "bytes after the end");
 
     hdr(&s, FOTA_PATCH_KIND_COMPRESSED, 12, 2000);
     prefix(&s);
     sb1(&s, FOTA_PATCH_T_LIT | 9);
     sb(&s, junk, 5);
-    expect_refused(&s, FOTA_ERR_TRUNCATED, 256, "stream ends inside a literal");
+    expect_refused(&s, FOTA_ERR_TRUNCATED, P, "stream ends inside a literal");
 
     hdr(&s, FOTA_PATCH_KIND_COMPRESSED, 12, 2000);
     prefix(&s);
-    expect_refused(&s, FOTA_ERR_TRUNCATED, 256, "stream ends before the image does");
+    expect_refused(&s, FOTA_ERR_TRUNCATED, P, "stream ends before the image does");
 }
 
 int main(int argc, char **argv)
