@@ -70,11 +70,6 @@ extern "C" {
 #define FOTA_PROTO_V1 0x1u        /* one JSON chunk per request */
 #define FOTA_PROTO_V2 0x2u        /* one binary stream of HMAC'd chunks */
 
-/* What the chunks of an offer carry (offer `encoding`, wire "encoding"):
- * the image itself, or a patch stream (fota/patch.h) that makes it. */
-#define FOTA_ENC_FULL 0u          /* "full" */
-#define FOTA_ENC_COMPRESSED 1u    /* "compressed": the image, compressed */
-#define FOTA_ENC_DELTA 2u         /* "delta": from the running image */
 /* Config `encodings`: bit (1u << FOTA_ENC_*) per encoding the device takes
  * besides full images (always taken). 0: full images only. */
 #define FOTA_ENCS_COMPRESSED (1u << FOTA_ENC_COMPRESSED)

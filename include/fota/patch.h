@@ -58,6 +58,12 @@
 extern "C" {
 #endif
 
+/* What the chunks of an offer carry (offer `encoding`, wire "encoding"):
+ * the image itself, or a patch stream (this header) that makes it. */
+#define FOTA_ENC_FULL 0u          /* "full" */
+#define FOTA_ENC_COMPRESSED 1u    /* "compressed": the image, compressed */
+#define FOTA_ENC_DELTA 2u         /* "delta": from the running image */
+
 #define FOTA_PATCH_MAGIC 0x50544F46u /* "FOTP" */
 #define FOTA_PATCH_VERSION 1u
 #define FOTA_PATCH_HDR_LEN 48u
