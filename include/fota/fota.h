@@ -401,6 +401,7 @@ struct fota {
     uint32_t patch_skip;                  /* bytes of the next chunk already fed
                                              (a resume inside a chunk) */
     uint32_t base_size;                   /* running image's length, 0: unknown */
+    int      patch_failed;                /* the patch did not make the image */
     uint8_t  base_sha256[FOTA_SHA256_LEN]; /* its appended SHA-256 */
 };
 

@@ -594,8 +594,6 @@ static int patch_failure(int rc)
 static int accept_patch(struct fota *f, uint32_t n, uint32_t len)
 {
     struct fota_patch_io io = {f, patch_base_read, patch_out_read, patch_out_write};
-    struct fota_patch_point pt;
-    struct fota_jrec r;
     const uint8_t *d = f->buf + f->patch_skip;
     uint32_t left = len - f->patch_skip, used;
     int rc, jrc;
@@ -605,17 +603,13 @@ static int accept_patch(struct fota *f, uint32_t n, uint32_t len)
         d += used;
         left -= used;
         if (rc == FOTA_PATCH_POINT || rc == FOTA_PATCH_DONE) {
-            fota_patch_get_point(&f->patch, &pt);
-            jload(f, &r);
-            r.committed = pt.out_off;
-            r.in_off = pt.in_off;
-            r.rel = pt.rel;
-            r.window_log2 = f->patch.hdr.window_log2;
-            r.base_size = f->patch.hdr.base_size;
-            jrc = jsave(f, &r);
+            /* the record in force is this download's: its point, in place */
+            fota_j_set_point(f->journal, f->patch.out_off, f->patch.in_off, f->patch.rel,
+                             f->patch.hdr.window_log2, f->patch.hdr.base_size);
+            jrc = f->cfg->store_save(f->cfg, f->journal, FOTA_JOURNAL_LEN);
             if (jrc)
                 return jrc;
-            f->prog.bytes_done = pt.out_off;
+            f->prog.bytes_done = f->patch.out_off;
         }
     } while (rc == FOTA_PATCH_POINT);
     if (rc == FOTA_PATCH_DONE && (left || n + 1 != xfer_chunks(f)))
@@ -623,8 +617,8 @@ static int accept_patch(struct fota *f, uint32_t n, uint32_t len)
     if (rc == FOTA_OK && n + 1 == xfer_chunks(f))
         rc = fota_patch_finish(&f->patch); /* the stream ended before the image */
     if (rc < 0) {
-        if (patch_failure(rc) || rc == FOTA_ERR_PATCH_BASE)
-            fall_back_full(f, rc);
+        if (patch_failure(rc))
+            f->patch_failed = rc; /* fota_step falls back, off the chunk path */
         return rc; /* flash and policy errors as for a full image */
     }
     f->patch_skip = 0;
@@ -828,10 +822,13 @@ int fota_step(struct fota *f)
     case FOTA_PHASE_DOWNLOADING:
     case FOTA_PHASE_VERIFYING:
         enc = f->offer.encoding;
+        f->patch_failed = 0;
         if (f->phase == FOTA_PHASE_VERIFYING)
             rc = step_verify(f);
         else
             rc = f->use_v2 ? step_stream(f) : step_chunk(f);
+        if (f->patch_failed)
+            fall_back_full(f, f->patch_failed);
         /* a patch that did not make the image fell back to the full one:
          * that is progress, not a failed attempt */
         return rc && enc != FOTA_ENC_FULL && f->offer.encoding == FOTA_ENC_FULL ? FOTA_OK : rc;

@@ -31,6 +31,17 @@ void fota_j_encode(const struct fota_jrec *r, uint8_t b[FOTA_JOURNAL_LEN])
     fota_put_le32(b + 124, fota_crc32(0, b, 124));
 }
 
+void fota_j_set_point(uint8_t b[FOTA_JOURNAL_LEN], uint32_t committed, uint32_t in_off,
+                      uint32_t rel, uint8_t window_log2, uint32_t base_size)
+{
+    fota_put_le32(b + 20, committed);
+    b[61] = window_log2;
+    fota_put_le32(b + 68, in_off);
+    fota_put_le32(b + 72, rel);
+    fota_put_le32(b + 76, base_size);
+    fota_put_le32(b + 124, fota_crc32(0, b, 124));
+}
+
 int fota_j_decode(const uint8_t b[FOTA_JOURNAL_LEN], struct fota_jrec *r)
 {
     uint32_t i;

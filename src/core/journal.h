@@ -68,6 +68,12 @@ typedef char fota_j_size_check[(FOTA_JOURNAL_LEN == 128u) ? 1 : -1];
 
 void fota_j_encode(const struct fota_jrec *r, uint8_t b[FOTA_JOURNAL_LEN]);
 
+/* A patch download's resume point written into an encoded record b in
+ * place (fields 20, 61, 68, 72, 76 and the CRC), so the engine need not
+ * decode the record on the stack of the chunk path. */
+void fota_j_set_point(uint8_t b[FOTA_JOURNAL_LEN], uint32_t committed, uint32_t in_off,
+                      uint32_t rel, uint8_t window_log2, uint32_t base_size);
+
 /* FOTA_OK with *r filled; a blank record (never saved) decodes as phase
  * NONE. FOTA_ERR_JOURNAL when magic, version, CRC or a field is wrong. */
 int fota_j_decode(const uint8_t b[FOTA_JOURNAL_LEN], struct fota_jrec *r);
