@@ -118,7 +118,7 @@ static int apply(const char *basef, const char *patchf, const char *outf)
     if (!patch || (basef && !(base = slurp(basef, &r.bn))))
         goto out;
     r.base = base;
-    if (base && mbedtls_sha256_ret(base, r.bn, sha, 0) != 0)
+    if (base && (r.bn <= 32 || mbedtls_sha256_ret(base, r.bn - 32, sha, 0) != 0)) /* its name */
         goto out;
     r.cap = 16u << 20;
     r.out = malloc(r.cap);

@@ -17,11 +17,12 @@
 #include "testdev.h"
 #include "patchenc.h"
 
-#define APPROX 24576u /* the synthetic app of about 24 KB: 7 sectors */
+#define APPROX 24576u        /* the synthetic app of about 24 KB: 7 sectors */
+#define APPROX_FULL 262144u  /* --full (make soak): 256 KB, every operation cut */
 
 static uint8_t *app[5];
 static uint32_t app_len[5];
-static int exhaustive;
+static int exhaustive; /* --full: the larger app, every operation cut */
 
 static int setup_all(void **state)
 {
@@ -33,7 +34,7 @@ static int setup_all(void **state)
         char v[16];
         snprintf(v, sizeof v, "1.0.%u", r);
         o.version = v;
-        if (sim_mkapp(&app[r], &app_len[r], APPROX, &o, r))
+        if (sim_mkapp(&app[r], &app_len[r], exhaustive ? APPROX_FULL : APPROX, &o, r))
             return -1;
     }
     return 0;
