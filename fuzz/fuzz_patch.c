@@ -69,7 +69,7 @@ static int ref_decode(const uint8_t *d, size_t n, uint32_t *made)
 {
     struct fota_patch_hdr h;
     size_t i = FOTA_PATCH_HDR_LEN;
-    uint32_t o = 0, rel = 0;
+    uint32_t o = 0, rel = 0, add = 0;
     *made = 0;
     if (n < FOTA_PATCH_HDR_LEN)
         return -2;
@@ -92,11 +92,20 @@ static int ref_decode(const uint8_t *d, size_t n, uint32_t *made)
             if (len == 10 && (rc = ref_varint(d, n, &i, &v)))
                 return rc;
             len += v;
+        } else if (!(t & 0x40) && ((t & 63) == 61 || (t & 63) == 62)) { /* ADDW */
+            len = 4;
+            if ((t & 63) == 62) {
+                if ((rc = ref_varint(d, n, &i, &v)))
+                    return rc;
+                add += (uint32_t)((v >> 1) ^ (0u - (v & 1)));
+            }
         } else if (!(t & 0x40)) {
             len = (t & 63) + 1;
-            if (len == 64 && (rc = ref_varint(d, n, &i, &v)))
-                return rc;
-            len += v;
+            if (len == 64) {
+                if ((rc = ref_varint(d, n, &i, &v)))
+                    return rc;
+                len = 62 + (uint64_t)v;
+            }
         } else {
             len = (t & 31) + 1;
             if (len == 32 && (rc = ref_varint(d, n, &i, &v)))
@@ -116,6 +125,16 @@ static int ref_decode(const uint8_t *d, size_t n, uint32_t *made)
                 return -1;
             for (src = o - dist; len--; o++, src++)
                 ref[o] = ref[src];
+        } else if (!(t & 0x40) && ((t & 63) == 61 || (t & 63) == 62)) {
+            uint32_t w;
+            src = (uint32_t)(o + rel);
+            if (h.kind != FOTA_PATCH_KIND_DELTA || src > h.base_size || 4 > h.base_size - src)
+                return -1;
+            w = (uint32_t)base[src] | (uint32_t)base[src + 1] << 8 | (uint32_t)base[src + 2] << 16 |
+                (uint32_t)base[src + 3] << 24;
+            w += add;
+            for (unsigned k = 0; k < 4; k++)
+                ref[o++] = (uint8_t)(w >> (8 * k));
         } else if (!(t & 0x40)) {
             for (; len--; o++) {
                 if (i >= n) {

@@ -174,9 +174,15 @@ def patch_hdr(kind, size, base_size=0, wlog=12):
 
 
 def lit(data):
-    if len(data) > 63:
-        return bytes([63]) + varint(len(data) - 64) + data
+    if len(data) > 61:
+        return bytes([63]) + varint(len(data) - 62) + data
     return bytes([len(data) - 1]) + data
+
+
+def addw(d=None):
+    if d is None:
+        return bytes([61])
+    return bytes([62]) + varint(((d << 1) ^ (d >> 31)) & 0xFFFFFFFF)
 
 
 def match(dist, length):
@@ -195,6 +201,6 @@ def copy(length, d=None):
 put("patch", "compressed", split([]) + patch_hdr(1, 300) + lit(b"abcdefgh" * 8) + match(8, 200)
     + match(264, 36))
 put("patch", "delta", split([5, 0, 200]) + patch_hdr(2, 3000, 2000) + copy(1000) + lit(b"xy")
-    + copy(900, 50) + match(1902, 3) + copy(95, -1905) + lit(bytes(range(200)) * 5))
+    + copy(900, 50) + match(1902, 3) + copy(87, -1905) + addw(36) + addw() + lit(bytes(range(200)) * 5))
 put("patch", "truncated", split([1]) + patch_hdr(1, 300) + lit(b"abc"))
 put("patch", "sector_cross", split([]) + patch_hdr(1, 8192) + lit(b"q" * 4000) + match(1, 200))

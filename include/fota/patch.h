@@ -22,20 +22,26 @@
  * Body: tokens, byte aligned, each producing output bytes in order. No token
  * produces bytes across a multiple of FOTA_PATCH_SECTOR of the output: every
  * sector end is a point between tokens, so the patcher's whole state there is
- * three numbers (struct fota_patch_point) and the window is the new image's
+ * four numbers (struct fota_patch_point) and the window is the new image's
  * last bytes, already in the update slot.
  *
  *   1LLLDDDD DDDDDDDD   MATCH: copy len bytes from dist bytes back in the new
  *                       image; dist = D + 1 (1..4096), len = L + 3 (3..9),
  *                       L = 7: len = 10 + varint
- *   00LLLLLL            LITERAL: len = L + 1 (1..63), L = 63: len = 64 +
+ *   00LLLLLL            LITERAL: len = L + 1 (1..61), L = 63: len = 62 +
  *                       varint; then len bytes
+ *   00111101            ADDW (L = 61): 4 bytes, the little-endian word of
+ *                       the base at out + rel plus add (mod 2^32): an
+ *                       address that moved with the code it points to
+ *   00111110            ADDW with a new add (L = 62): a zigzag varint d,
+ *                       add += d, then as ADDW
  *   010LLLLL            COPY: len bytes of the base image at out + rel, with
  *                       rel as it is; len = L + 1 (1..31), L = 31: 32 + varint
  *   011LLLLL            COPY with a new rel: len as above, then a zigzag
  *                       varint d, rel += d (mod 2^32), then as COPY
  *
- * out is the output offset of the token's first byte; rel starts at 0.
+ * out is the output offset of the token's first byte; rel and add start at
+ * 0.
  * varint: unsigned LEB128, at most 5 bytes, at most 0xFFFFFFFF; zigzag: d =
  * (v >> 1) ^ -(v & 1) as 32-bit two's complement. A length extension that
  * would pass 2^32, a reference before the output's start or beyond the
@@ -94,6 +100,9 @@ extern "C" {
 #define FOTA_PATCH_MATCH_MIN 3u
 #define FOTA_PATCH_MATCH_EXT 7u  /* L value that says "varint follows" */
 #define FOTA_PATCH_LIT_EXT 63u
+#define FOTA_PATCH_LIT_SHORT 61u /* longest literal without a varint */
+#define FOTA_PATCH_ADDW 61u      /* L of ADDW */
+#define FOTA_PATCH_ADDW_NEW 62u  /* L of ADDW with a new add */
 #define FOTA_PATCH_COPY_EXT 31u
 #define FOTA_PATCH_VARINT_MAX 5u
 
@@ -116,8 +125,9 @@ struct fota_patch_point {
     uint32_t out_off;  /* output bytes written: a multiple of FOTA_PATCH_SECTOR
                           or the new size */
     uint32_t rel;      /* base offset minus output offset, mod 2^32 */
+    uint32_t add;      /* ADDW's addend */
 };
-#define FOTA_PATCH_POINT_LEN 12u
+#define FOTA_PATCH_POINT_LEN 16u
 
 /* Where the bytes go and come from. Offsets are inside the new image (the
  * update slot) and the base image (the running slot). Each returns FOTA_OK
@@ -143,7 +153,7 @@ struct fota_patch_limits {
 struct fota_patch {
     struct fota_patch_hdr hdr;
     struct fota_patch_limits lim;
-    uint32_t in_off, out_off, rel;
+    uint32_t in_off, out_off, rel, add;
     uint32_t flushed;     /* output bytes handed to out_write */
     uint32_t len;         /* bytes left of the token being produced */
     uint32_t dist;        /* MATCH distance */
@@ -153,6 +163,7 @@ struct fota_patch {
     uint8_t  vn;          /* varint bytes read */
     uint8_t  hn;          /* header bytes held */
     int      err;         /* sticky */
+    uint8_t  w[4];        /* ADDW's word */
     uint8_t  buf[FOTA_PATCH_BUF > FOTA_PATCH_HDR_LEN ? FOTA_PATCH_BUF : FOTA_PATCH_HDR_LEN];
 };
 
@@ -197,7 +208,7 @@ int fota_patch_finish(const struct fota_patch *p);
  * FOTA_PATCH_POINT or FOTA_PATCH_DONE, or right after start/resume). */
 void fota_patch_get_point(const struct fota_patch *p, struct fota_patch_point *pt);
 
-/* A point as FOTA_PATCH_POINT_LEN bytes (three LE words), and back. */
+/* A point as FOTA_PATCH_POINT_LEN bytes (four LE words), and back. */
 void fota_patch_point_encode(const struct fota_patch_point *pt, uint8_t out[FOTA_PATCH_POINT_LEN]);
 void fota_patch_point_decode(const uint8_t in[FOTA_PATCH_POINT_LEN], struct fota_patch_point *pt);
 

@@ -421,6 +421,7 @@ static int patch_resume(struct fota *f, const struct fota_jrec *r)
     pt.in_off = r->in_off;
     pt.out_off = r->committed;
     pt.rel = r->rel;
+    pt.add = r->add;
     return fota_patch_resume(&f->patch, &lim, &h, &pt);
 }
 
@@ -566,7 +567,7 @@ static void fall_back_full(struct fota *f, int why)
     fota_log(f, FOTA_LOG_WARN, "patch: %s; falling back to the full image", fota_strerror(why));
     jload(f, &r);
     r.encoding = FOTA_ENC_FULL;
-    r.committed = r.patch_size = r.in_off = r.rel = r.base_size = 0;
+    r.committed = r.patch_size = r.in_off = r.rel = r.base_size = r.add = 0;
     r.window_log2 = 0;
     fota_fill(r.patch_sha256, 0, 32);
     f->offer.encoding = FOTA_ENC_FULL;
@@ -605,7 +606,7 @@ static int accept_patch(struct fota *f, uint32_t n, uint32_t len)
         if (rc == FOTA_PATCH_POINT || rc == FOTA_PATCH_DONE) {
             /* the record in force is this download's: its point, in place */
             fota_j_set_point(f->journal, f->patch.out_off, f->patch.in_off, f->patch.rel,
-                             f->patch.hdr.window_log2, f->patch.hdr.base_size);
+                             f->patch.add, f->patch.hdr.window_log2, f->patch.hdr.base_size);
             jrc = f->cfg->store_save(f->cfg, f->journal, FOTA_JOURNAL_LEN);
             if (jrc)
                 return jrc;

@@ -28,12 +28,14 @@ void fota_j_encode(const struct fota_jrec *r, uint8_t b[FOTA_JOURNAL_LEN])
     fota_put_le32(b + 72, r->rel);
     fota_put_le32(b + 76, r->base_size);
     fota_copy(b + 80, r->patch_sha256, 32);
+    fota_put_le32(b + 112, r->add);
     fota_put_le32(b + 124, fota_crc32(0, b, 124));
 }
 
 void fota_j_set_point(uint8_t b[FOTA_JOURNAL_LEN], uint32_t committed, uint32_t in_off,
-                      uint32_t rel, uint8_t window_log2, uint32_t base_size)
+                      uint32_t rel, uint32_t add, uint8_t window_log2, uint32_t base_size)
 {
+    fota_put_le32(b + 112, add);
     fota_put_le32(b + 20, committed);
     b[61] = window_log2;
     fota_put_le32(b + 68, in_off);
@@ -71,6 +73,7 @@ int fota_j_decode(const uint8_t b[FOTA_JOURNAL_LEN], struct fota_jrec *r)
     r->rel = fota_le32(b + 72);
     r->base_size = fota_le32(b + 76);
     fota_copy(r->patch_sha256, b + 80, 32);
+    r->add = fota_le32(b + 112);
     if (r->committed > r->size || (r->encoding && r->in_off > r->patch_size))
         return FOTA_ERR_JOURNAL;
     return FOTA_OK;

@@ -30,7 +30,8 @@
  *   72  4    COPY offset at committed (fota_patch_point.rel)
  *   76  4    base image size (the patch header's)
  *   80  32   patch SHA-256
- *   112 12   reserved (0)
+ *   112 4    ADDW addend at committed (fota_patch_point.add)
+ *   116 8    reserved (0)
  *   124 4    CRC-32 of bytes 0..123
  */
 #ifndef FOTA_JOURNAL_H
@@ -62,6 +63,7 @@ struct fota_jrec {
     uint32_t rel;
     uint32_t base_size;
     uint8_t  patch_sha256[32];
+    uint32_t add;
 };
 
 typedef char fota_j_size_check[(FOTA_JOURNAL_LEN == 128u) ? 1 : -1];
@@ -69,10 +71,10 @@ typedef char fota_j_size_check[(FOTA_JOURNAL_LEN == 128u) ? 1 : -1];
 void fota_j_encode(const struct fota_jrec *r, uint8_t b[FOTA_JOURNAL_LEN]);
 
 /* A patch download's resume point written into an encoded record b in
- * place (fields 20, 61, 68, 72, 76 and the CRC), so the engine need not
+ * place (fields 20, 61, 68, 72, 76, 112 and the CRC), so the engine need not
  * decode the record on the stack of the chunk path. */
 void fota_j_set_point(uint8_t b[FOTA_JOURNAL_LEN], uint32_t committed, uint32_t in_off,
-                      uint32_t rel, uint8_t window_log2, uint32_t base_size);
+                      uint32_t rel, uint32_t add, uint8_t window_log2, uint32_t base_size);
 
 /* FOTA_OK with *r filled; a blank record (never saved) decodes as phase
  * NONE. FOTA_ERR_JOURNAL when magic, version, CRC or a field is wrong. */

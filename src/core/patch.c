@@ -12,12 +12,15 @@
 #include "fota/error.h"
 #include "le.h"
 
+#define OP_ADDW 0x3Du /* internal op code of ADDW (its token's value) */
+
 enum {
     ST_HDR,   /* header bytes */
     ST_TOK,   /* a token's first byte */
     ST_DIST,  /* MATCH: its second byte */
     ST_LENV,  /* length extension varint */
     ST_RELV,  /* COPY_REL: zigzag varint */
+    ST_ADDV,  /* ADDW with a new add: zigzag varint */
     ST_LIT,   /* LITERAL: its bytes */
     ST_GEN,   /* MATCH or COPY: producing from the image(s) */
     ST_DONE
@@ -107,6 +110,7 @@ int fota_patch_resume(struct fota_patch *p, const struct fota_patch_limits *lim,
     p->in_off = pt->in_off;
     p->out_off = p->flushed = pt->out_off;
     p->rel = pt->rel;
+    p->add = pt->add;
     p->stage = p->out_off == h->new_size ? ST_DONE : ST_TOK;
     return FOTA_OK;
 }
@@ -116,6 +120,7 @@ void fota_patch_get_point(const struct fota_patch *p, struct fota_patch_point *p
     pt->in_off = p->in_off;
     pt->out_off = p->out_off;
     pt->rel = p->rel;
+    pt->add = p->add;
 }
 
 void fota_patch_point_encode(const struct fota_patch_point *pt, uint8_t out[FOTA_PATCH_POINT_LEN])
@@ -123,6 +128,7 @@ void fota_patch_point_encode(const struct fota_patch_point *pt, uint8_t out[FOTA
     fota_put_le32(out, pt->in_off);
     fota_put_le32(out + 4, pt->out_off);
     fota_put_le32(out + 8, pt->rel);
+    fota_put_le32(out + 12, pt->add);
 }
 
 void fota_patch_point_decode(const uint8_t in[FOTA_PATCH_POINT_LEN], struct fota_patch_point *pt)
@@ -130,6 +136,7 @@ void fota_patch_point_decode(const uint8_t in[FOTA_PATCH_POINT_LEN], struct fota
     pt->in_off = fota_le32(in);
     pt->out_off = fota_le32(in + 4);
     pt->rel = fota_le32(in + 8);
+    pt->add = fota_le32(in + 12);
 }
 
 int fota_patch_finish(const struct fota_patch *p)
@@ -165,7 +172,7 @@ static int token_ok(const struct fota_patch *p)
     if (p->op == FOTA_PATCH_T_MATCH)
         return p->dist <= p->out_off && p->dist <= (1u << p->hdr.window_log2) ? FOTA_OK
                                                                                 : FOTA_ERR_PATCH;
-    if (p->op == FOTA_PATCH_T_COPY || p->op == FOTA_PATCH_T_COPY_REL) {
+    if (p->op == FOTA_PATCH_T_COPY || p->op == FOTA_PATCH_T_COPY_REL || p->op == OP_ADDW) {
         if (p->hdr.kind != FOTA_PATCH_KIND_DELTA)
             return FOTA_ERR_PATCH;
         src = p->out_off + p->rel; /* mod 2^32 */
@@ -236,6 +243,16 @@ static int generate(struct fota_patch *p, const struct fota_patch_io *io)
                 k = k < p->flushed - src ? k : p->flushed - src;
                 rc = io->out_read(io->ctx, src, p->buf + pos, k);
             }
+        } else if (p->op == OP_ADDW) {
+            if (p->len == 4) { /* the word, once */
+                rc = io->base_read ? io->base_read(io->ctx, p->out_off + p->rel, p->w, 4)
+                                   : FOTA_ERR_PATCH;
+                if (rc)
+                    break;
+                fota_put_le32(p->w, fota_le32(p->w) + p->add);
+            }
+            for (i = 0; i < k; i++)
+                p->buf[pos + i] = p->w[4 - p->len + i];
         } else {
             rc = io->base_read ? io->base_read(io->ctx, p->out_off + p->rel, p->buf + pos, k)
                                : FOTA_ERR_PATCH;
@@ -282,7 +299,15 @@ static int head_byte(struct fota_patch *p, uint8_t b)
         if (!(b & 0x40u)) {
             p->op = FOTA_PATCH_T_LIT;
             p->len = (b & 0x3Fu) + 1u;
-            if ((b & 0x3Fu) == FOTA_PATCH_LIT_EXT) {
+            if ((b & 0x3Fu) == FOTA_PATCH_ADDW || (b & 0x3Fu) == FOTA_PATCH_ADDW_NEW) {
+                p->op = OP_ADDW;
+                p->len = 4;
+                if ((b & 0x3Fu) == FOTA_PATCH_ADDW_NEW) {
+                    p->stage = ST_ADDV;
+                    return FOTA_OK;
+                }
+            } else if ((b & 0x3Fu) == FOTA_PATCH_LIT_EXT) {
+                p->len = FOTA_PATCH_LIT_SHORT + 1u;
                 p->stage = ST_LENV;
                 return FOTA_OK;
             }
@@ -323,6 +348,12 @@ static int head_byte(struct fota_patch *p, uint8_t b)
         if (rc <= 0)
             return rc;
         p->rel += (p->v >> 1) ^ (0u - (p->v & 1u)); /* zigzag, mod 2^32 */
+        return token_go(p);
+    case ST_ADDV:
+        rc = varint_byte(p, b);
+        if (rc <= 0)
+            return rc;
+        p->add += (p->v >> 1) ^ (0u - (p->v & 1u));
         return token_go(p);
     default:
         return FOTA_ERR_PATCH;

@@ -100,9 +100,9 @@ static void emit_lit(struct obuf *o, const uint8_t *s, uint32_t len)
 {
     if (!len)
         return;
-    if (len > FOTA_PATCH_LIT_EXT) {
+    if (len > FOTA_PATCH_LIT_SHORT) {
         put1(o, FOTA_PATCH_T_LIT | FOTA_PATCH_LIT_EXT);
-        put_varint(o, len - FOTA_PATCH_LIT_EXT - 1);
+        put_varint(o, len - FOTA_PATCH_LIT_SHORT - 1);
     } else {
         put1(o, (uint8_t)(FOTA_PATCH_T_LIT | (len - 1)));
     }
@@ -133,6 +133,21 @@ static void emit_copy(struct obuf *o, uint32_t d, uint32_t len)
         put_varint(o, zigzag(d));
 }
 
+static void emit_addw(struct obuf *o, uint32_t d)
+{
+    if (d) {
+        put1(o, FOTA_PATCH_T_LIT | FOTA_PATCH_ADDW_NEW);
+        put_varint(o, zigzag(d));
+    } else {
+        put1(o, FOTA_PATCH_T_LIT | FOTA_PATCH_ADDW);
+    }
+}
+
+static uint32_t le32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
 /* ---- matching ------------------------------------------------------------ */
 
 struct enc {
@@ -144,8 +159,8 @@ struct enc {
 };
 
 struct cand {
-    int type; /* 0 none, 1 match, 2 copy */
-    uint32_t len, dist, rel, gain;
+    int type; /* 0 none, 1 match, 2 copy, 3 addw */
+    uint32_t len, dist, rel, gain, add;
 };
 
 static uint32_t hash3(const uint8_t *p)
@@ -195,10 +210,27 @@ static void consider(struct cand *best, int type, uint32_t len, uint32_t cost, u
     }
 }
 
-/* The best token at i (limit: bytes to the sector end or image end). */
-static struct cand best_at(struct enc *e, uint32_t i, uint32_t limit, uint32_t rel)
+/* ADDW at i: the word there is the base's word at i + rel plus an addend
+ * (an address that moved with what it points to). */
+static void consider_addw(struct cand *b, const struct enc *e, uint32_t i, uint32_t limit,
+                          uint32_t rel, uint32_t add)
 {
-    struct cand b = {0, 0, 0, 0, 0};
+    uint32_t s = i + rel, d;
+    if (limit < 4 || s > e->bn || e->bn - s < 4)
+        return;
+    d = le32(e->img + i) - le32(e->base + s);
+    /* a word that differs only slightly, in its low bytes: an address */
+    if (d + 0x10000u > 0x20000u)
+        return;
+    consider(b, 3, 4, 1 + (d != add ? varint_len(zigzag(d - add)) : 0), 0, rel);
+    if (b->type == 3)
+        b->add = d;
+}
+
+/* The best token at i (limit: bytes to the sector end or image end). */
+static struct cand best_at(struct enc *e, uint32_t i, uint32_t limit, uint32_t rel, uint32_t add)
+{
+    struct cand b = {0, 0, 0, 0, 0, 0};
     const uint8_t *p = e->img + i;
     uint32_t c, k, steps;
 
@@ -210,6 +242,7 @@ static struct cand best_at(struct enc *e, uint32_t i, uint32_t limit, uint32_t r
             if (k)
                 consider(&b, 2, k, cost_copy(k, 0), 0, rel);
         }
+        consider_addw(&b, e, i, limit, rel, add);
         if (limit >= BASE_KEY) {
             for (c = e->bhead[hash6(p)], steps = 0; c != NONE && steps < BASE_CHAIN;
                  c = e->bprev[c], steps++) {
@@ -238,7 +271,7 @@ int patchenc_make(const uint8_t *base, uint32_t base_len, const uint8_t *img, ui
     struct obuf o = {0};
     struct fota_patch_hdr h;
     uint8_t hb[FOTA_PATCH_HDR_LEN];
-    uint32_t i, lit = 0, rel = 0, limit;
+    uint32_t i, lit = 0, rel = 0, add = 0, limit;
     int rc = -1;
 
     if (!img || !img_len)
@@ -284,10 +317,11 @@ int patchenc_make(const uint8_t *base, uint32_t base_len, const uint8_t *img, ui
         limit = FOTA_PATCH_SECTOR - i % FOTA_PATCH_SECTOR;
         if (limit > img_len - i)
             limit = img_len - i;
-        b = best_at(&e, i, limit, rel);
-        if (b.type && limit > 1) {
-            /* lazy: a literal here and a better token at i + 1? */
-            nx = best_at(&e, i + 1, limit - 1, b.type == 2 ? b.rel : rel);
+        b = best_at(&e, i, limit, rel, add);
+        if ((b.type == 1 || (b.type == 2 && b.rel != rel)) && limit > 1) {
+            /* lazy: a literal here and a better token at i + 1? (not after
+             * a lockstep COPY or an ADDW: the lockstep goes on after them) */
+            nx = best_at(&e, i + 1, limit - 1, b.type == 2 ? b.rel : rel, add);
             if (nx.gain > b.gain + 1)
                 b.type = 0;
         }
@@ -298,6 +332,9 @@ int patchenc_make(const uint8_t *base, uint32_t base_len, const uint8_t *img, ui
         emit_lit(&o, img + lit, i - lit);
         if (b.type == 1) {
             emit_match(&o, b.dist, b.len);
+        } else if (b.type == 3) {
+            emit_addw(&o, b.add - add);
+            add = b.add;
         } else {
             emit_copy(&o, b.rel - rel, b.len);
             rel = b.rel;

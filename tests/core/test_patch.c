@@ -352,7 +352,7 @@ static void prefix(struct sbuf *s)
     for (i = 0; i < P; i++)
         lit[i] = (uint8_t)i;
     sb1(s, FOTA_PATCH_T_LIT | FOTA_PATCH_LIT_EXT);
-    sb1(s, 0xC0); /* varint 448: 512 - 64 */
+    sb1(s, 0xC2); /* varint 450: 512 - 62 */
     sb1(s, 0x03);
     sb(s, lit, P);
 }
@@ -447,6 +447,26 @@ static void test_malformed_tokens(void **state)
     sb1(&s, FOTA_PATCH_T_COPY | 3);
     expect_refused(&s, FOTA_ERR_PATCH, P, "COPY in a compressed image");
 
+    hdr(&s, FOTA_PATCH_KIND_COMPRESSED, 12, 2000);
+    prefix(&s);
+    sb1(&s, FOTA_PATCH_T_LIT | FOTA_PATCH_ADDW);
+    expect_refused(&s, FOTA_ERR_PATCH, P, "ADDW in a compressed image");
+
+    hdr(&s, FOTA_PATCH_KIND_DELTA, 12, 2000);
+    prefix(&s);
+    sb1(&s, FOTA_PATCH_T_COPY_REL | 0); /* 1 byte from base 512 + 485 = 997 */
+    sb1(&s, ((485 * 2) & 0x7F) | 0x80);
+    sb1(&s, (485 * 2) >> 7);
+    sb1(&s, FOTA_PATCH_T_LIT | FOTA_PATCH_ADDW); /* its word at 998: 2 bytes short */
+    expect_refused(&s, FOTA_ERR_PATCH, P, "ADDW beyond the base image");
+
+    hdr(&s, FOTA_PATCH_KIND_DELTA, 12, 2000);
+    prefix(&s);
+    sb1(&s, FOTA_PATCH_T_LIT | FOTA_PATCH_ADDW_NEW);
+    sb(&s, "\x80\x80\x80\x80\x10", 5);
+    expect_refused(&s, FOTA_ERR_PATCH, P, "ADDW's addend over 32 bits");
+
+
     hdr(&s, FOTA_PATCH_KIND_DELTA, 12, 2000);
     prefix(&s);
     sb1(&s, FOTA_PATCH_T_COPY_REL | 9); /* 10 bytes from base 512 + 480 = 992 */
@@ -470,7 +490,7 @@ static void test_malformed_tokens(void **state)
     hdr(&s, FOTA_PATCH_KIND_COMPRESSED, 9, 2000);
     prefix(&s);
     sb1(&s, FOTA_PATCH_T_LIT | 63); /* 100 more literal bytes: 612 made */
-    sb1(&s, 36);
+    sb1(&s, 38);
     sb(&s, junk, 100);
     sb1(&s, FOTA_PATCH_T_MATCH | 0x02); /* dist 513 > window 512 */
     sb1(&s, 0x00);
