@@ -112,11 +112,12 @@ static void roundtrip(const uint8_t *base, uint32_t bn, const uint8_t *img, uint
     unsigned i;
     assert_int_equal(patchenc_make(base, bn, img, n, &s, &sn), 0);
     for (i = 0; i < sizeof pieces / sizeof pieces[0]; i++) {
-        struct ram *r = ram_new(base, bn);
+        struct ram *r;
         struct fota_patch p;
         struct fota_patch_limits lim;
         if (n > 300000 && pieces[i] < 48)
             continue; /* byte-at-a-time on the large images: slow, nothing new */
+        r = ram_new(base, bn);
         limits(&lim, r);
         fota_patch_start(&p, &lim);
         assert_int_equal(run(&p, r, s, (uint32_t)sn, pieces[i]), FOTA_OK);
