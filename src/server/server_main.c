@@ -32,7 +32,7 @@
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: fota-server --db FILE --data DIR --master-key-file FILE\n"
+            "usage: fota-server --db FILE|URL --data DIR --master-key-file FILE\n"
             "                   (--admin-token-file FILE | env FOTA_ADMIN_TOKEN |\n"
             "                    --admin-tokens-file FILE)\n"
             "                   [--listen ADDR] [--port N] [--port-file FILE]\n"
@@ -47,7 +47,9 @@ static void usage(FILE *f)
             "                   [--limit-log-interval S]\n"
             "                   [--rollout-tick S] [--poll-interval S]\n"
             "                   [--max-downloads N] [--download-idle S] [--download-retry S]\n"
-            "  --db FILE               SQLite database (created and migrated if needed)\n"
+            "  --db FILE|URL           SQLite database file, or a PostgreSQL URL\n"
+            "                          (postgresql://...; docs/operations.md); created or\n"
+            "                          migrated if needed\n"
             "  --data DIR              data folder: images/<sha256> and tmp/\n"
             "  --master-key-file FILE  32-byte master secret (created, mode 0600, if missing)\n"
             "  --admin-token-file FILE admin bearer token (first line); else FOTA_ADMIN_TOKEN\n"
@@ -489,7 +491,7 @@ int main(int argc, char **argv)
     srv.max_query = QUERY_LEN_MAX;
     srv.max_device_body = DEVICE_BODY_MAX;
 
-    srv.ops = &store_sqlite_ops;
+    srv.ops = store_pg_target(db) ? &store_pg_ops : &store_sqlite_ops;
     srv.data_dir = data;
     srv.max_upload = max_upload;
     srv.max_inflight = (unsigned)max_inflight;
@@ -500,7 +502,8 @@ int main(int argc, char **argv)
         return 1;
     }
     if (srv.ops->open(db, &srv.store) != STORE_OK) {
-        fprintf(stderr, "fota-server: cannot open the store %s (see the log above)\n", db);
+        fprintf(stderr, "fota-server: cannot open the %s store %s (see the log above)\n",
+                srv.ops->name, srv.ops == &store_pg_ops ? "" : db);
         return 1;
     }
     devcache_wrap_store(&srv);
@@ -544,7 +547,8 @@ int main(int argc, char **argv)
         return 1;
     }
     SLOG(SLOG_INFO, "fota-server listening on %s port %u%s (store %s %s, data %s, %u threads)",
-         listen_addr, bound, cert_pem ? " with TLS" : "", srv.ops->name, db, data,
+         listen_addr, bound, cert_pem ? " with TLS" : "", srv.ops->name,
+         srv.ops == &store_pg_ops ? "(URL not logged: it may hold a password)" : db, data,
          (unsigned)threads);
     SLOG(SLOG_INFO, "limits: %g req/s per device, %g req/s per address, %u connections "
          "(%u per address), idle timeout %u s, signatures %s%s",

@@ -300,5 +300,11 @@ struct store_ops {
 };
 
 extern const struct store_ops store_sqlite_ops;
+extern const struct store_ops store_pg_ops; /* store_pg.c */
+
+/* Whether --db's value names a PostgreSQL database (postgresql:// or
+ * postgres:// URL, or a libpq "host=..."/"dbname=..." string) rather than a
+ * SQLite file. */
+int store_pg_target(const char *target);
 
 #endif
