@@ -19,6 +19,7 @@
 #include "devcache.h"
 #include "http.h"
 #include "keys.h"
+#include "dlslots.h"
 #include "loadshape.h"
 #include "log.h"
 #include "release.h"
@@ -146,7 +147,12 @@ enum MHD_Result api_check(struct request *r)
 static int download_refused(struct request *r)
 {
     unsigned ra;
-    if (!r->srv->loadshape || !(ra = loadshape_admit(r->srv->loadshape, r->device_id)))
+    if (!r->srv->loadshape)
+        return 0;
+    /* several nodes on one database share the cap (dlslots.h) */
+    ra = r->srv->ops->download_admit ? dlslots_admit(r->srv, r->device_id)
+                                     : loadshape_admit(r->srv->loadshape, r->device_id);
+    if (!ra)
         return 0;
     r->retry_after = ra;
     http_error(r, 503, "busy", "the server has its maximum of downloads under way; retry in "
@@ -421,8 +427,12 @@ enum MHD_Result api_status(struct request *r)
     if (rc != STORE_OK)
         return http_store_error(r, rc, "recording the status");
     rollout_after_status(srv, st.release, st.state);
-    if (srv->loadshape && strcmp(st.state, "downloading") && strcmp(st.state, "verifying"))
-        loadshape_done(srv->loadshape, r->device_id); /* its download is over */
+    if (srv->loadshape && strcmp(st.state, "downloading") && strcmp(st.state, "verifying")) {
+        if (srv->ops->download_admit)
+            dlslots_done(srv, r->device_id); /* its download is over */
+        else
+            loadshape_done(srv->loadshape, r->device_id);
+    }
     if (st.error[0] || strcmp(st.state, "failed") == 0 || strcmp(st.state, "rolled_back") == 0)
         SLOG(SLOG_WARN, "device %s reports %s on release %lld: %s", r->device_id, st.state,
              (long long)st.release, st.error[0] ? st.error : "(no error code)");

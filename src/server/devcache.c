@@ -141,7 +141,17 @@ int devcache_auth(struct server *srv, const char *id, const char *token,
             *mac = e->mac;
         }
         pthread_mutex_unlock(&s->mu);
-        return ok ? DEVCACHE_OK : DEVCACHE_BAD_TOKEN;
+        if (!ok)
+            return DEVCACHE_BAD_TOKEN;
+        /* Another node may have written the row (a check there offered
+         * another release): on a shared store the row is read on use; only
+         * the key, token and deployments (never changed) come from here. */
+        if (srv->ops->shared) {
+            rc = srv->ops->device_get(srv->store, id, dev);
+            if (rc != STORE_OK)
+                return rc == STORE_NOT_FOUND ? DEVCACHE_UNKNOWN : DEVCACHE_ERR;
+        }
+        return DEVCACHE_OK;
     }
     gen = s->gen;
     pthread_mutex_unlock(&s->mu);
@@ -454,6 +464,27 @@ static int w_device_key_get(struct store *s, const char *id, uint8_t wrapped[60]
     return INNER(s)->device_key_get(IS(s), id, wrapped);
 }
 
+static int w_blob_put(struct store *s, const char *sha, const uint8_t *data, size_t len)
+{
+    return INNER(s)->blob_put(IS(s), sha, data, len);
+}
+
+static int w_blob_get(struct store *s, const char *sha, int fd)
+{
+    return INNER(s)->blob_get(IS(s), sha, fd);
+}
+
+static int w_download_admit(struct store *s, const char *id, unsigned max, int64_t now,
+                            unsigned idle)
+{
+    return INNER(s)->download_admit(IS(s), id, max, now, idle);
+}
+
+static int w_download_done(struct store *s, const char *id)
+{
+    return INNER(s)->download_done(IS(s), id);
+}
+
 static struct store_ops wrapped_ops = {
     .open = w_open,
     .close = w_close,
@@ -500,6 +531,11 @@ void devcache_wrap_store(struct server *srv)
     w->inner = srv->store;
     w->dc = srv->devcache;
     wrapped_ops.name = srv->ops->name;
+    wrapped_ops.shared = srv->ops->shared;
+    wrapped_ops.blob_put = srv->ops->blob_put ? w_blob_put : NULL;
+    wrapped_ops.blob_get = srv->ops->blob_get ? w_blob_get : NULL;
+    wrapped_ops.download_admit = srv->ops->download_admit ? w_download_admit : NULL;
+    wrapped_ops.download_done = srv->ops->download_done ? w_download_done : NULL;
     srv->ops = &wrapped_ops;
     srv->store = (struct store *)(void *)w;
 }

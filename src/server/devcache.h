@@ -7,8 +7,12 @@
  * X-Device-Token (hex), and the releases found deployed to it. Unknown ids
  * and wrong tokens are never cached (a flood of made-up ids cannot fill it).
  *
- * Correctness: the server process is the only writer of its database, and
- * every write goes through the store's method table. devcache_wrap_store()
+ * Correctness: on a shared store (store_ops.shared: several nodes on one
+ * PostgreSQL database) another process may write a device's row at any
+ * time, so the row is read again on every use and only what never changes
+ * is served from memory: the key, the token and the positive deployment
+ * answers. Otherwise the server process is the only writer of its
+ * database, and every write goes through the store's method table. devcache_wrap_store()
  * puts a table in front of the real one whose writes (device_insert,
  * device_checked, status_add, deployment_create) drop the device's entry
  * after the write; a reader that loaded a row while a write to the same

@@ -182,6 +182,10 @@ struct store;
 
 struct store_ops {
     const char *name;
+    /* 1 when several server processes may share the database (PostgreSQL):
+     * what a process caches from it must be checked on use (devcache.h),
+     * and release bytes live in the database too (blob_put/blob_get). */
+    int shared;
     /* target: a file path for SQLite; a URL for other backends. Applies
      * pending migrations before returning. */
     int (*open)(const char *target, struct store **out);
@@ -297,6 +301,25 @@ struct store_ops {
     /* The wrapped key of a device registered with its own key, or
      * STORE_NOT_FOUND (its key is derived). */
     int (*device_key_get)(struct store *s, const char *id, uint8_t wrapped[60]);
+
+    /* --- release bytes (shared stores; NULL when the data folder is the
+     * only copy, as with SQLite) ---------------------------------------- */
+    /* Stores len bytes under their SHA-256 (lowercase hex), in one
+     * transaction; bytes already stored under sha256hex are kept (content-
+     * addressed: the same name is the same bytes). */
+    int (*blob_put)(struct store *s, const char *sha256hex, const uint8_t *data, size_t len);
+    /* Writes the bytes stored under sha256hex to fd (from its current
+     * offset); STORE_NOT_FOUND when none are. The caller checks the hash. */
+    int (*blob_get)(struct store *s, const char *sha256hex, int fd);
+
+    /* --- fleet-wide download slots (shared stores; NULL: per process) ---
+     * The device may download now: STORE_OK (it holds one of max slots,
+     * refreshed at now), or STORE_EXISTS when all max slots are held by
+     * others (a slot not refreshed for idle seconds is free again). */
+    int (*download_admit)(struct store *s, const char *id, unsigned max, int64_t now,
+                          unsigned idle);
+    /* The device's download ended: its slot is free. */
+    int (*download_done)(struct store *s, const char *id);
 };
 
 extern const struct store_ops store_sqlite_ops;

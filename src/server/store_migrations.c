@@ -255,5 +255,32 @@ const struct store_migration store_migrations[] = {
             "CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log"
             "  FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only();",
     },
+    /* 4: several servers on one database: release bytes, content-addressed
+     * and cut in rows of at most 256 KiB, so a node serves a release
+     * uploaded through another; the fleet-wide download slots
+     * (--max-downloads). SQLite keeps bytes in the data folder and slots in
+     * the process: the tables exist there too, unused, so both schemas stay
+     * one list. */
+    {
+        .sqlite =
+            "CREATE TABLE release_blobs ("
+            "  sha256 TEXT NOT NULL,"
+            "  seq INTEGER NOT NULL,"
+            "  data BLOB NOT NULL,"
+            "  PRIMARY KEY (sha256, seq));"
+            "CREATE TABLE download_slots ("
+            "  device_id TEXT PRIMARY KEY,"
+            "  refreshed_at INTEGER NOT NULL);",
+        .pg =
+            "CREATE TABLE release_blobs ("
+            "  sha256 TEXT NOT NULL,"
+            "  seq INTEGER NOT NULL,"
+            "  data BYTEA NOT NULL,"
+            "  PRIMARY KEY (sha256, seq));"
+            "CREATE TABLE download_slots ("
+            "  device_id TEXT PRIMARY KEY,"
+            "  refreshed_at BIGINT NOT NULL);"
+            "CREATE INDEX download_slots_refreshed ON download_slots(refreshed_at);",
+    },
 };
 const int store_nmigrations = (int)(sizeof store_migrations / sizeof store_migrations[0]);

@@ -760,6 +760,7 @@ int store_pg_target(const char *target)
 
 const struct store_ops store_pg_ops = {
     .name = "postgresql",
+    .shared = 1,
     .open = pgs_open,
     .close = pgs_close,
     .release_insert = pgs_release_insert,

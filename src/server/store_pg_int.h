@@ -3,7 +3,8 @@
  * (a pool of libpq connections to one database), query parameters as text,
  * and the result helpers. store_pg.c holds the pool, the migrations,
  * releases, devices, statuses and deployments; store_pg_rollout.c the
- * rollouts; store_pg_fleet.c onboarding and the audit log. Not for use
+ * rollouts; store_pg_fleet.c onboarding and the audit log;
+ * store_pg_shared.c release bytes and download slots. Not for use
  * outside the store.
  */
 #ifndef FOTA_SERVER_STORE_PG_INT_H
@@ -92,6 +93,13 @@ int pg_device_key_get(struct store *s, const char *id, uint8_t wrapped[60]);
 int pg_audit_add(struct store *s, struct store_audit *a);
 int pg_audit_list(struct store *s, int64_t before, int limit, store_audit_cb cb, void *ctx);
 
+/* store_pg_shared.c */
+int pg_blob_put(struct store *s, const char *sha256hex, const uint8_t *data, size_t len);
+int pg_blob_get(struct store *s, const char *sha256hex, int fd);
+int pg_download_admit(struct store *s, const char *id, unsigned max, int64_t now,
+                      unsigned idle);
+int pg_download_done(struct store *s, const char *id);
+
 #define PG_ROLLOUT_OPS                                                                     \
     .rollout_create = pg_rollout_create, .rollout_get = pg_rollout_get,                    \
     .rollout_list = pg_rollout_list, .rollout_transition = pg_rollout_transition,          \
@@ -101,6 +109,8 @@ int pg_audit_list(struct store *s, int64_t before, int limit, store_audit_cb cb,
     .rollout_for_device = pg_rollout_for_device, .rollout_offered = pg_rollout_offered,     \
     .audit_add = pg_audit_add, .audit_list = pg_audit_list,                                 \
     .device_import = pg_device_import, .device_tag = pg_device_tag,                        \
-    .device_tags = pg_device_tags, .device_key_get = pg_device_key_get,
+    .device_tags = pg_device_tags, .device_key_get = pg_device_key_get,                    \
+    .blob_put = pg_blob_put, .blob_get = pg_blob_get, .download_admit = pg_download_admit, \
+    .download_done = pg_download_done,
 
 #endif
