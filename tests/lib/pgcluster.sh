@@ -17,7 +17,8 @@
 # cluster listens only on a unix socket inside its own folder (no TCP port,
 # so parallel tests never collide), trusts local connections (a throwaway
 # cluster for tests only) and runs with fsync off (it holds nothing worth
-# a power cut; the store's own durability rules are in store_pg.c).
+# a power cut; the store's own durability rules are in store_pg.c);
+# FOTA_PG_FSYNC=on turns fsync back on (bench/scale.sh measures with it).
 # FOTA_TEST_PG is a libpq conninfo without dbname: tests add their own.
 # Missing binaries FAIL the test, naming them: never a silent pass.
 set -u
@@ -75,8 +76,8 @@ start() {
         return 1
     fi
     if ! as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -w -t 120 \
-            -o "-c listen_addresses='' -c unix_socket_directories='$dir' -c fsync=off \
-                -c synchronous_commit=on -c full_page_writes=off -c max_connections=400 \
+            -o "-c listen_addresses='' -c unix_socket_directories='$dir' -c fsync=${FOTA_PG_FSYNC:-off} \
+                -c synchronous_commit=on -c full_page_writes=${FOTA_PG_FSYNC:-off} -c max_connections=400 \
                 -c shared_buffers=32MB" start >"$dir/pg_ctl.log" 2>&1; then
         cat "$dir/pg_ctl.log" "$dir/postgres.log" >&2
         echo "pgcluster: FAIL: pg_ctl start failed (logs above)" >&2
