@@ -42,6 +42,7 @@ one_run() { # BACKEND RUN -> fleetload's output in $OUT/BACKEND.RUN
     "$SERVER" --db "$db" --data "$dir/data" --master-key-file "$dir/master.key" \
         --admin-token-file "$dir/token" --port 0 --port-file "$dir/port" --rate-addr 0 \
         --rate-device 0 --max-conn-per-ip 0 --max-connections 4096 --log-level warn \
+        ${SCALE_SERVER_ARGS:-} \
         2>"$dir/server.log" &
     SPID=$!
     for _ in $(seq 500); do [ -s "$dir/port" ] && break; sleep 0.02; done

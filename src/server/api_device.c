@@ -226,7 +226,7 @@ enum MHD_Result api_chunk(struct request *r)
     uint64_t n, rid;
     uint32_t n32;
     int64_t rel_id;
-    int has_release;
+    int has_release, rc;
     uint32_t len;
     size_t off, b64len, k;
     char *out;
@@ -237,6 +237,8 @@ enum MHD_Result api_chunk(struct request *r)
     if (has_release) {
         rid = (uint64_t)rel_id;
     } else {
+        if ((rc = devcache_refresh(r->srv, r->device_id, &r->device)) != STORE_OK)
+            return http_store_error(r, rc, "reading the device");
         rid = (uint64_t)r->device.offered_release;
         if (rid == 0)
             return http_error(r, 404, "not_found",
@@ -406,6 +408,8 @@ enum MHD_Result api_status(struct request *r)
      * already reports on, offered earlier): anything else is refused with
      * the same answer whether or not that release exists, so a device
      * cannot probe for release ids, nor mark itself "confirmed" on any. */
+    if ((rc = devcache_refresh(srv, r->device_id, &r->device)) != STORE_OK)
+        return http_store_error(r, rc, "reading the device");
     if (st.release != r->device.offered_release && st.release != r->device.status_release)
         return http_error(r, 409, "not_offered",
                           "release %lld was not offered to this device: report status only "

@@ -141,17 +141,7 @@ int devcache_auth(struct server *srv, const char *id, const char *token,
             *mac = e->mac;
         }
         pthread_mutex_unlock(&s->mu);
-        if (!ok)
-            return DEVCACHE_BAD_TOKEN;
-        /* Another node may have written the row (a check there offered
-         * another release): on a shared store the row is read on use; only
-         * the key, token and deployments (never changed) come from here. */
-        if (srv->ops->shared) {
-            rc = srv->ops->device_get(srv->store, id, dev);
-            if (rc != STORE_OK)
-                return rc == STORE_NOT_FOUND ? DEVCACHE_UNKNOWN : DEVCACHE_ERR;
-        }
-        return DEVCACHE_OK;
+        return ok ? DEVCACHE_OK : DEVCACHE_BAD_TOKEN;
     }
     gen = s->gen;
     pthread_mutex_unlock(&s->mu);
@@ -194,6 +184,15 @@ int devcache_auth(struct server *srv, const char *id, const char *token,
     if (n)
         entry_free(n);
     return DEVCACHE_OK;
+}
+
+int devcache_refresh(struct server *srv, const char *id, struct store_device *dev)
+{
+    /* Another node may have written the row (a check there offered another
+     * release): on a shared store the mutable part is read where it is used */
+    if (!srv->ops->shared)
+        return STORE_OK;
+    return srv->ops->device_get(srv->store, id, dev);
 }
 
 int devcache_device_key(struct server *srv, const char *id, uint8_t key[KEY_LEN])

@@ -202,7 +202,11 @@ struct store_ops {
     int (*device_get)(struct store *s, const char *id, struct store_device *out);
     int (*device_list)(struct store *s, store_device_cb cb, void *ctx);
     /* The device called check: remember its running version, what was
-     * offered (0: nothing) and when. */
+     * offered (0: nothing) and when. A change of version or offer is
+     * written at once and durably; a poll that changes neither only records
+     * last_seen, batched (store_seen.h: up to a second late, and a crash may
+     * lose the last second of it). STORE_NOT_FOUND for an unknown device
+     * (a backend may say STORE_OK when only last_seen would change). */
     int (*device_checked)(struct store *s, const char *id, const char *running_version,
                           int64_t offered_release, int64_t now);
     /* Records a status. A status with the same release and state as the

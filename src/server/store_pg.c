@@ -30,6 +30,7 @@
 
 #include "log.h"
 #include "store_migrations.h"
+#include "store_seen.h"
 #include "store_pg_int.h"
 
 /* pg_advisory_xact_lock key of the migrations ("fota") */
@@ -216,6 +217,9 @@ fail:
     return -1;
 }
 
+static void pgs_close(struct store *s);
+static int pgs_seen_flush(void *ctx, const struct store_seen_entry *e, size_t n);
+
 static int pgs_open(const char *target, struct store **out)
 {
     struct store *s = calloc(1, sizeof *s);
@@ -234,6 +238,10 @@ static int pgs_open(const char *target, struct store **out)
         return STORE_ERR;
     }
     pg_release(s, c);
+    if (!(s->seen = store_seen_new(pgs_seen_flush, s, 0))) {
+        pgs_close(s);
+        return STORE_ERR;
+    }
     *out = s;
     return STORE_OK;
 }
@@ -242,6 +250,7 @@ static void pgs_close(struct store *s)
 {
     if (!s)
         return;
+    store_seen_free(s->seen); /* the last batch, while the pool is open */
     for (int i = 0; i < s->npool; i++)
         PQfinish(s->pool[i]);
     pthread_mutex_destroy(&s->mu);
@@ -444,6 +453,68 @@ static int pgs_device_list(struct store *s, store_device_cb cb, void *ctx)
                       "list devices", 0, each_device, &e);
 }
 
+/* The batched last_seen times (store_seen.h): one statement over arrays,
+ * committed without waiting for the WAL flush (a crash may lose the last
+ * second of them, nothing else). */
+static int pgs_seen_flush(void *ctx, const struct store_seen_entry *e, size_t n)
+{
+    struct store *s = ctx;
+    struct pg_args a = {0};
+    char *ids, *ats;
+    size_t ki = 0, ka = 0;
+    PGconn *c;
+    int rc = -1;
+
+    ids = malloc(n * (2 * sizeof e->id + 3) + 3);
+    ats = malloc(n * 21 + 3);
+    if (!ids || !ats)
+        goto out;
+    ids[ki++] = '{';
+    ats[ka++] = '{';
+    for (size_t i = 0; i < n; i++) {
+        /* a text[] literal: each id quoted, " and \ escaped */
+        if (i) {
+            ids[ki++] = ',';
+            ats[ka++] = ',';
+        }
+        ids[ki++] = '"';
+        for (const char *p = e[i].id; *p; p++) {
+            if (*p == '"' || *p == '\\')
+                ids[ki++] = '\\';
+            ids[ki++] = *p;
+        }
+        ids[ki++] = '"';
+        ka += (size_t)sprintf(ats + ka, "%" PRId64, e[i].at);
+    }
+    ids[ki++] = '}';
+    ids[ki] = 0;
+    ats[ka++] = '}';
+    ats[ka] = 0;
+    if (!(c = pg_acquire(s)))
+        goto out;
+    pg_txt(&a, ids);
+    pg_txt(&a, ats);
+    if (pg_cmd(c, "BEGIN", NULL, "begin", NULL) == STORE_OK) {
+        if (pg_cmd(c, "SET LOCAL synchronous_commit = off", NULL, "last_seen", NULL) == STORE_OK &&
+            pg_cmd(c, "UPDATE devices d SET last_seen = v.at FROM (SELECT unnest($1::text[]) AS id,"
+                      " unnest($2::bigint[]) AS at) v WHERE d.id = v.id AND d.last_seen < v.at",
+                   &a, "last_seen", NULL) == STORE_OK &&
+            pg_cmd(c, "COMMIT", NULL, "commit last_seen", NULL) == STORE_OK)
+            rc = 0;
+        else
+            pg_cmd(c, "ROLLBACK", NULL, "rollback", NULL);
+    }
+    pg_release(s, c);
+out:
+    free(ids);
+    free(ats);
+    return rc;
+}
+
+/* What a poll persists (store_sqlite.c says why): the running version and
+ * the offer at once and durably when they change, in one conditional
+ * UPDATE; a poll that changes neither writes nothing (no transaction id, no
+ * WAL flush) and only notes last_seen for the batch. */
 static int pgs_device_checked(struct store *s, const char *id, const char *running,
                               int64_t offered, int64_t now)
 {
@@ -460,11 +531,17 @@ static int pgs_device_checked(struct store *s, const char *id, const char *runni
     /* An offer of nothing keeps the last offered release (store_sqlite.c). */
     rc = pg_cmd(c, "UPDATE devices SET reported_version = $1, last_seen = $2,"
                    " offered_release = CASE WHEN $3::bigint > 0 THEN $3::bigint"
-                   " ELSE offered_release END WHERE id = $4", &a, "update device on check", &n);
+                   " ELSE offered_release END WHERE id = $4 AND (reported_version <> $1"
+                   " OR ($3::bigint > 0 AND COALESCE(offered_release, 0) <> $3::bigint))", &a,
+                "update device on check", &n);
     pg_release(s, c);
     if (rc == STORE_EXISTS)
         rc = STORE_ERR;
-    return rc == STORE_OK && n == 0 ? STORE_NOT_FOUND : rc;
+    /* nothing changed (or no such device: its batched last_seen then
+     * updates no row) */
+    if (rc == STORE_OK && n == 0)
+        store_seen_note(s->seen, id, now);
+    return rc;
 }
 
 /* --- statuses ----------------------------------------------------------- */

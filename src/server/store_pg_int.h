@@ -26,6 +26,7 @@ struct store {
     pthread_mutex_t mu;
     PGconn *pool[PG_POOL_MAX];
     int npool;
+    struct store_seen *seen; /* batched last_seen (store_seen.h) */
 };
 
 /* Query parameters, all sent as text (NULL: SQL NULL). Numbers are printed
