@@ -65,7 +65,8 @@ static void usage(FILE *f)
             "  --port-file FILE        write the bound port there once listening\n"
             "  --max-upload BYTES      largest release upload (default 8388608)\n"
             "  --max-inflight N        requests at once before answering 429 (default 512)\n"
-            "  --threads N             HTTP worker threads (default: one per CPU)\n"
+            "  --threads N             HTTP worker threads (default: one per CPU; four per\n"
+            "                          CPU on PostgreSQL)\n"
             "  --log-level L           error, warn, info (default) or debug\n"
             "  --tls-cert FILE         serve HTTPS: PEM certificate (chain), with --tls-key\n"
             "  --tls-key FILE          PEM private key of --tls-cert\n"
@@ -460,7 +461,10 @@ int main(int argc, char **argv)
     if (!tls_cert != !tls_key)
         return bad_option("%s", "--tls-cert and --tls-key go together");
     if (threads == 0) {
-        long nc = sysconf(_SC_NPROCESSORS_ONLN);
+        /* a PostgreSQL store blocks a worker for each round trip to the
+         * database: four workers per CPU keep the CPUs busy meanwhile
+         * (docs/performance.md, section 7) */
+        long nc = sysconf(_SC_NPROCESSORS_ONLN) * (store_pg_target(db) ? 4 : 1);
         threads = nc < 1 ? 1 : nc > 256 ? 256 : (uint64_t)nc;
     }
 

@@ -67,12 +67,14 @@ static void quiet_notices(void *arg, const char *msg)
     SLOG(SLOG_DEBUG, "postgresql: %s", msg);
 }
 
+static void conn_finish(PGconn *c);
+
 static PGconn *conn_open(const char *conninfo)
 {
     PGconn *c = PQconnectdb(conninfo);
     if (PQstatus(c) != CONNECTION_OK) {
         SLOG(SLOG_ERROR, "postgresql: cannot connect: %s", PQerrorMessage(c));
-        PQfinish(c);
+        PQfinish(c); /* never registered */
         return NULL;
     }
     PQsetNoticeProcessor(c, quiet_notices, NULL);
@@ -87,7 +89,7 @@ PGconn *pg_acquire(struct store *s)
         c = s->pool[--s->npool];
     pthread_mutex_unlock(&s->mu);
     if (c && PQstatus(c) != CONNECTION_OK) {
-        PQfinish(c);
+        conn_finish(c);
         c = NULL;
     }
     return c ? c : conn_open(s->conninfo);
@@ -107,12 +109,79 @@ void pg_release(struct store *s, PGconn *c)
         pthread_mutex_unlock(&s->mu);
     }
     if (c)
-        PQfinish(c);
+        conn_finish(c);
+}
+
+/* Prepared statements, per connection: a statement with parameters is
+ * prepared on its first use on a connection (named after a hash of its
+ * text) and executed by name from then on, so PostgreSQL parses and plans
+ * it once per connection instead of once per request. The registry is
+ * process-wide (a connection is used by one thread at a time; the mutex
+ * only guards finding its entry). */
+#define PREP_CONNS 512
+#define PREP_STMTS 128
+static struct prep_conn {
+    PGconn *c;
+    uint64_t h[PREP_STMTS];
+    int n;
+} prep_conns[PREP_CONNS];
+static pthread_mutex_t prep_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static struct prep_conn *prep_of(PGconn *c, int make)
+{
+    struct prep_conn *p = NULL;
+    pthread_mutex_lock(&prep_mu);
+    for (int i = 0; i < PREP_CONNS && !p; i++)
+        if (prep_conns[i].c == c)
+            p = &prep_conns[i];
+    for (int i = 0; make && i < PREP_CONNS && !p; i++)
+        if (!prep_conns[i].c) {
+            p = &prep_conns[i];
+            p->c = c;
+            p->n = 0;
+        }
+    pthread_mutex_unlock(&prep_mu);
+    return p;
+}
+
+static void conn_finish(PGconn *c)
+{
+    struct prep_conn *p = c ? prep_of(c, 0) : NULL;
+    if (p) {
+        pthread_mutex_lock(&prep_mu);
+        p->c = NULL;
+        pthread_mutex_unlock(&prep_mu);
+    }
+    PQfinish(c);
 }
 
 PGresult *pg_run(PGconn *c, const char *sql, const struct pg_args *a)
 {
-    return PQexecParams(c, sql, a ? a->n : 0, NULL, a ? a->v : NULL, NULL, NULL, 0);
+    struct prep_conn *p;
+    uint64_t h = 1469598103934665603ull;
+    char name[24];
+    int i;
+
+    if (!a || a->n == 0 || !(p = prep_of(c, 1)))
+        return PQexecParams(c, sql, a ? a->n : 0, NULL, a ? a->v : NULL, NULL, NULL, 0);
+    for (const char *q = sql; *q; q++)
+        h = (h ^ (uint8_t)*q) * 1099511628211ull;
+    snprintf(name, sizeof name, "f%016" PRIx64, h);
+    for (i = 0; i < p->n && p->h[i] != h; i++)
+        ;
+    if (i == p->n) {
+        PGresult *r;
+        if (p->n == PREP_STMTS) /* full: run it unprepared */
+            return PQexecParams(c, sql, a->n, NULL, a->v, NULL, NULL, 0);
+        r = PQprepare(c, name, sql, a->n, NULL);
+        if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+            PQclear(r); /* e.g. inside a failed transaction: the plain run says why */
+            return PQexecParams(c, sql, a->n, NULL, a->v, NULL, NULL, 0);
+        }
+        PQclear(r);
+        p->h[p->n++] = h;
+    }
+    return PQexecPrepared(c, name, a->n, a->v, NULL, NULL, 0);
 }
 
 int pg_check(PGresult *r, const char *what)
@@ -231,7 +300,7 @@ static int pgs_open(const char *target, struct store **out)
     pthread_mutex_init(&s->mu, NULL);
     c = s->conninfo ? conn_open(s->conninfo) : NULL;
     if (!c || migrate(c)) {
-        PQfinish(c);
+        conn_finish(c);
         free(s->conninfo);
         pthread_mutex_destroy(&s->mu);
         free(s);
@@ -252,7 +321,7 @@ static void pgs_close(struct store *s)
         return;
     store_seen_free(s->seen); /* the last batch, while the pool is open */
     for (int i = 0; i < s->npool; i++)
-        PQfinish(s->pool[i]);
+        conn_finish(s->pool[i]);
     pthread_mutex_destroy(&s->mu);
     free(s->conninfo);
     free(s);
