@@ -51,6 +51,12 @@ one_run() { # BACKEND RUN -> fleetload's output in $OUT/BACKEND.RUN
         --devices 10000 --pollers 64 --downloaders 300 --seconds "$SECS" >"$OUT/$be.$run"
     local rc=$?
     kill "$SPID"; wait "$SPID" 2>/dev/null; SPID=
+    # the database's size after the run (10,000 devices, their statuses)
+    if [ "$be" = pg ]; then
+        echo "RESULT dbsize kib=$(( $(psql "$db" -Atc 'SELECT pg_database_size(current_database())') / 1024 ))" >>"$OUT/$be.$run"
+    else
+        echo "RESULT dbsize kib=$(du -kc "$db"* | tail -1 | cut -f1)" >>"$OUT/$be.$run"
+    fi
     if [ "$be" = pg ]; then sh "$PGC" stop "$PGDIR"; PGDIR=; fi
     return $rc
 }
@@ -77,6 +83,7 @@ for be in $BACKENDS; do
         printf '%-8s %-7s %-22s %-22s %-22s %-10s\n' "$be" "$k" "$(stat "$be" $k rps)" \
             "$(stat "$be" $k p50_ms)" "$(stat "$be" $k p99_ms)" "$(stat "$be" $k errors)"
     done
-    printf '%-8s %-7s %-22s server RSS %s KiB (peak %s KiB)\n' "$be" total "$(stat "$be" total rps)" \
-        "$(stat "$be" total rss_kib)" "$(stat "$be" total hwm_kib)"
+    printf '%-8s %-7s %-22s server RSS %s KiB (peak %s KiB); database %s KiB\n' "$be" total \
+        "$(stat "$be" total rps)" "$(stat "$be" total rss_kib)" "$(stat "$be" total hwm_kib)" \
+        "$(stat "$be" dbsize kib)"
 done
