@@ -5,7 +5,7 @@ BUILD ?= build
 ASAN_BUILD ?= build-asan
 JOBS ?= $(shell nproc)
 
-.PHONY: all bootstrap build build-asan demo demo-fleet test test-plain test-asan bench footprint fuzz soak clean
+.PHONY: all bootstrap build build-asan demo demo-fleet test test-plain test-asan bench footprint fuzz soak clean arduino-lib
 
 all: build
 
@@ -72,6 +72,12 @@ soak: build
 FUZZ_SECONDS ?= 300
 fuzz: bootstrap
 	@fuzz/run $(FUZZ_SECONDS)
+
+# The Arduino library "FOTA" as Arduino's tools take it: build/arduino/FOTA/
+# (the class, examples, and the core + ESP-IDF port sources copied into its
+# src/) and build/arduino/FOTA.zip (docs/esp32.md, Arduino library).
+arduino-lib:
+	@scripts/arduino-lib $(BUILD)/arduino
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)

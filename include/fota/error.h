@@ -26,6 +26,7 @@ enum fota_err {
     FOTA_ERR_POWER_LOST = -4,    /* power was cut (simulated flash is dead) */
     FOTA_ERR_STORE = -5,         /* state store failed */
     FOTA_ERR_CRYPTO = -6,        /* crypto backend failed */
+    FOTA_ERR_NO_MEM = -7,        /* too little free heap to start (port check) */
 
     /* network and HTTP */
     FOTA_ERR_NET = -10,          /* connect, reset, timeout: retryable */

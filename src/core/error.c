@@ -16,6 +16,7 @@ static const struct {
     {FOTA_ERR_POWER_LOST, "power_lost", "power lost"},
     {FOTA_ERR_STORE, "state_store", "state store failed"},
     {FOTA_ERR_CRYPTO, "crypto", "crypto backend failed"},
+    {FOTA_ERR_NO_MEM, "no_memory", "not enough free heap to start the download"},
     {FOTA_ERR_NET, "network", "network error (connect, reset or timeout)"},
     {FOTA_ERR_HTTP_RETRY, "server_busy", "server answered 5xx or 429"},
     {FOTA_ERR_HTTP, "http_status", "server answered an unexpected HTTP status"},

@@ -24,6 +24,17 @@
 #                to a (the bootloader's rule); an explicit rollback through
 #                esp_ota_mark_app_invalid_rollback_and_reboot after b -> large
 #
+#   trial        the trial boot that means something (fota_esp_trial.c):
+#                a trial whose self-test passed but that never reaches the
+#                server rolls back by itself at the deadline, and the old
+#                image reports it on its next contact, never installing the
+#                release again; a trial ended by brownout/power-on is booted
+#                again, at most twice, then counts as a rollback; one ended
+#                by a panic is not retried; with the retry, a later
+#                trial that reaches the server is confirmed; too little heap
+#                refuses a download before anything is erased; erases are
+#                at most 64 KB and each is followed by a yield
+#
 #   floor        anti-rollback floor kept apart from the journal: after a
 #                confirmed secure_version 5 image and a lost journal, the
 #                device still reports 5 and is not offered an image with
@@ -32,7 +43,7 @@
 #
 # usage: host_test.sh SCENARIO FOTA_SERVER FOTA_ADMIN ESP_IDF_DEV FOTA_MKIMAGE PARTITIONS_BIN FIRMWARE_DIR
 set -euo pipefail
-[ $# -eq 7 ] || { echo "usage: $0 full_update|powercut|powercut_fstore|signed|rollback|floor|floor_fstore SERVER ADMIN DEV MKIMAGE PARTITIONS.bin FW" >&2; exit 1; }
+[ $# -eq 7 ] || { echo "usage: $0 full_update|powercut|powercut_fstore|signed|rollback|floor|floor_fstore|trial SERVER ADMIN DEV MKIMAGE PARTITIONS.bin FW" >&2; exit 1; }
 SCENARIO=$1 IDFDEV=$4 PTABLE=$6 JOURNAL=nvs
 case $SCENARIO in *_fstore) SCENARIO=${SCENARIO%_fstore} JOURNAL=fstore ;; esac
 [ -r "$PTABLE" ] || { echo "FAIL: partition table $PTABLE not built" >&2; exit 1; }
@@ -311,6 +322,122 @@ rollback)
     has "boot: slot=ota_1 state=valid "
     has "sha256=$B_SHA"
     ok "b -> large, rollback through ESP-IDF: b runs again, valid"
+    ;;
+trial)
+    DOWN=http://127.0.0.1:1   # nothing listens: the server cannot be reached
+    # trial_to ID: provision ID, deploy b, install it; the next power-on is
+    # b's trial. Prints nothing; leaves F set.
+    trial_to() {
+        F=$DIR/$1.flash
+        provision "$1"
+        deploy "$REL_B" "$1"
+        idf_expect 0 "$F" --server "$URL" update
+        has "update: installed"
+    }
+    server_state() { jstr "$(device_json "$1")" state; }
+
+    # 1. deadline: the self-test passes, the server is never reached
+    trial_to dl
+    idf_expect 5 "$F" --server "$DOWN" --self-test pass --deadline 300 trial
+    has "trial: on trial=1"
+    has "restart"
+    cat "$DIR/dev.err" >>"$DIR/dev.out"
+    has "deadline of 300 s passed (self-test passed, server not reached): rolling back"
+    idf_expect 0 "$F" boot
+    has "boot: slot=ota_0 "
+    has "sha256=$A_SHA"
+    # next contact (the old image, server back): the rollback is reported and
+    # b is not installed again
+    idf_expect 2 "$F" --server "$URL" update
+    has "update: failed: new image did not confirm; rolled back"
+    [ "$(server_state dl)" = rolled_back ] || fail "server state $(server_state dl), expected rolled_back"
+    idf_expect 0 "$F" boot
+    has "boot: slot=ota_0 "
+    ok "deadline passed without server contact: rolled back, reported on next contact, b not retried"
+
+    # 2. self-test reported failed: rolled back at once, server reachable
+    trial_to stf
+    idf_expect 5 "$F" --server "$URL" --self-test fail trial
+    cat "$DIR/dev.err" >>"$DIR/dev.out"
+    has "trial: self-test failed: rolling back"
+    idf_expect 0 "$F" boot
+    has "boot: slot=ota_0 "
+    [ "$(server_state stf)" = rolled_back ] || fail "server state $(server_state stf), expected rolled_back"
+    ok "self-test failed: rolled back and reported"
+
+    # 3. brownout/power-on ends the trial: booted on trial again, twice, then
+    #    a rollback
+    trial_to bo
+    idf_expect 0 "$F" boot
+    has "boot: slot=ota_1 state=pending_verify "
+    for n in 1 2; do
+        reason=brownout
+        [ "$n" = 2 ] && reason=poweron
+        idf_expect 5 "$F" --server "$URL" --reset-reason "$reason" update
+        cat "$DIR/dev.err" >>"$DIR/dev.out"
+        has "booting it on trial again (retry $n of 2)"
+        idf_expect 0 "$F" boot
+        has "boot: slot=ota_1 state=pending_verify "
+        has "sha256=$B_SHA"
+    done
+    idf_expect 2 "$F" --server "$URL" --reset-reason brownout update
+    cat "$DIR/dev.err" >>"$DIR/dev.out"
+    has "ended by brownout: rolled back (power-loss retries used: 2 of 2)"
+    has "update: failed: new image did not confirm; rolled back"
+    [ "$(server_state bo)" = rolled_back ] || fail "server state $(server_state bo), expected rolled_back"
+    idf_expect 0 "$F" boot
+    has "boot: slot=ota_0 "
+    has "sha256=$A_SHA"
+    ok "brownout, power-on: b booted on trial again twice; the third power loss counts as a rollback"
+
+    # 4. a retried trial that reaches the server is confirmed
+    trial_to bok
+    idf_expect 0 "$F" boot
+    idf_expect 5 "$F" --server "$URL" --reset-reason brownout update
+    idf_expect 0 "$F" --server "$URL" --self-test pass trial
+    has "trial: on trial=1"
+    idf_expect 0 "$F" boot
+    has "boot: slot=ota_1 state=valid "
+    has "sha256=$B_SHA"
+    [ "$(server_state bok)" = confirmed ] || fail "server state $(server_state bok), expected confirmed"
+    ok "brownout in the first trial: retried, the second trial confirmed b"
+
+    # 5. a panic ends the trial: not retried
+    for reason in panic task_wdt; do
+        trial_to "pa-$reason"
+        idf_expect 0 "$F" boot
+        idf_expect 2 "$F" --server "$URL" --reset-reason "$reason" update
+        cat "$DIR/dev.err" >>"$DIR/dev.out"
+        grep -q "booting it on trial again" "$DIR/dev.out" && fail "$reason: trial retried"
+        has "update: failed: new image did not confirm; rolled back"
+        idf_expect 0 "$F" boot
+        has "boot: slot=ota_0 "
+        [ "$(server_state "pa-$reason")" = rolled_back ] || fail "$reason: server state $(server_state "pa-$reason")"
+        ok "$reason in the trial: not retried, rolled back and reported"
+    done
+
+    # 6. too little heap: refused before anything is erased
+    provision heap
+    deploy "$REL_B" heap
+    idf_expect 2 "$DIR/heap.flash" --server "$URL" --free-block 6000 update
+    cat "$DIR/dev.err" >>"$DIR/dev.out"
+    has "largest free heap block 6000 bytes, 8192 needed"
+    has "update: failed: not enough free heap to start the download"
+    slot_erased "$DIR/heap.flash" $OTA1 || fail "ota_1 erased although the heap check refused"
+    idf_expect 0 "$DIR/heap.flash" journal
+    has "journal: none"
+    idf_expect 0 "$DIR/heap.flash" --server "$URL" --free-block 9000 update
+    has "update: installed"
+    ok "largest free block 6000 < 8192: refused, ota_1 untouched; 9000: installed"
+
+    # 7. erase pacing: no erase above one 64 KB block, a yield after each
+    ER=$(grep '^erase:' "$DIR/dev.out")
+    [ -n "$ER" ] || fail "no erase statistics"
+    MAX=$(sed -n 's/.* max=\([0-9]*\).*/\1/p' <<<"$ER")
+    UNY=$(sed -n 's/.* unyielded=\([0-9]*\).*/\1/p' <<<"$ER")
+    [ "$MAX" -le 65536 ] || fail "an erase of $MAX bytes: more than one block at a time"
+    [ "$UNY" = 0 ] || fail "$UNY erases followed another with no yield in between ($ER)"
+    ok "erase pacing over the whole update: $ER"
     ;;
 floor)
     "$MKIMAGE_BIN" -o "$DIR/sv5.bin" --size 300000 --version 5.0.0 --secure-version 5 --seed 11 >/dev/null || fail "fota-mkimage sv5"

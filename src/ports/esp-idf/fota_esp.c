@@ -8,6 +8,7 @@
 #include <string.h>
 #include "esp_log.h"
 #include "esp_app_desc.h"
+#include "esp_timer.h"
 #include "nvs.h"
 #include "fota_esp.h"
 
@@ -154,6 +155,9 @@ esp_err_t fota_esp_init(struct fota_esp *e, const struct fota_esp_settings *s)
         c->floor_load = NULL;
         c->floor_save = NULL;
     }
+    /* a trial of the other image that a power loss ended: boot it again
+     * (restarts), before libfota's recovery would count it as rolled back */
+    fota_esp_trial_boot(e);
     rc = fota_init(&e->fota, c);
     if (rc != FOTA_OK) {
         ESP_LOGE(TAG, "fota_init: %s", fota_strerror(rc));
@@ -161,6 +165,13 @@ esp_err_t fota_esp_init(struct fota_esp *e, const struct fota_esp_settings *s)
         return ESP_FAIL;
     }
     e->initialised = 1;
+    e->trial.start_us = esp_timer_get_time();
+    {
+        struct fota_boot_info bi;
+        e->trial.pending = fota_boot_info(&e->fota, &bi) == FOTA_OK && bi.pending;
+    }
+    if (!e->set.app_reports_self_test && !e->set.self_test)
+        e->trial.self_test = FOTA_ESP_SELF_TEST_PASSED; /* the server's answer decides */
     return ESP_OK;
 }
 
@@ -174,30 +185,12 @@ void fota_esp_deinit(struct fota_esp *e)
     e->initialised = 0;
 }
 
-/* A trial boot (PENDING_VERIFY) is settled once the server has answered:
- * the network works, so the image is confirmed unless the application's
- * self-test says otherwise, in which case it rolls back (reboots). */
-static void settle_trial(struct fota_esp *e)
-{
-    struct fota_boot_info bi;
-    int rc;
-    if (fota_boot_info(&e->fota, &bi) != FOTA_OK || !bi.pending)
-        return;
-    if (!e->set.self_test || e->set.self_test()) {
-        rc = fota_confirm(&e->fota);
-        ESP_LOGI(TAG, "running image confirmed: %s", fota_strerror(rc));
-    } else {
-        ESP_LOGE(TAG, "self-test failed: rolling back");
-        rc = fota_rollback(&e->fota); /* reboots; returns only on failure */
-        ESP_LOGE(TAG, "rollback: %s", fota_strerror(rc));
-    }
-}
-
 int fota_esp_check_and_update(struct fota_esp *e, bool *installed)
 {
     struct fota_offer *o = &e->offer; /* kept off the task's stack */
-    const esp_app_desc_t *app = esp_app_get_description();
-    int rc;
+    const char *version = e->set.running_version ? e->set.running_version
+                                                 : esp_app_get_description()->version;
+    int rc, trc;
 
     *installed = false;
     if (!e->initialised)
@@ -214,25 +207,30 @@ int fota_esp_check_and_update(struct fota_esp *e, bool *installed)
             return FOTA_OK;
         }
     }
-    rc = fota_check(&e->fota, app->version, o);
-    if (rc == FOTA_OK)
-        settle_trial(e);
+    rc = fota_check(&e->fota, version, o);
+    if (rc == FOTA_OK) {
+        e->trial.reached = 1; /* the server answered in this boot */
+        if (e->trial.pending && e->set.self_test && !e->set.app_reports_self_test &&
+            e->trial.self_test == FOTA_ESP_SELF_TEST_UNKNOWN)
+            fota_esp_self_test_result(e, e->set.self_test());
+    }
+    /* A round that starts on trial only settles it (confirm, roll back:
+     * restarts, or wait): its offer was made before the server heard of a
+     * confirm, so it may name the release just installed; the next round
+     * asks again. */
+    if (e->trial.pending) {
+        trc = fota_esp_trial_poll(e);
+        return rc != FOTA_OK ? rc : trc;
+    }
     if (rc != FOTA_OK || !o->update)
+        return rc;
+    rc = fota_esp_preflight(e, o); /* fits the slot, heap for TLS: else nothing erased */
+    if (rc != FOTA_OK)
         return rc;
     ESP_LOGI(TAG, "release %lu (%s, %lu bytes) offered", (unsigned long)o->release, o->version,
              (unsigned long)o->size);
     rc = fota_run(&e->fota, o);
     if (rc == FOTA_OK)
-        *installed = true;
+        *installed = true; /* the next boot is its trial (fota_esp_trial.c) */
     return rc;
-}
-
-int fota_esp_confirm(struct fota_esp *e)
-{
-    return e->initialised ? fota_confirm(&e->fota) : FOTA_ERR_STATE;
-}
-
-int fota_esp_rollback(struct fota_esp *e)
-{
-    return e->initialised ? fota_rollback(&e->fota) : FOTA_ERR_STATE;
 }

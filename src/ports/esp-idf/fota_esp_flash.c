@@ -24,6 +24,8 @@
 #include "esp_partition.h"
 #include "esp_ota_ops.h"
 #include "esp_log.h"
+#include "freertos/FreeRTOS.h"
+#include "freertos/task.h"
 #include "fota_esp.h"
 
 static const char *const TAG = "fota";
@@ -102,8 +104,13 @@ static int part_erase(const struct fota_config *c, const struct fota_part *p, ui
     (void)c;
     if (off > p->size || len > p->size - off)
         return FOTA_ERR_PARAM;
-    /* erase_range erases 64 KB blocks where the range allows (faster) */
-    return flash_err(esp_partition_erase_range(ep, base + off, len), "erase", p, off);
+    /* erase_range erases 64 KB blocks where the range allows (faster); the
+     * core asks for at most one block at a time. Then yield a tick, so the
+     * idle task (task watchdog) and lower-priority work run between erases
+     * (fota_esp_preflight.c: erase pacing). */
+    int rc = flash_err(esp_partition_erase_range(ep, base + off, len), "erase", p, off);
+    vTaskDelay(1);
+    return rc;
 }
 
 static int part_write(const struct fota_config *c, const struct fota_part *p, uint32_t off,
@@ -120,7 +127,11 @@ static int part_write(const struct fota_config *c, const struct fota_part *p, ui
 static int boot_set(const struct fota_config *c, const struct fota_part *p)
 {
     esp_err_t err;
-    (void)c;
+    /* first remember that this image's next boot is a trial (its power-loss
+     * retry count, fota_esp_trial.c): before the switch, so a cut anywhere
+     * after the switch finds the record */
+    if (c->context)
+        fota_esp_trial_installed(c->context, p->handle);
     err = esp_ota_set_boot_partition(p->handle);
     if (err == ESP_OK)
         return FOTA_OK;

@@ -2,7 +2,8 @@
  * fota_esp_task.c - the FreeRTOS task that keeps a device up to date:
  * starts libfota once, then checks every
  * CONFIG_FOTA_CHECK_INTERVAL_S seconds and restarts into a new image once
- * it is installed.
+ * it is installed. While the running image is on trial it checks every
+ * 10 s instead, so the trial's deadline (fota_esp_trial.c) is kept.
  *
  * Stack: CONFIG_FOTA_TASK_STACK_SIZE bytes, 8192 by default. Our own frames
  * (this task, the port, the core's deepest chain) take the figure
@@ -53,7 +54,10 @@ static void fota_task(void *arg)
             ESP_LOGW(TAG, "update round: %s", fota_strerror(rc));
         ESP_LOGD(TAG, "stack high-water mark: %u bytes free",
                  (unsigned)uxTaskGetStackHighWaterMark(NULL));
-        vTaskDelay(pdMS_TO_TICKS((uint32_t)CONFIG_FOTA_CHECK_INTERVAL_S * 1000u));
+        /* on trial: a round every 10 s until it is settled (the deadline,
+         * 300 s by default, must be seen in time) */
+        vTaskDelay(pdMS_TO_TICKS(
+            (fota_esp_on_trial(e) ? 10u : (uint32_t)CONFIG_FOTA_CHECK_INTERVAL_S) * 1000u));
     }
 }
 

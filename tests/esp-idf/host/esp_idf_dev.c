@@ -19,10 +19,18 @@
  *   forget-journal  erase the journal only (NVS key, or the journal's sectors)
  *   journal       print the journal record (NVS blob, or fota_fstore on the
  *                 `fota` partition in the partition-journal build)
+ *   trial         the application's loop on a trial boot: rounds of
+ *                 fota_esp_check_and_update 10 s apart (vTaskDelay moves the
+ *                 clock on, nothing waits) until the trial is settled:
+ *                 confirmed (exit 0) or rolled back (ESP-IDF restarts: exit 5)
  * options: --server URL, --protocols v1|v2, --sign-pubkey HEX (128 hex
  *   digits: only releases it signed are installed), --cut-cycles N (cut power at
  *   the N-th esp_partition_fail_after cycle from the start of the command),
- *   --cut-nvs K (tear the K-th write to the nvs partition in half and cut).
+ *   --cut-nvs K (tear the K-th write to the nvs partition in half and cut),
+ *   --reset-reason poweron|brownout|panic|task_wdt|sw (what esp_reset_reason
+ *   says ended the previous boot), --free-block N (largest free heap block),
+ *   --self-test pass|fail (the application reports its self-test:
+ *   settings.app_reports_self_test), --deadline S (trial deadline, seconds).
  * exit: 0 done, 1 usage/setup, 2 refused or failed, 3 nothing boots,
  *   4 power cut, 5 esp_restart().
  */
@@ -38,6 +46,10 @@
 #include "esp_private/partition_linux.h"
 #include "esp_ota_ops.h"
 #include "esp_image_format.h"
+#include "esp_timer.h"
+#include "esp_system.h"
+#include "freertos/FreeRTOS.h"
+#include "freertos/task.h"
 #include "nvs.h"
 #include "nvs_flash.h"
 #include "fota_esp.h"
@@ -51,7 +63,9 @@ static uint32_t s_first_progress = 1;
 static int usage(void)
 {
     fprintf(stderr, "usage: esp_idf_dev --flash FILE [--server URL] [--protocols v1|v2] "
-                    "[--sign-pubkey HEX] [--cut-cycles N] [--cut-nvs K] provision|update|confirm|rollback|boot|journal\n");
+                    "[--sign-pubkey HEX] [--cut-cycles N] [--cut-nvs K] [--reset-reason R] [--free-block N] "
+                    "[--self-test pass|fail] [--deadline S] "
+                    "provision|update|confirm|rollback|boot|journal|trial\n");
     return 1;
 }
 
@@ -210,7 +224,8 @@ int main(int argc, char **argv)
     long cut = -1, cut_nvs = -1;
     uint32_t protocols = 0;
     static uint8_t pubkey[64];
-    int have_pubkey = 0;
+    int have_pubkey = 0, self_test = -1;
+    uint32_t deadline = 0;
     struct fota_esp_settings set;
     esp_partition_file_mmap_ctrl_t *in = esp_partition_get_file_mmap_ctrl_input();
     char why[128];
@@ -232,7 +247,23 @@ int main(int argc, char **argv)
             if (hexbytes(argv[i + 1], pubkey, sizeof pubkey))
                 return usage();
             have_pubkey = 1;
-        } else if (!strcmp(argv[i], "--protocols"))
+        } else if (!strcmp(argv[i], "--reset-reason")) {
+            static const struct { const char *name; esp_reset_reason_t r; } rr[] = {
+                {"poweron", ESP_RST_POWERON}, {"brownout", ESP_RST_BROWNOUT},
+                {"panic", ESP_RST_PANIC}, {"task_wdt", ESP_RST_TASK_WDT}, {"sw", ESP_RST_SW}};
+            size_t k;
+            for (k = 0; k < sizeof rr / sizeof rr[0] && strcmp(rr[k].name, argv[i + 1]); k++)
+                ;
+            if (k == sizeof rr / sizeof rr[0])
+                return usage();
+            shim_set_reset_reason(rr[k].r);
+        } else if (!strcmp(argv[i], "--free-block"))
+            shim_set_largest_free_block((size_t)atol(argv[i + 1]));
+        else if (!strcmp(argv[i], "--self-test"))
+            self_test = !strcmp(argv[i + 1], "pass");
+        else if (!strcmp(argv[i], "--deadline"))
+            deadline = (uint32_t)atol(argv[i + 1]);
+        else if (!strcmp(argv[i], "--protocols"))
             protocols = !strcmp(argv[i + 1], "v1") ? FOTA_PROTO_V1 : FOTA_PROTO_V1 | FOTA_PROTO_V2;
         else
             return usage();
@@ -331,6 +362,8 @@ int main(int argc, char **argv)
     set.progress = progress;
     if (have_pubkey)
         set.sign_pubkey = pubkey;
+    set.app_reports_self_test = self_test >= 0;
+    set.trial_deadline_s = deadline;
     if (fota_esp_init(&s_e, &set) != ESP_OK) {
         printf("init: failed\n");
         return 2;
@@ -345,8 +378,31 @@ int main(int argc, char **argv)
             return 2;
         }
         printf("flash: cycles=%zu\n", shim_cycles());
+        {
+            size_t n, max, unyielded;
+            shim_erase_stats(&n, &max, &unyielded);
+            printf("erase: count=%zu max=%zu unyielded=%zu\n", n, max, unyielded);
+        }
         printf("update: %s\n", installed ? "installed" : "no update");
         return 0;
+    }
+    if (!strcmp(cmd, "trial")) {
+        bool installed = false;
+        int round;
+        int64_t t0 = esp_timer_get_time();
+        printf("trial: on trial=%d\n", fota_esp_on_trial(&s_e));
+        if (self_test >= 0)
+            fota_esp_self_test_result(&s_e, self_test == 1);
+        for (round = 1; round <= 1000; round++) {
+            rc = fota_esp_check_and_update(&s_e, &installed);
+            if (!fota_esp_on_trial(&s_e))
+                break;
+            vTaskDelay(pdMS_TO_TICKS(10000));
+        }
+        printf("trial: settled after %d rounds, %lld s: %s\n", round,
+               (long long)((esp_timer_get_time() - t0) / 1000000),
+               fota_esp_on_trial(&s_e) ? "still on trial" : "confirmed");
+        return fota_esp_on_trial(&s_e) ? 2 : 0;
     }
     if (!strcmp(cmd, "floor")) {
         uint32_t sv = 0;

@@ -25,7 +25,11 @@
  *     modelled with the core's otadata rules: the bootloader-oracle test
  *     compares those with ESP-IDF's own code;
  *   - FreeRTOS and esp_timer: vTaskDelay does not wait (no timing in
- *     tests), esp_timer_get_time is CLOCK_MONOTONIC, esp_random getrandom;
+ *     tests) but moves the clock on by the delay, esp_timer_get_time is
+ *     CLOCK_MONOTONIC plus that, esp_random getrandom;
+ *   - esp_reset_reason (what ended the previous boot: the test names it)
+ *     and heap_caps_get_largest_free_block (wrapped: ESP-IDF's Linux heap
+ *     reports UINT32_MAX; the test may name a smaller block);
  *   - power cuts: esp_partition_write / _write_raw / _erase_range are
  *     wrapped (ld --wrap). With a cut armed, ESP-IDF's own
  *     esp_partition_fail_after() performs the partial operation (the first
@@ -47,6 +51,7 @@
 #include "esp_image_format.h"
 #include "esp_app_desc.h"
 #include "esp_flash.h"
+#include "esp_system.h"
 #include "bootloader_common.h"
 #include "spi_flash_mmap.h"
 #include "freertos/FreeRTOS.h"
@@ -95,11 +100,41 @@ const esp_app_desc_t *esp_app_get_description(void)
     return &d;
 }
 
+/* Time the device spent in vTaskDelay: added to the clock, never waited. */
+static int64_t s_slept_us;
+static unsigned s_yields;
+
 int64_t esp_timer_get_time(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000 + s_slept_us;
+}
+
+static esp_reset_reason_t s_reset_reason = ESP_RST_POWERON;
+
+void shim_set_reset_reason(esp_reset_reason_t r)
+{
+    s_reset_reason = r;
+}
+
+esp_reset_reason_t esp_reset_reason(void)
+{
+    return s_reset_reason;
+}
+
+static size_t s_free_block;
+
+void shim_set_largest_free_block(size_t n)
+{
+    s_free_block = n;
+}
+
+size_t __real_heap_caps_get_largest_free_block(uint32_t caps);
+size_t __wrap_heap_caps_get_largest_free_block(uint32_t caps);
+size_t __wrap_heap_caps_get_largest_free_block(uint32_t caps)
+{
+    return s_free_block ? s_free_block : __real_heap_caps_get_largest_free_block(caps);
 }
 
 uint32_t esp_random(void)
@@ -112,7 +147,10 @@ uint32_t esp_random(void)
 
 void vTaskDelay(const TickType_t ticks)
 {
-    (void)ticks; /* no waiting in tests */
+    /* no waiting in tests: the delay moves the clock on (a trial deadline
+     * passes in a few loop rounds), and counts as a yield */
+    s_slept_us += (int64_t)ticks * portTICK_PERIOD_MS * 1000;
+    s_yields++;
 }
 
 /* ---- bootloader_support stand-ins ----------------------------------------- */
@@ -324,6 +362,28 @@ int shim_power_on(char *why, size_t whylen)
 
 /* ---- power cuts ----------------------------------------------------------- */
 
+/* Erase pacing: the largest single erase, and erases that followed another
+ * erase with no vTaskDelay (yield) in between. */
+static size_t s_erase_max, s_erases, s_erase_unyielded;
+static unsigned s_yields_at_erase = ~0u;
+
+void shim_erase_stats(size_t *count, size_t *max, size_t *unyielded)
+{
+    *count = s_erases;
+    *max = s_erase_max;
+    *unyielded = s_erase_unyielded;
+}
+
+static void note_erase(size_t size)
+{
+    s_erases++;
+    if (size > s_erase_max)
+        s_erase_max = size;
+    if (s_yields == s_yields_at_erase)
+        s_erase_unyielded++;
+    s_yields_at_erase = s_yields;
+}
+
 static int s_cut_armed;
 static size_t s_cut_left;
 static size_t s_cycles;
@@ -429,6 +489,8 @@ esp_err_t __wrap_esp_partition_erase_range(const esp_partition_t *p, size_t off,
 {
     int valid = !p->readonly && off % p->erase_size == 0 && size % p->erase_size == 0 &&
                 off <= p->size && off + size <= p->size;
+    if (valid && p->type == ESP_PARTITION_TYPE_APP)
+        note_erase(size);
     if (valid && cut_now(size / ESP_PARTITION_EMULATED_SECTOR_SIZE)) {
         __real_esp_partition_erase_range(p, off, size);
         power_off("erase", p, off);

@@ -6,6 +6,7 @@
 #define IDF_SHIM_H
 #include <stddef.h>
 #include "esp_partition.h"
+#include "esp_system.h"
 
 #define SHIM_EXIT_CUT 4      /* the process ended at an armed power cut */
 #define SHIM_EXIT_RESTART 5  /* esp_restart() was called */
@@ -30,5 +31,15 @@ void shim_reset_cycles(void);
 /* Tear the K-th (from 0) write to the nvs partition from now on: its
  * first half is programmed, then power goes. */
 void shim_arm_nvs_tear(unsigned k);
+
+/* What esp_reset_reason() says ended the previous boot (default power-on). */
+void shim_set_reset_reason(esp_reset_reason_t r);
+
+/* What heap_caps_get_largest_free_block reports (0: ESP-IDF's own value). */
+void shim_set_largest_free_block(size_t n);
+
+/* Erases of app partitions since start: how many, the largest, and how many
+ * followed another erase without a yield (vTaskDelay) in between. */
+void shim_erase_stats(size_t *count, size_t *max, size_t *unyielded);
 
 #endif

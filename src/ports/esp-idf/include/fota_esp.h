@@ -15,6 +15,11 @@
  *              fota_esp_crypto.c
  *   journal    an NVS blob (nvs_set_blob + nvs_commit), fota_esp_store.c
  *   clock/log  esp_timer, vTaskDelay, esp_random, ESP_LOG, fota_esp_sys.c
+ *   trial      the trial boot's rules: confirm after self-test AND server
+ *              contact, roll back at a deadline, retry a trial a power
+ *              loss ended (esp_reset_reason), fota_esp_trial.c
+ *   preflight  image fits the slot, heap for TLS, before any erase,
+ *              fota_esp_preflight.c
  *
  * Provisioning: the device id and key are read from NVS (namespace
  * CONFIG_FOTA_NVS_NAMESPACE, keys "id" (string) and "key" (32-byte blob))
@@ -48,6 +53,64 @@ extern "C" {
 #define FOTA_ESP_HEADER_NAME_MAX 32
 #define FOTA_ESP_URL_MAX 256
 
+/* Kconfig defaults, for builds without this component's Kconfig (the
+ * Arduino library, src/ports/arduino: Arduino-ESP32's sdkconfig does not
+ * carry our options). Each equals the Kconfig default. */
+#ifndef CONFIG_FOTA_SERVER_URL
+#define CONFIG_FOTA_SERVER_URL "http://192.168.1.10:8080"
+#endif
+#ifndef CONFIG_FOTA_CHECK_INTERVAL_S
+#define CONFIG_FOTA_CHECK_INTERVAL_S 3600
+#endif
+#ifndef CONFIG_FOTA_TASK_STACK_SIZE
+#define CONFIG_FOTA_TASK_STACK_SIZE 8192
+#endif
+#ifndef CONFIG_FOTA_TASK_PRIORITY
+#define CONFIG_FOTA_TASK_PRIORITY 5
+#endif
+#ifndef CONFIG_FOTA_HTTP_TIMEOUT_MS
+#define CONFIG_FOTA_HTTP_TIMEOUT_MS 15000
+#endif
+#ifndef CONFIG_FOTA_HTTP_BUFFER_SIZE
+#define CONFIG_FOTA_HTTP_BUFFER_SIZE 1024
+#endif
+#ifndef CONFIG_FOTA_MAX_ATTEMPTS
+#define CONFIG_FOTA_MAX_ATTEMPTS 8
+#endif
+#if !defined(CONFIG_FOTA_JOURNAL_NVS) && !defined(CONFIG_FOTA_JOURNAL_PARTITION)
+#define CONFIG_FOTA_JOURNAL_NVS 1
+#endif
+#ifndef CONFIG_FOTA_NVS_NAMESPACE
+#define CONFIG_FOTA_NVS_NAMESPACE "fota"
+#endif
+#ifndef CONFIG_FOTA_NVS_JOURNAL_KEY
+#define CONFIG_FOTA_NVS_JOURNAL_KEY "journal"
+#endif
+#ifndef CONFIG_FOTA_NVS_FLOOR_KEY
+#define CONFIG_FOTA_NVS_FLOOR_KEY "floor"
+#endif
+#ifndef CONFIG_FOTA_JOURNAL_PARTITION_LABEL
+#define CONFIG_FOTA_JOURNAL_PARTITION_LABEL "fota"
+#endif
+#ifndef CONFIG_FOTA_SIGN_PUBKEY
+#define CONFIG_FOTA_SIGN_PUBKEY ""
+#endif
+#ifndef CONFIG_FOTA_TRIAL_DEADLINE_S
+#define CONFIG_FOTA_TRIAL_DEADLINE_S 300
+#endif
+#ifndef CONFIG_FOTA_TRIAL_POWER_RETRIES
+#define CONFIG_FOTA_TRIAL_POWER_RETRIES 2
+#endif
+#ifndef CONFIG_FOTA_HEAP_NEED_TLS
+#define CONFIG_FOTA_HEAP_NEED_TLS 40960
+#endif
+#ifndef CONFIG_FOTA_HEAP_NEED_HTTP
+#define CONFIG_FOTA_HEAP_NEED_HTTP 8192
+#endif
+
+/* settings.trial_power_retries: a trial ended by power loss is never tried again */
+#define FOTA_ESP_NO_POWER_RETRY 0xFFu
+
 /* What the application may set; NULL / 0 takes the Kconfig default or the
  * NVS-provisioned value. fota_esp_init copies the URL, id, key and public
  * key; ca_pem is kept by esp_http_client and must outlive the struct
@@ -71,7 +134,42 @@ struct fota_esp_settings {
      * once the server answered (the network works). */
     bool (*self_test)(void);
     void (*progress)(const struct fota_progress *p); /* NULL: log every 10 % */
+    /* The version sent in `check`; NULL: the app descriptor's. Arduino
+     * images carry the core's version there, so a sketch passes its own. */
+    const char *running_version;
+    /* Trial boot (docs/esp32.md "Trial boot"): a PENDING_VERIFY image is
+     * confirmed only once its self-test passed AND the server answered a
+     * check in this boot; trial_deadline_s after start-up without both it
+     * rolls back by itself (0: CONFIG_FOTA_TRIAL_DEADLINE_S, 300). */
+    uint32_t trial_deadline_s;
+    /* A trial ended by power loss or brownout (esp_reset_reason, seen by
+     * the previous image after the bootloader aborted the trial) is booted
+     * again up to this many times before it counts as a rollback (0:
+     * CONFIG_FOTA_TRIAL_POWER_RETRIES, 2; FOTA_ESP_NO_POWER_RETRY: never).
+     * A crash or watchdog ends the trial for good. */
+    uint8_t trial_power_retries;
+    /* true: the application reports its self-test with
+     * fota_esp_self_test_result (the Arduino class does); until it has,
+     * nothing is confirmed. false: self_test above decides, or, when NULL,
+     * the self-test counts as passed. */
+    bool app_reports_self_test;
+    /* Largest free heap block (heap_caps_get_largest_free_block) a download
+     * needs before it may start (TLS buffers, esp_http_client, the ECDSA
+     * check); 0: CONFIG_FOTA_HEAP_NEED_TLS (40960) for https URLs,
+     * CONFIG_FOTA_HEAP_NEED_HTTP (8192) for plain http. */
+    uint32_t heap_need;
 };
+
+/* The trial boot of the running image, as the port settles it. */
+struct fota_esp_trial {
+    int64_t start_us;            /* esp_timer_get_time() at fota_esp_init */
+    uint8_t pending;             /* running image is PENDING_VERIFY */
+    uint8_t self_test;           /* FOTA_ESP_SELF_TEST_* */
+    uint8_t reached;             /* the server answered a check since start-up */
+};
+#define FOTA_ESP_SELF_TEST_UNKNOWN 0
+#define FOTA_ESP_SELF_TEST_PASSED 1
+#define FOTA_ESP_SELF_TEST_FAILED 2
 
 /* The transport's state: one esp_http_client handle for all requests. */
 struct fota_esp_http {
@@ -99,6 +197,7 @@ struct fota_esp {
     char id[FOTA_ID_MAX + 1];
     uint8_t key[FOTA_KEY_LEN];
     uint8_t pubkey[64];
+    struct fota_esp_trial trial;
     uint32_t last_pct;           /* progress logging */
     int initialised;
 };
@@ -126,9 +225,55 @@ void fota_esp_deinit(struct fota_esp *e);
 int fota_esp_check_and_update(struct fota_esp *e, bool *installed);
 
 /* Confirm the running image (fota_confirm) / roll it back (fota_rollback:
- * reboots into the previous image, returns only on failure). */
+ * reboots into the previous image, returns only on failure). Both end the
+ * trial at once, whatever the trial rules below would decide. */
 int fota_esp_confirm(struct fota_esp *e);
 int fota_esp_rollback(struct fota_esp *e);
+
+/*
+ * Trial boot (fota_esp_trial.c). While the running image is on trial
+ * (PENDING_VERIFY), the port decides by a table over three facts: the
+ * self-test (unknown / passed / failed), whether the server answered a check
+ * since start-up, and whether settings.trial_deadline_s has passed:
+ * failed -> roll back; passed and server reached -> confirm; deadline passed
+ * otherwise -> roll back (esp_ota_mark_app_invalid_rollback_and_reboot);
+ * else wait. The rollback is reported to the server by the previous image
+ * on its next contact (libfota's journal remembers it, and the release is
+ * not installed again by itself).
+ */
+/* The application's self-test verdict (settings.app_reports_self_test). */
+void fota_esp_self_test_result(struct fota_esp *e, bool passed);
+/* Apply the table now: FOTA_OK when nothing is on trial or it is still
+ * waiting or it was confirmed; on a rollback the device restarts (returns
+ * only when the rollback failed). Cheap when nothing is on trial: call it
+ * from the application's loop (the deadline needs it). */
+int fota_esp_trial_poll(struct fota_esp *e);
+/* The running image is on trial and not settled yet. */
+bool fota_esp_on_trial(const struct fota_esp *e);
+
+/*
+ * Called by fota_esp_init before libfota starts: when the previous boot was
+ * a trial of the other image that the bootloader aborted, and it ended by
+ * power loss or brownout (esp_reset_reason() ESP_RST_POWERON or
+ * ESP_RST_BROWNOUT), boot that image on trial again (esp_ota_set_boot_partition,
+ * esp_restart: does not return), at most settings.trial_power_retries times
+ * per release; the count lives in NVS (<namespace>/"trial"). Otherwise it
+ * forgets the trial, and libfota's start-up reports the rollback.
+ */
+void fota_esp_trial_boot(struct fota_esp *e);
+/* Remember that target, about to become the boot partition, boots on trial
+ * next (the NVS record fota_esp_trial_boot reads; the port's boot_set calls
+ * it before esp_ota_set_boot_partition). */
+void fota_esp_trial_installed(struct fota_esp *e, const esp_partition_t *target);
+
+/*
+ * Before a download starts (fota_esp_preflight.c): the offered image fits
+ * the update slot (FOTA_ERR_SLOT_SIZE), and the largest free heap block
+ * (heap_caps_get_largest_free_block(MALLOC_CAP_8BIT)) is at least
+ * settings.heap_need (FOTA_ERR_NO_MEM). Nothing is erased when it refuses;
+ * the log says what was needed and what was there.
+ */
+int fota_esp_preflight(struct fota_esp *e, const struct fota_offer *o);
 
 /*
  * Start the update task: fota_esp_init, then every CONFIG_FOTA_CHECK_INTERVAL_S
