@@ -5,7 +5,7 @@ BUILD ?= build
 ASAN_BUILD ?= build-asan
 JOBS ?= $(shell nproc)
 
-.PHONY: all bootstrap build build-asan demo demo-fleet test test-plain test-asan bench footprint fuzz soak clean arduino-lib
+.PHONY: all bootstrap build build-asan demo demo-fleet test test-plain test-asan bench footprint fuzz soak clean arduino-lib dashboard-screenshots
 
 all: build
 
@@ -16,8 +16,16 @@ build: bootstrap
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 	@cmake --build $(BUILD) -j$(JOBS)
 
+# Ends by printing the dashboard's address and keeping the server up until
+# Enter (DEMO_NO_WAIT=1, or no terminal on stdin: it does not wait).
 demo: build
 	@scripts/demo $(BUILD)
+
+# The browser test (tests/browser) with its screenshots also written to
+# docs/img/dashboard-*.png, the pictures of docs/dashboard.md.
+dashboard-screenshots: build
+	@DOCS_IMG_DIR=$(CURDIR)/docs/img tests/browser/run.sh $(BUILD)/src/server $(BUILD)/src/sim \
+	  $(BUILD)/tests/browser
 
 # The fleet simulator: 200 simulated devices (the real core each) against a
 # real fota-server; a good release rolls out in stages and completes, then a

@@ -43,6 +43,13 @@ static json_t *id_or_null(int64_t id)
     return id ? json_integer(id) : json_null();
 }
 
+/* The error a device reported, in words (the core's sentence), or null. */
+static json_t *error_text(const char *name)
+{
+    const char *w = name[0] ? fleet_error_words(name) : NULL;
+    return w ? json_string(w) : json_null();
+}
+
 static json_t *device_json(struct server *srv, const struct store_device *d)
 {
     struct store_release rel;
@@ -51,7 +58,7 @@ static json_t *device_json(struct server *srv, const struct store_device *d)
     if (d->status_release &&
         srv->ops->release_get(srv->store, d->status_release, &rel) == STORE_OK)
         total = json_integer((rel.size + rel.chunk_size - 1) / rel.chunk_size);
-    return json_pack("{s:o, s:s, s:o, s:o, s:o, s:o, s:o, s:I, s:o, s:o, s:o, s:o}", "id",
+    return json_pack("{s:o, s:s, s:o, s:o, s:o, s:o, s:o, s:I, s:o, s:o, s:o, s:o, s:o}", "id",
                      utf8_json(d->id), "chip", fota_chip_name(d->chip), "current_version",
                      utf8_json(d->current_version), "reported_version",
                      utf8_json(d->reported_version), "offered_release",
@@ -59,7 +66,7 @@ static json_t *device_json(struct server *srv, const struct store_device *d)
                      id_or_null(d->status_release), "chunks_received",
                      (json_int_t)d->chunks_received, "total_chunks", total, "last_error",
                      utf8_json(d->last_error), "last_seen", json_time(d->last_seen), "created_at",
-                     json_time(d->created_at));
+                     json_time(d->created_at), "last_error_text", error_text(d->last_error));
 }
 
 static json_t *deployment_json(const struct store_deployment *d, const char *const *devs,
@@ -349,10 +356,11 @@ static int history_cb(void *ctx, const struct store_status *s)
 {
     char id[24];
     snprintf(id, sizeof id, "%lld", (long long)s->id);
-    return append_row(ctx, json_pack("{s:I, s:o, s:I, s:o, s:o}", "release",
+    return append_row(ctx, json_pack("{s:I, s:o, s:I, s:o, s:o, s:o}", "release",
                                      (json_int_t)s->release, "state", utf8_json(s->state),
                                      "chunks_received", (json_int_t)s->chunks_received,
-                                     "error", utf8_json(s->error), "at", json_time(s->at)),
+                                     "error", utf8_json(s->error), "error_text",
+                                     error_text(s->error), "at", json_time(s->at)),
                       "status row", id);
 }
 

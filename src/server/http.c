@@ -28,6 +28,7 @@
 #include "fota/device_id.h"
 #include "fota/wire.h"
 #include "connlimit.h"
+#include "dashboard.h"
 #include "devcache.h"
 #include "log.h"
 #include "metrics.h"
@@ -56,6 +57,8 @@ static const struct route routes[] = {
      {{"POST", BODY_JSON, admin_device_import_post}}},
     {"/api/admin/device-tags", 0, AUTH_ADMIN, "POST",
      {{"POST", BODY_JSON, admin_device_tags_post}}},
+    {"/api/admin/fleet", 0, AUTH_ADMIN, "GET", {{"GET", BODY_NONE, admin_fleet_get}}},
+    {"/dashboard", 1, AUTH_NONE, "GET", {{"GET", BODY_NONE, dashboard_get}}},
 };
 #define NROUTES (sizeof routes / sizeof routes[0])
 
@@ -99,11 +102,32 @@ static void audit_once(struct request *r)
     audit_request(r);
 }
 
+/* Headers by kind of route: the dashboard's files carry its security
+ * policy (dashboard.h), plus HSTS under TLS; admin answers (and answers to
+ * requests that matched no route) are never cached: they carry fleet data
+ * and are read with the admin token. */
+static int serving_tls; /* set by http_start */
+
+static void security_headers(struct request *r, struct MHD_Response *resp)
+{
+    if (r->route && r->route->auth == AUTH_NONE) {
+        for (const char *const *h = dashboard_headers; h[0]; h += 2)
+            MHD_add_response_header(resp, h[0], h[1]);
+        if (serving_tls)
+            MHD_add_response_header(resp, "Strict-Transport-Security", "max-age=31536000");
+    } else if (!r->route || r->route->auth == AUTH_ADMIN) {
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+        MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+    }
+}
+
+static enum MHD_Result answer(struct request *r, unsigned status, struct MHD_Response *resp,
+                              size_t len, const char *content_type);
+
 enum MHD_Result http_body(struct request *r, unsigned status, char *buf, size_t len,
                           const char *content_type)
 {
     struct MHD_Response *resp;
-    enum MHD_Result ret;
 
     resp = MHD_create_response_from_buffer(len, buf, buf ? MHD_RESPMEM_MUST_FREE
                                                          : MHD_RESPMEM_PERSISTENT);
@@ -111,6 +135,26 @@ enum MHD_Result http_body(struct request *r, unsigned status, char *buf, size_t 
         free(buf);
         return MHD_NO;
     }
+    return answer(r, status, resp, len, content_type);
+}
+
+enum MHD_Result http_static(struct request *r, unsigned status, const void *data, size_t len,
+                            const char *content_type)
+{
+    struct MHD_Response *resp;
+
+    resp = MHD_create_response_from_buffer(len, (void *)data, MHD_RESPMEM_PERSISTENT);
+    if (!resp)
+        return MHD_NO;
+    return answer(r, status, resp, len, content_type);
+}
+
+static enum MHD_Result answer(struct request *r, unsigned status, struct MHD_Response *resp,
+                              size_t len, const char *content_type)
+{
+    enum MHD_Result ret;
+
+    security_headers(r, resp);
     if (content_type)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
     if (r->close)
@@ -442,7 +486,8 @@ static enum MHD_Result begin(struct request *r)
     if (r->q_len > srv->max_query)
         return http_error(r, 414, "uri_too_long", "query is %zu bytes or more, at most %u accepted",
                           r->q_len, srv->max_query);
-    if ((r->route->auth == AUTH_ADMIN ? auth_admin(r) : auth_device(r)) < 0)
+    if (r->route->auth != AUTH_NONE &&
+        (r->route->auth == AUTH_ADMIN ? auth_admin(r) : auth_device(r)) < 0)
         return MHD_YES;
     clen = content_length(r, &has_len);
     if (m->body == BODY_JSON && has_len && clen > json_body_max(r))
@@ -889,6 +934,7 @@ struct MHD_Daemon *http_start(struct server *srv, const struct http_config *cfg,
     }
     wd.timeout = cfg->idle_timeout;
     wd.tls = cfg->tls_cert != NULL;
+    serving_tls = wd.tls;
     wd.stop = 0;
     connlimit_init(cfg->max_connections, cfg->max_per_ip,
                    cfg->limit_log_interval ? cfg->limit_log_interval : 10);

@@ -76,7 +76,7 @@ struct request {
 typedef enum MHD_Result (*handler_fn)(struct request *r);
 
 enum body_kind { BODY_NONE, BODY_JSON, BODY_UPLOAD };
-enum auth_kind { AUTH_DEVICE, AUTH_ADMIN };
+enum auth_kind { AUTH_DEVICE, AUTH_ADMIN, AUTH_NONE /* the dashboard's files */ };
 
 struct route_method {
     const char *method;
@@ -120,6 +120,9 @@ enum MHD_Result http_json(struct request *r, unsigned status, json_t *obj);
 enum MHD_Result http_body(struct request *r, unsigned status, char *buf, size_t len,
                           const char *content_type);
 enum MHD_Result http_no_content(struct request *r);
+/* Body of static bytes (never freed), e.g. an embedded dashboard file. */
+enum MHD_Result http_static(struct request *r, unsigned status, const void *data, size_t len,
+                            const char *content_type);
 /* Body produced on demand by reader (libmicrohttpd's content reader: called
  * with the position and room, returns bytes written); size is the exact
  * Content-Length; free_cb(cls) runs when the response is done. A device
@@ -171,6 +174,12 @@ void audit_request(struct request *r);
 /* api_import.c: bulk registration and tags */
 enum MHD_Result admin_device_import_post(struct request *r);
 enum MHD_Result admin_device_tags_post(struct request *r);
+/* api_fleet.c: GET /api/admin/fleet, the dashboard's fleet summary; and the
+ * English sentence of an error name a device reported (NULL if unknown) */
+enum MHD_Result admin_fleet_get(struct request *r);
+const char *fleet_error_words(const char *name);
+/* dashboard.c: GET /dashboard[/<file>] */
+enum MHD_Result dashboard_get(struct request *r);
 /* metrics.c: GET /metrics (Prometheus text format) */
 enum MHD_Result admin_metrics_get(struct request *r);
 

@@ -3,7 +3,8 @@
 # operator's signing workflow through fota-admin.
 #  - a throwaway CA and a server certificate for 127.0.0.1 (SAN IP) made with
 #    openssl in the temp folder; fota-server --tls-cert/--tls-key;
-#  - curl --cacert ca.pem works; with another CA it fails with no response
+#  - curl --cacert ca.pem works (the dashboard too, with HSTS); with another
+#    CA it fails with no response
 #    body; plain HTTP to the TLS port gets no API answer;
 #  - fota-admin --ca-file: works with the right CA, exit 3 with another;
 #  - fota-admin key generate (0600, refuses to overwrite, prints 128 hex),
@@ -64,6 +65,13 @@ code=$(curl -sS --cacert "$DIR/test-ca.pem" -o "$DIR/body" -w '%{http_code}' \
     -H "Authorization: Bearer sec-secret" "$URL/api/admin/releases") || fail "curl --cacert ca.pem failed"
 [ "$code" = 200 ] && grep -q '"releases"' "$DIR/body" || fail "HTTPS answer: $code $(cat "$DIR/body")"
 echo "ok: HTTPS with the test CA: 200"
+# the dashboard over the same TLS port, with HSTS (browsers keep to HTTPS)
+code=$(curl -sS --cacert "$DIR/test-ca.pem" -D "$DIR/dash.h" -o "$DIR/dash" -w '%{http_code}' \
+    "$URL/dashboard") || fail "curl $URL/dashboard failed"
+[ "$code" = 200 ] && grep -q 'src="/dashboard/app.js"' "$DIR/dash" || fail "dashboard over HTTPS: $code"
+grep -qi '^Strict-Transport-Security: max-age=31536000' "$DIR/dash.h" || \
+    fail "no Strict-Transport-Security on the dashboard over HTTPS: $(cat "$DIR/dash.h")"
+echo "ok: the dashboard over HTTPS, with Strict-Transport-Security"
 # with another CA: the handshake fails, nothing comes back
 rm -f "$DIR/body2"
 if curl -sS --cacert "$DIR/other-ca.pem" -o "$DIR/body2" -H "Authorization: Bearer sec-secret" \
