@@ -69,6 +69,9 @@ enum fota_err {
     FOTA_ERR_ROLLED_BACK = -52,  /* the new image did not confirm */
     FOTA_ERR_NOTHING_PENDING = -53, /* confirm with no image on trial */
     FOTA_ERR_IMG_SIG_SECTOR = -55, /* secure boot v2 signature sector malformed */
+    FOTA_ERR_NO_ROLLBACK = -56,  /* the new image booted without a trial: the
+                                    bootloader has no rollback (reported once,
+                                    as "installed" with this error) */
 
     /* signed releases and anti-rollback */
     FOTA_ERR_UNSIGNED = -60,     /* device requires a signed manifest; none came */

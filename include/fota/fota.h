@@ -303,6 +303,9 @@ struct fota_boot_info {
     uint32_t update_slot;      /* slot the next update will be written to */
     uint32_t update_slot_size;
     int      pending;          /* running image is on trial (PENDING_VERIFY) */
+    int      untried;          /* the new image runs without a trial (its entry
+                                  stayed NEW: a bootloader without rollback);
+                                  it waits for fota_confirm all the same */
 };
 
 /* ---- state ---------------------------------------------------------------- */
@@ -345,6 +348,8 @@ struct fota {
     uint32_t min_secure;                  /* highest secure_version confirmed */
     uint32_t erased_until;                /* slot bytes erased in this run */
     uint8_t  use_v2;                      /* stream with v2 while it works */
+    uint8_t  untried;                     /* this boot runs the new image without a
+                                             trial (no rollback bootloader) */
     char     running_version[FOTA_VERSION_MAX + 1];
     int     *http_status;                 /* status of the request in flight */
     union {                               /* one parse in flight at a time */

@@ -7,7 +7,12 @@
  *   off size field
  *   0   4    magic "FOTM" (0x4D544F46 LE)
  *   4   1    format version (1)
- *   5   1    reserved (0)
+ *   5   1    flags: bit 0 FOTA_MANIFEST_ALLOW_DOWNGRADE, the operator's
+ *            signed permission to install this release over a newer
+ *            version (fota-admin release add --sign KEY --allow-downgrade);
+ *            other bits 0. A device holding the signing key takes its
+ *            downgrade decision from this bit and the version below only,
+ *            never from the unsigned offer (docs/security.md)
  *   6   2    chip_id (esp_image_header_t.chip_id)
  *   8   4    image size in bytes
  *   12  4    chunk size the release is served with
@@ -37,6 +42,7 @@ extern "C" {
 #define FOTA_SIGNATURE_LEN  64u
 #define FOTA_PUBKEY_LEN     64u   /* raw X || Y of a P-256 point */
 #define FOTA_MANIFEST_MAGIC 0x4D544F46u
+#define FOTA_MANIFEST_ALLOW_DOWNGRADE 0x01u /* flags bit: may replace a newer version */
 
 struct fota_manifest {
     uint16_t chip_id;
@@ -46,11 +52,13 @@ struct fota_manifest {
     uint8_t  sha256[32];
     char     version[33];
     char     project[33];
+    uint8_t  allow_downgrade;   /* flags bit 0 (1: signed to allow a downgrade) */
 };
 
 void fota_manifest_encode(const struct fota_manifest *m, uint8_t out[FOTA_MANIFEST_LEN]);
 
-/* FOTA_OK, or FOTA_ERR_MANIFEST (magic, format, reserved bytes, strings). */
+/* FOTA_OK, or FOTA_ERR_MANIFEST (magic, format, unknown flag bits, reserved
+ * bytes, strings). */
 int fota_manifest_decode(const uint8_t in[FOTA_MANIFEST_LEN], struct fota_manifest *m);
 
 #ifdef __cplusplus

@@ -136,25 +136,47 @@ static int running_selected(struct fota *f, uint32_t *st)
     return FOTA_OK;
 }
 
+/* The running image's otadata state when otadata selects it, without the
+ * warning of running_selected (at init nothing is asked of it). */
+static int running_selected_quiet(struct fota *f, uint32_t *st)
+{
+    const struct fota_config *c = f->cfg;
+    struct fota_part b;
+    int rc = c->part_get(c, FOTA_PART_BOOT, &b);
+    if (!rc)
+        rc = c->boot_state(c, &f->running, st);
+    if (!rc && (b.index != f->running.index || *st == FOTA_OTA_NO_ENTRY))
+        rc = FOTA_ERR_NOTHING_PENDING;
+    return rc;
+}
+
 /* ---- recovery at init ---------------------------------------------------- */
 
 /*
  * What a reboot finds, as a table (journal phase x what booted x what
  * boot_state says of the target slot) -> action.
  */
-enum rec_seen { SEEN_NONE, SEEN_TRIAL, SEEN_VALID, SEEN_ABORTED };
-enum rec_act { ACT_KEEP, ACT_DROP, ACT_ON_TRIAL, ACT_CONFIRMED, ACT_ROLLED_BACK, ACT_RESWITCH };
+/* SEEN_UNTRIED: NEW or UNDEFINED. A bootloader with rollback turns NEW
+ * into PENDING_VERIFY before the app runs, so the app that finds its own
+ * fresh entry still NEW (or UNDEFINED, what esp_ota_set_boot_partition
+ * writes in an app built without CONFIG_BOOTLOADER_APP_ROLLBACK_ENABLE)
+ * was booted without a trial: nothing will roll it back (invariant 5 is
+ * off on this device). ACT_UNTRIED says so, once, to the server. */
+enum rec_seen { SEEN_NONE, SEEN_TRIAL, SEEN_VALID, SEEN_ABORTED, SEEN_UNTRIED };
+enum rec_act {
+    ACT_KEEP, ACT_DROP, ACT_ON_TRIAL, ACT_CONFIRMED, ACT_ROLLED_BACK, ACT_RESWITCH, ACT_UNTRIED
+};
 
-static const uint8_t rec_table[2][2][4] = {
+static const uint8_t rec_table[2][2][5] = {
     /* journal downloading */
-    {/* running != target */ {ACT_KEEP, ACT_KEEP, ACT_KEEP, ACT_KEEP},
+    {/* running != target */ {ACT_KEEP, ACT_KEEP, ACT_KEEP, ACT_KEEP, ACT_KEEP},
      /* running == target: we never write the running slot; stale */
-     {ACT_DROP, ACT_DROP, ACT_DROP, ACT_DROP}},
+     {ACT_DROP, ACT_DROP, ACT_DROP, ACT_DROP, ACT_DROP}},
     /* journal installed */
     {/* running != target: the switch did not take, or it was rolled back */
-     {ACT_RESWITCH, ACT_RESWITCH, ACT_RESWITCH, ACT_ROLLED_BACK},
+     {ACT_RESWITCH, ACT_RESWITCH, ACT_RESWITCH, ACT_ROLLED_BACK, ACT_RESWITCH},
      /* running == target */
-     {ACT_RESWITCH, ACT_ON_TRIAL, ACT_CONFIRMED, ACT_RESWITCH}},
+     {ACT_RESWITCH, ACT_ON_TRIAL, ACT_CONFIRMED, ACT_RESWITCH, ACT_UNTRIED}},
 };
 
 static enum rec_seen seen_of(uint32_t state)
@@ -162,15 +184,29 @@ static enum rec_seen seen_of(uint32_t state)
     switch (state) {
     case FOTA_OTA_NO_ENTRY:
         return SEEN_NONE;
-    case FOTA_OTA_NEW:
     case FOTA_OTA_PENDING_VERIFY:
         return SEEN_TRIAL;
+    case FOTA_OTA_NEW:
+    case FOTA_OTA_UNDEFINED:
+        return SEEN_UNTRIED;
     case FOTA_OTA_INVALID:
     case FOTA_OTA_ABORTED:
         return SEEN_ABORTED;
-    default: /* VALID, UNDEFINED: the image runs as a good one */
+    default: /* VALID: the image runs as a good one */
         return SEEN_VALID;
     }
+}
+
+/* The new image runs without a trial (ACT_UNTRIED): tell the server once
+ * per update ("installed" with no_rollback_bootloader), remembered in the
+ * journal once delivered, so neither a later boot nor the confirm sends it
+ * again; undelivered (no network yet at init), fota_confirm tries again. */
+static int report_untried(struct fota *f, struct fota_jrec *r)
+{
+    if (r->untried_reported || fota_report(f, "installed", FOTA_ERR_NO_ROLLBACK) != FOTA_OK)
+        return FOTA_OK;
+    r->untried_reported = 1;
+    return jsave(f, r);
 }
 
 /* Tell the server the running image is confirmed, then forget the update.
@@ -270,6 +306,14 @@ static int recover(struct fota *f)
         return FOTA_OK;
     case ACT_CONFIRMED:
         return report_confirmed(f, &r);
+    case ACT_UNTRIED:
+        f->phase = FOTA_PHASE_INSTALLED;
+        f->untried = 1;
+        fota_log(f, FOTA_LOG_WARN, "release %u boots in ota_%u without a trial (otadata %s): the "
+                 "bootloader has no rollback (CONFIG_BOOTLOADER_APP_ROLLBACK_ENABLE), trial boots "
+                 "are off and nothing rolls this image back; confirm it after your self-test",
+                 r.release, (uint32_t)r.target, fota_ota_state_name(state));
+        return report_untried(f, &r);
     case ACT_ROLLED_BACK:
         fota_log(f, FOTA_LOG_WARN, "release %u never confirmed in ota_%u: rolled back",
                  r.release, (uint32_t)r.target);
@@ -364,8 +408,22 @@ int fota_init(struct fota *f, const struct fota_config *c)
         return rc;
     {
         struct fota_jrec r;
+        uint32_t st;
+        uint8_t sv[4];
         jload(f, &r);
         f->min_secure = fota_j_floor_load(c, r.min_secure); /* journal, floor store, config */
+        /* a confirmed running image was at or below the floor when it was
+         * confirmed: its secure_version bounds the floor from below, so a
+         * floor store wiped with the journal (nvs_flash_erase() with both
+         * in NVS) does not fall below what runs */
+        if (running_selected_quiet(f, &st) == FOTA_OK && st == FOTA_OTA_VALID &&
+            c->part_read(c, &f->running, FOTA_APP_DESC_OFFSET + 4, sv, 4) == FOTA_OK &&
+            fota_le32(sv) > f->min_secure && fota_le32(sv) != 0xFFFFFFFFu) {
+            f->min_secure = fota_le32(sv);
+            fota_log(f, FOTA_LOG_WARN, "floor: the store held less than the confirmed running "
+                     "image's secure_version %u; raised to it", f->min_secure);
+            fota_j_floor_save(c, f->min_secure); /* a failure: raised again next boot */
+        }
     }
     f->phase = FOTA_PHASE_IDLE;
     return recover(f);
@@ -767,6 +825,12 @@ int fota_confirm(struct fota *f)
     jload(f, &r);
     if (r.phase == FOTA_J_INSTALLED && r.target == f->running.index) {
         f->offer.release = r.release;
+        if (f->untried) {
+            rc = report_untried(f, &r);
+            if (rc)
+                return rc;
+            f->untried = 0; /* confirmed: nothing runs untried any more */
+        }
         if (r.chunk_size)
             f->prog.chunks_done = r.size / r.chunk_size + (r.size % r.chunk_size != 0);
         f->phase = FOTA_PHASE_IDLE;
@@ -824,6 +888,7 @@ int fota_boot_info(struct fota *f, struct fota_boot_info *bi)
     if (b.index == f->running.index && st != FOTA_OTA_NO_ENTRY)
         bi->running_state = st;
     bi->pending = bi->running_state == FOTA_OTA_PENDING_VERIFY;
+    bi->untried = f->untried;
     bi->update_slot = f->update.index;
     bi->update_slot_size = f->update.size;
     return FOTA_OK;

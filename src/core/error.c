@@ -55,6 +55,9 @@ static const struct {
     {FOTA_ERR_NOTHING_PENDING, "nothing_pending", "no image is on trial"},
     {FOTA_ERR_IMG_SIG_SECTOR, "bad_signature_sector",
      "secure boot v2 signature sector malformed (magic, version, CRC or padding)"},
+    {FOTA_ERR_NO_ROLLBACK, "no_rollback_bootloader",
+     "the image booted without a trial: the bootloader has no rollback "
+     "(CONFIG_BOOTLOADER_APP_ROLLBACK_ENABLE off); trial boots are off"},
     {FOTA_ERR_UNSIGNED, "unsigned_release", "release is not signed; this device requires a signature"},
     {FOTA_ERR_SIGNATURE, "bad_signature", "release signature does not verify"},
     {FOTA_ERR_MANIFEST, "manifest_mismatch", "release manifest malformed or not matching"},

@@ -14,7 +14,7 @@ void fota_j_encode(const struct fota_jrec *r, uint8_t b[FOTA_JOURNAL_LEN])
     b[4] = FOTA_J_VERSION;
     b[5] = r->phase;
     b[6] = r->target;
-    b[7] = r->switches;
+    b[7] = (uint8_t)((r->switches & 0x7Fu) | (r->untried_reported ? FOTA_J_UNTRIED_REPORTED : 0u));
     fota_put_le32(b + 8, r->release);
     fota_put_le32(b + 12, r->size);
     fota_put_le32(b + 16, r->chunk_size);
@@ -38,7 +38,8 @@ int fota_j_decode(const uint8_t b[FOTA_JOURNAL_LEN], struct fota_jrec *r)
         return FOTA_ERR_JOURNAL;
     r->phase = b[5];
     r->target = b[6];
-    r->switches = b[7];
+    r->switches = (uint8_t)(b[7] & 0x7Fu);
+    r->untried_reported = (uint8_t)((b[7] & FOTA_J_UNTRIED_REPORTED) != 0);
     r->release = fota_le32(b + 8);
     r->size = fota_le32(b + 12);
     r->chunk_size = fota_le32(b + 16);

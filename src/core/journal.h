@@ -9,7 +9,9 @@
  *   5   1    phase: 0 none, 1 downloading, 2 installed (boot slot switched),
  *            3 rolled back (the image never confirmed)
  *   6   1    target slot (ota index)
- *   7   1    boot switches done for this image (bounded)
+ *   7   1    bits 0-6: boot switches done for this image (bounded);
+ *            bit 7: the image was seen booting without a trial (no
+ *            rollback bootloader) and that was reported to the server
  *   8   4    release id
  *   12  4    image size
  *   16  4    chunk size
@@ -33,6 +35,7 @@
 #define FOTA_J_DOWNLOADING 1u
 #define FOTA_J_INSTALLED   2u
 #define FOTA_J_ROLLED_BACK 3u
+#define FOTA_J_UNTRIED_REPORTED 0x80u /* byte 7 */
 
 struct fota_jrec {
     uint8_t  phase;
@@ -44,6 +47,7 @@ struct fota_jrec {
     uint32_t committed;
     uint8_t  sha256[32];
     uint32_t min_secure;
+    uint8_t  untried_reported;  /* byte 7 bit 7 (last: positional initialisers) */
 };
 
 typedef char fota_j_size_check[(FOTA_JOURNAL_LEN == 64u) ? 1 : -1];

@@ -12,6 +12,7 @@ void fota_manifest_encode(const struct fota_manifest *m, uint8_t out[FOTA_MANIFE
     fota_fill(out, 0, FOTA_MANIFEST_LEN);
     fota_put_le32(out, FOTA_MANIFEST_MAGIC);
     out[4] = 1;
+    out[5] = m->allow_downgrade ? (uint8_t)FOTA_MANIFEST_ALLOW_DOWNGRADE : 0u;
     fota_put_le16(out + 6, m->chip_id);
     fota_put_le32(out + 8, m->size);
     fota_put_le32(out + 12, m->chunk_size);
@@ -44,11 +45,13 @@ static int text_field(const uint8_t *f, char *out)
 int fota_manifest_decode(const uint8_t in[FOTA_MANIFEST_LEN], struct fota_manifest *m)
 {
     uint32_t i;
-    if (fota_le32(in) != FOTA_MANIFEST_MAGIC || in[4] != 1 || in[5] || fota_le32(in + 20))
+    if (fota_le32(in) != FOTA_MANIFEST_MAGIC || in[4] != 1 ||
+        (in[5] & ~FOTA_MANIFEST_ALLOW_DOWNGRADE) || fota_le32(in + 20))
         return FOTA_ERR_MANIFEST;
     for (i = 120; i < FOTA_MANIFEST_LEN; i++)
         if (in[i])
             return FOTA_ERR_MANIFEST;
+    m->allow_downgrade = (uint8_t)(in[5] & FOTA_MANIFEST_ALLOW_DOWNGRADE);
     m->chip_id = fota_le16(in + 6);
     m->size = fota_le32(in + 8);
     m->chunk_size = fota_le32(in + 12);

@@ -9,15 +9,41 @@
 #include "fmt.h"
 #include "le.h"
 
+/* Two NUL-terminated version strings (at most FOTA_VERSION_MAX) are equal. */
+static int same_version(const char *a, const char *b)
+{
+    uint32_t i;
+    for (i = 0; i <= FOTA_VERSION_MAX; i++) {
+        if (a[i] != b[i])
+            return 0;
+        if (!a[i])
+            return 1;
+    }
+    return 1;
+}
+
 /*
  * Security checks of an offer, before anything is erased: the signed
  * manifest (when this device holds a public key), the anti-rollback floor,
- * and the version order (no downgrade unless the deployment allows it).
+ * and the version order (no downgrade unless allowed).
+ *
+ * Which fields decide: a device without a key has only the offer (its
+ * version, secure_version and allow_downgrade, as the server states them).
+ * A device with a key decides on the signed manifest only: its version
+ * (the offer's must be the same string, else the offer is refused: a
+ * relabelled offer is an attack, not a typo), its secure_version, and its
+ * FOTA_MANIFEST_ALLOW_DOWNGRADE flag; the offer's allow_downgrade and
+ * secure_version are ignored. A compromised server or an on-path proxy can
+ * then replay an old genuine manifest but cannot make it a downgrade the
+ * operator did not sign (docs/security.md, "Downgrades").
  */
 int fota_policy_offer(struct fota *f, const struct fota_offer *o)
 {
     const struct fota_config *c = f->cfg;
     struct fota_manifest m;
+    const char *version = o->version;
+    uint32_t sv = o->secure_version;
+    int may_downgrade = o->allow_downgrade != 0;
     uint8_t h[32];
     int rc, cmp;
 
@@ -56,21 +82,30 @@ int fota_policy_offer(struct fota *f, const struct fota_offer *o)
                      fota_chip_name(m.chip_id), fota_chip_name(c->chip_id));
             return FOTA_ERR_IMG_CHIP;
         }
-        if (m.secure_version < f->min_secure) {
-            fota_log(f, FOTA_LOG_ERROR, "offer: secure_version %u below this device's %u",
-                     m.secure_version, f->min_secure);
-            return FOTA_ERR_SECURE_VERSION;
+        if (!same_version(o->version, m.version)) {
+            fota_log(f, FOTA_LOG_ERROR, "offer: release %u is offered as version \"%s\" but its "
+                     "signed manifest says \"%s\"; refused", o->release, o->version, m.version);
+            return FOTA_ERR_MANIFEST;
         }
+        version = o->version; /* == m.version */
+        sv = m.secure_version;
+        may_downgrade = m.allow_downgrade != 0;
     }
-    if (o->secure_version < f->min_secure) {
-        fota_log(f, FOTA_LOG_ERROR, "offer: secure_version %u below this device's %u",
-                 o->secure_version, f->min_secure);
+    if (sv < f->min_secure) {
+        fota_log(f, FOTA_LOG_ERROR, "offer: secure_version %u below this device's %u", sv,
+                 f->min_secure);
         return FOTA_ERR_SECURE_VERSION;
     }
-    if (!o->allow_downgrade && f->running_version[0] &&
-        fota_version_cmp(o->version, f->running_version, &cmp) == FOTA_OK && cmp < 0) {
-        fota_log(f, FOTA_LOG_ERROR, "offer: version %s is older than the running %s and the "
-                 "deployment does not allow a downgrade", o->version, f->running_version);
+    if (!may_downgrade && f->running_version[0] &&
+        fota_version_cmp(version, f->running_version, &cmp) == FOTA_OK && cmp < 0) {
+        if (c->sign_pubkey)
+            fota_log(f, FOTA_LOG_ERROR, "offer: version %s is older than the running %s and its "
+                     "signed manifest does not allow a downgrade%s", version,
+                     f->running_version, o->allow_downgrade ? " (the offer's unsigned "
+                     "allow_downgrade is ignored)" : "");
+        else
+            fota_log(f, FOTA_LOG_ERROR, "offer: version %s is older than the running %s and the "
+                     "deployment does not allow a downgrade", version, f->running_version);
         return FOTA_ERR_DOWNGRADE;
     }
     return FOTA_OK;

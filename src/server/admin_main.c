@@ -58,7 +58,8 @@ int admin_usage(const char *why)
             "  key generate --out NAME      (offline: NAME.key private, NAME.pub public;\n"
             "                               prints the 128-hex public key for the devices)\n"
             "  key show FILE                (hex public key of NAME.key or NAME.pub)\n"
-            "  release add FILE [--version V] [--slot-size N] [--chunk-size N] [--sign NAME.key]\n"
+            "  release add FILE [--version V] [--slot-size N] [--chunk-size N] [--sign NAME.key\n"
+            "              [--allow-downgrade]]   (signed to be installable over newer versions)\n"
             "  release list\n"
             "  release show ID\n"
             "  device add ID [--chip esp32]\n"
@@ -484,9 +485,12 @@ static int cmd_key_show(int argc, char **argv)
 }
 
 /* Build the manifest of the image in f (read through, then rewound) and sign
- * it with the private key in keyfile. Fills the two X-Fota-* headers. */
+ * it with the private key in keyfile; downgrade sets the manifest's signed
+ * FOTA_MANIFEST_ALLOW_DOWNGRADE flag (devices holding the public key install
+ * an older version only from such a manifest). Fills the two X-Fota-*
+ * headers. */
 static int sign_release(FILE *f, const char *file, const char *keyfile, const char *version,
-                        uint32_t chunk_size, char *vbuf, size_t vlen)
+                        uint32_t chunk_size, int downgrade, char *vbuf, size_t vlen)
 {
     uint8_t head[FOTA_IMG_HEAD_LEN], buf[65536], man[FOTA_MANIFEST_LEN], hash[32], sig[64];
     unsigned char b64m[200], b64s[100];
@@ -536,6 +540,7 @@ static int sign_release(FILE *f, const char *file, const char *keyfile, const ch
     m.secure_version = info.secure_version;
     snprintf(m.version, sizeof m.version, "%s", vbuf);
     snprintf(m.project, sizeof m.project, "%s", info.project_name);
+    m.allow_downgrade = downgrade ? 1 : 0;
     fota_manifest_encode(&m, man);
     mbedtls_sha256_ret(man, sizeof man, hash, 0);
 
@@ -566,8 +571,9 @@ static int sign_release(FILE *f, const char *file, const char *keyfile, const ch
     mbedtls_base64_encode(b64s, sizeof b64s, &olen, sig, sizeof sig);
     snprintf(hdr, sizeof hdr, "X-Fota-Signature: %s", b64s);
     extra_headers = curl_slist_append(extra_headers, hdr);
-    fprintf(stderr, "signed: %s version \"%s\", %u bytes, %s, secure_version %u, chunks of %u\n",
-            file, vbuf, m.size, fota_chip_name(m.chip_id), m.secure_version, m.chunk_size);
+    fprintf(stderr, "signed: %s version \"%s\", %u bytes, %s, secure_version %u, chunks of %u%s\n",
+            file, vbuf, m.size, fota_chip_name(m.chip_id), m.secure_version, m.chunk_size,
+            m.allow_downgrade ? ", downgrade allowed" : "");
     ex = EX_OK;
 out:
     mbedtls_mpi_free(&r);
@@ -586,7 +592,7 @@ static int cmd_release_add(int argc, char **argv)
     FILE *f;
     json_t *o = NULL;
     char *raw = NULL;
-    int ex;
+    int ex, downgrade = 0;
 
     for (int i = 0; i < argc; i++) {
         if (!strcmp(argv[i], "--version") && i + 1 < argc)
@@ -597,14 +603,19 @@ static int cmd_release_add(int argc, char **argv)
             chunk = argv[++i];
         else if (!strcmp(argv[i], "--sign") && i + 1 < argc)
             sign = argv[++i];
+        else if (!strcmp(argv[i], "--allow-downgrade"))
+            downgrade = 1;
         else if (argv[i][0] == '-' || file)
             return admin_usage("release add FILE [--version V] [--slot-size N] [--chunk-size N] "
-                         "[--sign NAME.key]");
+                         "[--sign NAME.key [--allow-downgrade]]");
         else
             file = argv[i];
     }
     if (!file)
         return admin_usage("release add needs a FILE");
+    if (downgrade && !sign)
+        return admin_usage("release add --allow-downgrade signs the permission into the "
+                           "manifest: it needs --sign NAME.key");
     if (version && (!version[0] || strlen(version) > FOTA_VERSION_OFFER_MAX)) {
         fprintf(stderr, "fota-admin: --version must be 1-%u characters (the longest a device "
                 "takes in an offer), got %zu: \"%s\"; nothing sent\n", FOTA_VERSION_OFFER_MAX,
@@ -629,7 +640,8 @@ static int cmd_release_add(int argc, char **argv)
             return admin_usage("--chunk-size must be 512..1024 and divide the 4096-byte sector "
                          ": devices refuse any other size");
         }
-        ex = sign_release(f, file, sign, version, (uint32_t)cs, vbuf, sizeof vbuf);
+        ex = sign_release(f, file, sign, version, (uint32_t)cs, downgrade, vbuf,
+                          sizeof vbuf);
         if (ex != EX_OK) {
             fclose(f);
             return ex;

@@ -524,6 +524,11 @@ enum MHD_Result admin_deployments_post(struct request *r)
          (long long)rel.id, chip >= 0 ? "every " : "",
          chip >= 0 ? fota_chip_name(chip) : "a device list",
          downgrade ? " (downgrade allowed)" : "");
+    if (downgrade && rel.is_signed && !(rel.manifest[5] & FOTA_MANIFEST_ALLOW_DOWNGRADE))
+        SLOG(SLOG_WARN, "deployment %lld allows a downgrade, but release %lld's signed manifest "
+             "does not: devices holding the signing key refuse it where it is older than what "
+             "they run (sign it with fota-admin release add --sign KEY --allow-downgrade)",
+             (long long)dep.id, (long long)rel.id);
     ret = http_json(r, 201, deployment_json(&dep, ids, n));
 out:
     free(ids);

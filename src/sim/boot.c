@@ -298,7 +298,7 @@ int sim_boot(struct nor_flash *f, const struct sim_platform *plat, int chip_id,
         /* An entry still PENDING_VERIFY at boot: its app never confirmed.
          * As ESP-IDF, every entry whose state reads PENDING_VERIFY is
          * rewritten, whether its seq and crc are valid or not. */
-        for (i = 0; i < 2; i++) {
+        for (i = 0; i < 2 && !(plat && plat->no_rollback); i++) {
             if (e[i].state == FOTA_OTA_PENDING_VERIFY) {
                 int was_valid = fota_ota_valid(&e[i]);
                 e[i].state = FOTA_OTA_ABORTED;
@@ -318,7 +318,9 @@ int sim_boot(struct nor_flash *f, const struct sim_platform *plat, int chip_id,
         if (active >= 0) {
             uint32_t was = e[active].state;
             start = (int)fota_ota_slot(e[active].seq, l.slot_count);
-            if (was == FOTA_OTA_NEW) {
+            /* without CONFIG_BOOTLOADER_APP_ROLLBACK_ENABLE a NEW entry
+             * boots as it is: no trial, nothing will roll it back */
+            if (was == FOTA_OTA_NEW && !(plat && plat->no_rollback)) {
                 e[active].state = FOTA_OTA_PENDING_VERIFY;
                 rc = write_entry(f, &l, (unsigned)active, &e[active], 1);
                 if (rc)
@@ -327,7 +329,10 @@ int sim_boot(struct nor_flash *f, const struct sim_platform *plat, int chip_id,
             slot_name(name, sizeof name, start);
             snprintf(sel + strlen(sel), sizeof sel - strlen(sel), "otadata seq %u %s%s selects %s",
                      (unsigned)e[active].seq, fota_ota_state_name(was),
-                     was == FOTA_OTA_NEW ? " -> PENDING_VERIFY (trial boot)" : "", name);
+                     was != FOTA_OTA_NEW               ? ""
+                     : plat && plat->no_rollback ? " (no rollback: not a trial)"
+                                                 : " -> PENDING_VERIFY (trial boot)",
+                     name);
         } else {
             initial = !l.factory_size && initial_contents(e);
             slot_name(name, sizeof name, start);

@@ -1,6 +1,7 @@
 /*
  * boot.h - a model of ESP-IDF's second-stage bootloader built with
- * CONFIG_BOOTLOADER_APP_ROLLBACK_ENABLE, run against the simulated flash.
+ * CONFIG_BOOTLOADER_APP_ROLLBACK_ENABLE (or, with sim_platform.no_rollback,
+ * without it), run against the simulated flash.
  *
  * It reads everything from the flash (nothing cached between boots), applies
  * the same otadata rules as the real one (NEW -> PENDING_VERIFY on the trial
@@ -35,6 +36,10 @@ struct sim_platform {
     int flash_encryption;        /* eFuse: app partitions are encrypted (the
                                     emulation of nor.h); bootloader, port and
                                     provisioning read and write them so */
+    int no_rollback;             /* a bootloader built without
+                                    CONFIG_BOOTLOADER_APP_ROLLBACK_ENABLE: a
+                                    NEW entry boots as it is (no trial) and
+                                    PENDING_VERIFY is never aborted */
 };
 
 /* pt_offset of plat, defaults applied. */

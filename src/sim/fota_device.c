@@ -44,6 +44,8 @@ static const char usage[] =
     "  --journal-part L    data partition holding the resume journal (default\n"
     "                      fota); never nvs, otadata or phy\n"
     "  --flash-encryption  app partitions encrypted (emulated); every run\n"
+    "  --no-rollback-bootloader  the bootloader lacks CONFIG_BOOTLOADER_APP_ROLLBACK_ENABLE:\n"
+    "                      a new image boots without a trial (the device reports it)\n"
     "  --flash-size BYTES  flash size for provision (default 4194304)\n"
     "  --server URL        update server, e.g. http://127.0.0.1:8080\n"
     "  --id ID             device id (as registered on the server)\n"
@@ -75,7 +77,7 @@ struct opts {
     uint32_t secure_floor, protocols;
     uint32_t flash_size, max_attempts, backoff_ms, timeout_ms, seed, pt_offset;
     const char *journal_part;
-    int flash_encryption;
+    int flash_encryption, no_rollback;
     uint64_t cut_after, cut_inside;
     int progress, quiet, source_v2;
 };
@@ -350,7 +352,8 @@ int main(int argc, char **argv)
         {"quiet", 0, 0, 'q'}, {"help", 0, 0, 'h'}, {"sign-pubkey", 1, 0, 'K'},
         {"secure-version-floor", 1, 0, 'F'}, {"ca-file", 1, 0, 'C'}, {"protocol", 1, 0, 'R'},
         {"source-v2", 0, 0, '2'}, {"pt-offset", 1, 0, 'T'}, {"journal-part", 1, 0, 'J'},
-        {"flash-encryption", 0, 0, 'E'}, {0, 0, 0, 0}};
+        {"flash-encryption", 0, 0, 'E'}, {"no-rollback-bootloader", 0, 0, 'B'},
+        {0, 0, 0, 0}};
     struct opts o = {.flash = "fota-flash.bin", .chip = "esp32", .flash_size = 4u << 20,
                      .source_version = "2.0.0"};
     static struct sim_device d;
@@ -390,6 +393,7 @@ int main(int argc, char **argv)
         case 'T': bad = parse_u32(optarg, &o.pt_offset); break;
         case 'J': o.journal_part = optarg; break;
         case 'E': o.flash_encryption = 1; break;
+        case 'B': o.no_rollback = 1; break;
         case 'R':
             if (!strcmp(optarg, "v1"))
                 o.protocols = FOTA_PROTO_V1;
@@ -429,6 +433,7 @@ int main(int argc, char **argv)
     d.plat.pt_offset = o.pt_offset;
     d.plat.journal_label = o.journal_part;
     d.plat.flash_encryption = o.flash_encryption;
+    d.plat.no_rollback = o.no_rollback;
 
     if (!strcmp(cmd, "provision")) {
         char *csv = NULL;

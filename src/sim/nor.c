@@ -245,6 +245,13 @@ static uint8_t enc_key(uint32_t a)
     return (uint8_t)((h >> 24) | 1u);
 }
 
+void nor_crypt(uint32_t addr, uint8_t *buf, uint32_t len)
+{
+    uint32_t i;
+    for (i = 0; i < len; i++)
+        buf[i] ^= enc_key(addr + i);
+}
+
 int nor_read_dec(struct nor_flash *f, int enc, uint32_t addr, void *buf, uint32_t len)
 {
     uint8_t *b = buf;

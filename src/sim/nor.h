@@ -87,6 +87,10 @@ int nor_read(struct nor_flash *f, uint32_t addr, void *buf, uint32_t len);
  */
 int nor_read_dec(struct nor_flash *f, int enc, uint32_t addr, void *buf, uint32_t len);
 int nor_program_enc(struct nor_flash *f, int enc, uint32_t addr, const void *buf, uint32_t len);
+/* The emulated cipher itself: buf (len bytes as stored at flash address
+ * addr) encrypted or decrypted in place (the keystream is its own inverse),
+ * for tests that watch raw programs. */
+void nor_crypt(uint32_t addr, uint8_t *buf, uint32_t len);
 
 /* Erase the 4096-byte sector at addr (sector aligned, else FOTA_ERR_PARAM). */
 int nor_erase(struct nor_flash *f, uint32_t addr);

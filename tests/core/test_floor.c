@@ -92,6 +92,27 @@ static void test_journal_wiped_keeps_floor(void **state)
     free(a), free(sv3), free(sv2);
 }
 
+/* Journal and floor store both wiped (as nvs_flash_erase() does on a port
+ * that keeps both in NVS): the floor does not fall below the confirmed
+ * running image's secure_version, and it is written back to the store.
+ * (Broken build: fota_init without that bound: floor 0, sv2 installed.) */
+static void test_all_wiped_keeps_running_floor(void **state)
+{
+    struct testdev t;
+    uint32_t v = 0;
+    uint8_t *a = mk("1.0.0", 1, 0), *sv3 = mk("2.3.0", 6, 3), *sv2 = mk("2.2.0", 5, 2);
+    int i;
+    (void)state;
+    confirmed_sv3(&t, a, sv3);
+    for (i = 0; i < 4; i++) /* journal (sectors 0-1) and floor store (2-3) */
+        assert_int_equal(nor_erase(&t.fl, JOURNAL + (uint32_t)i * FOTA_SECTOR_SIZE), FOTA_OK);
+    sv2_refused(&t, sv2);
+    assert_int_equal(fota_fstore_floor_load(&t.d.floor_store, &v), FOTA_OK);
+    assert_int_equal(v, 3);
+    td_free(&t);
+    free(a), free(sv3), free(sv2);
+}
+
 /* The floor store by itself: blank is 0, it only goes up, and a record of
  * another kind is an error (the core then keeps the journal's floor). */
 static void test_floor_store_only_rises(void **state)
@@ -125,6 +146,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_journal_corrupt_keeps_floor),
         cmocka_unit_test(test_journal_wiped_keeps_floor),
+        cmocka_unit_test(test_all_wiped_keeps_running_floor),
         cmocka_unit_test(test_floor_store_only_rises),
     };
     (void)argc, (void)argv;

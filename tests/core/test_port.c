@@ -114,8 +114,8 @@ static void test_provision_needs_journal_partition(void **state)
         "app1,     app,  ota_1,   0x150000,0x140000,\n"
         "spiffs,   data, spiffs,  0x290000,0x160000,\n"
         "coredump, data, coredump,0x3F0000,0x10000,\n";
-    struct sim_platform nvs = {0, "nvs", 0}, otadata = {0, "otadata", 0};
-    struct sim_platform spiffs = {0, "spiffs", 0};
+    struct sim_platform nvs = {0, "nvs", 0, 0}, otadata = {0, "otadata", 0, 0};
+    struct sim_platform spiffs = {0, "spiffs", 0, 0};
     struct testdev t;
     char err[256];
     (void)state;
@@ -149,7 +149,7 @@ static void test_partition_table_offset_from_port(void **state)
         "app0,     app,  ota_0,    0x10000, 0x140000,\n"
         "app1,     app,  ota_1,    0x150000,0x140000,\n"
         "fota,     data, undefined,0x290000,0x2000,\n";
-    struct sim_platform at_a000 = {0xA000, NULL, 0};
+    struct sim_platform at_a000 = {0xA000, NULL, 0, 0};
     struct testdev t;
     (void)state;
     assert_int_equal(provision(&t, &at_a000, csv, img_a, img_b, LEN), FOTA_OK);
@@ -173,7 +173,7 @@ static void test_partition_table_offset_from_port(void **state)
 static void test_encrypted_partition_writes_every_page(void **state)
 {
     struct sim_mkimage_opts ob = {FOTA_CHIP_ESP32, "2.0.0", "testapp", 0, 2, 4};
-    struct sim_platform enc = {0, NULL, 1};
+    struct sim_platform enc = {0, NULL, 1, 0};
     struct testdev t;
     uint8_t *b = malloc(LEN), *dec = malloc(LEN);
     uint32_t i, ff = 0;
@@ -200,6 +200,94 @@ static void test_encrypted_partition_writes_every_page(void **state)
     assert_true(bytes_enc >= bytes_plain + (uint64_t)ff * FOTA_PAGE_SIZE);
     free(b);
     free(dec);
+    td_free(&t);
+}
+
+/* A bootloader built without CONFIG_BOOTLOADER_APP_ROLLBACK_ENABLE (issue
+ * 11 item 6): the new image boots with its otadata entry still NEW, not on
+ * trial. The device notices it at the first boot, reports it once
+ * ("installed" with no_rollback_bootloader) and not at the next boots nor
+ * at the confirm; the same update with rollback shows none of it. (Broken
+ * build: the engine's recovery table treating NEW as a trial reports
+ * nothing; a report_untried without the journal bit reports at every
+ * boot.) */
+static void test_bootloader_without_rollback_reported_once(void **state)
+{
+    struct sim_platform norb = {0, NULL, 0, 1};
+    struct testdev t;
+    struct fota_offer o;
+    uint32_t posts;
+    int i;
+    (void)state;
+    assert_int_equal(provision(&t, &norb, NULL, img_a, img_b, LEN), FOTA_OK);
+    assert_int_equal(td_power_on(&t, FOTA_CHIP_ESP32), FOTA_OK);
+    assert_int_equal(fota_check(&t.d.fota, "1.0.0", &o), FOTA_OK);
+    assert_int_equal(fota_run(&t.d.fota, &o), FOTA_OK);
+    posts = t.src.status_posts;
+    /* first boot of the new image: NEW, noticed and reported */
+    assert_int_equal(td_power_on(&t, FOTA_CHIP_ESP32), FOTA_OK);
+    assert_int_equal(t.d.boot.slot, 1);
+    assert_int_equal(t.d.boot.ota_state, FOTA_OTA_NEW);
+    assert_true(t.d.fota.untried);
+    assert_int_equal(fota_phase(&t.d.fota), FOTA_PHASE_INSTALLED);
+    assert_int_equal(t.src.status_posts, posts + 1);
+    assert_non_null(strstr(t.src.last_status, "\"installed\""));
+    assert_non_null(strstr(t.src.last_status, "\"no_rollback_bootloader\""));
+    /* unconfirmed reboots: nothing rolls it back, and no second report */
+    for (i = 0; i < 2; i++) {
+        assert_int_equal(td_power_on(&t, FOTA_CHIP_ESP32), FOTA_OK);
+        assert_int_equal(t.d.boot.slot, 1);
+        assert_int_equal(t.d.boot.ota_state, FOTA_OTA_NEW);
+        assert_true(t.d.fota.untried);
+        assert_int_equal(t.src.status_posts, posts + 1);
+    }
+    /* confirm: VALID, "confirmed" reported, the untried report not again */
+    assert_int_equal(fota_confirm(&t.d.fota), FOTA_OK);
+    assert_int_equal(t.src.status_posts, posts + 2);
+    assert_non_null(strstr(t.src.last_status, "\"confirmed\""));
+    assert_int_equal(td_power_on(&t, FOTA_CHIP_ESP32), FOTA_OK);
+    assert_int_equal(t.d.boot.slot, 1);
+    assert_int_equal(t.d.boot.ota_state, FOTA_OTA_VALID);
+    assert_false(t.d.fota.untried);
+    assert_int_equal(t.src.status_posts, posts + 2);
+    td_free(&t);
+
+    /* no network at the first boot (an ESP-IDF device runs fota_esp_init
+     * before Wi-Fi is up): the report is not lost, it goes with the
+     * confirm, once */
+    {
+        int (*online_post)(const struct fota_config *, const char *,
+                           const struct fota_http_header *, unsigned, const char *, uint32_t,
+                           int *);
+        assert_int_equal(provision(&t, &norb, NULL, img_a, img_b, LEN), FOTA_OK);
+        assert_int_equal(td_power_on(&t, FOTA_CHIP_ESP32), FOTA_OK);
+        assert_int_equal(fota_check(&t.d.fota, "1.0.0", &o), FOTA_OK);
+        assert_int_equal(fota_run(&t.d.fota, &o), FOTA_OK);
+        online_post = t.d.cfg.http_post; /* the in-process source's */
+        posts = t.src.status_posts;
+        nor_rearm(&t.fl);
+        t.d.curl = NULL;
+        t.d.src = NULL; /* offline: status posts fail */
+        sim_device_setup(&t.d, &t.fl, FOTA_CHIP_ESP32, "test-dev", t.key);
+        t.d.no_sleep = 1;
+        assert_int_equal(sim_device_power_on(&t.d), FOTA_OK);
+        assert_true(t.d.fota.untried);
+        assert_int_equal(t.src.status_posts, posts);
+        /* the network comes up */
+        t.d.src = &t.src;
+        t.d.cfg.http_post = online_post;
+        assert_int_equal(fota_confirm(&t.d.fota), FOTA_OK);
+        assert_int_equal(t.src.status_posts, posts + 2); /* untried, then confirmed */
+        assert_non_null(strstr(t.src.last_status, "\"confirmed\""));
+        assert_false(t.d.fota.untried);
+        td_free(&t);
+    }
+
+    /* the same update with the rollback bootloader: a trial, no such report */
+    assert_int_equal(provision(&t, NULL, NULL, img_a, img_b, LEN), FOTA_OK);
+    update_and_reboot(&t);
+    assert_false(t.d.fota.untried);
+    assert_null(strstr(t.src.last_status, "no_rollback_bootloader"));
     td_free(&t);
 }
 
@@ -399,6 +487,7 @@ int main(void)
         cmocka_unit_test(test_provision_needs_journal_partition),
         cmocka_unit_test(test_partition_table_offset_from_port),
         cmocka_unit_test(test_encrypted_partition_writes_every_page),
+        cmocka_unit_test(test_bootloader_without_rollback_reported_once),
         cmocka_unit_test(test_platform_refuses_boot_switch),
         cmocka_unit_test(test_otadata_only_through_boot_hooks),
         cmocka_unit_test(test_rollback_through_platform),

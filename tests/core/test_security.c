@@ -59,7 +59,9 @@ static int setup_all(void **state)
     return 0;
 }
 
-/* Manifest for img as an operator would sign it. */
+/* Manifest for img as an operator would sign it; with sign_downgrade set,
+ * signed to allow a downgrade (fota-admin release add --allow-downgrade). */
+static int sign_downgrade;
 static void sign(struct v1_source *s, const uint8_t *img, mbedtls_ecdsa_context *k)
 {
     struct fota_manifest m;
@@ -75,6 +77,7 @@ static void sign(struct v1_source *s, const uint8_t *img, mbedtls_ecdsa_context 
     fota_posix_sha256(img, SZ, m.sha256);
     snprintf(m.version, sizeof m.version, "%s", info.version);
     snprintf(m.project, sizeof m.project, "%s", info.project_name);
+    m.allow_downgrade = (uint8_t)sign_downgrade;
     fota_manifest_encode(&m, s->manifest);
     fota_posix_sha256(s->manifest, FOTA_MANIFEST_LEN, h);
     mbedtls_mpi_init(&r);
@@ -140,6 +143,18 @@ static void p_sign_wrong_sha(struct v1_source *s) { sign(s, img_b, &key); } /* f
 static void p_manifest_only(struct v1_source *s) { sign(s, s->image, &key); s->has_signature = 0; }
 static void p_downgrade_ok(struct v1_source *s) { s->allow_downgrade = 1; }
 static void p_downgrade_ok_signed(struct v1_source *s) { sign(s, s->image, &key); s->allow_downgrade = 1; }
+static void p_downgrade_signed_flag(struct v1_source *s)
+{
+    sign_downgrade = 1;
+    sign(s, s->image, &key);
+    sign_downgrade = 0;
+}
+/* An on-path proxy relabels a genuine signed offer as a newer version. */
+static void p_relabel(struct v1_source *s)
+{
+    sign(s, s->image, &key);
+    snprintf(s->version, sizeof s->version, "9.9.9");
+}
 
 static void test_signed_releases(void **state)
 {
@@ -257,9 +272,21 @@ static void test_downgrade(void **state)
     assert_int_equal(attempt(&t, img_old, "1.0.0", p_downgrade_ok), FOTA_OK);
     assert_memory_equal(t.mem + OTA1, img_old, SZ);
     td_free(&t);
-    /* signed and downgrade allowed by the deployment: still fine */
+    /* a device with the signing key: the deployment's (unsigned)
+     * allow_downgrade is not enough, a compromised server or a proxy sets
+     * it at will (issue 11); the manifest must be signed to allow it */
     use_pub = pub;
-    assert_int_equal(attempt(&t, img_old, "1.0.0", p_downgrade_ok_signed), FOTA_OK);
+    assert_int_equal(attempt(&t, img_old, "1.0.0", p_downgrade_ok_signed), FOTA_ERR_DOWNGRADE);
+    td_free(&t);
+    assert_int_equal(attempt(&t, img_old, "1.0.0", p_downgrade_signed_flag), FOTA_OK);
+    assert_memory_equal(t.mem + OTA1, img_old, SZ);
+    td_free(&t);
+    /* a genuine old manifest relabelled 9.9.9 in the offer: refused */
+    assert_int_equal(attempt(&t, img_old, "1.0.0", p_relabel), FOTA_ERR_MANIFEST);
+    td_free(&t);
+    /* a device without the key still follows the offer (v1 as it was) */
+    use_pub = NULL;
+    assert_int_equal(attempt(&t, img_old, "1.0.0", p_relabel), FOTA_OK);
     td_free(&t);
 }
 

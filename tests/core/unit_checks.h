@@ -266,7 +266,7 @@ static void uc_partition_table_checks(void)
 
 static void uc_journal_codec(void)
 {
-    struct fota_jrec r = {FOTA_J_DOWNLOADING, 1, 0, 7, 100000, 1024, 8192, {1, 2, 3}, 5}, q;
+    struct fota_jrec r = {FOTA_J_DOWNLOADING, 1, 0, 7, 100000, 1024, 8192, {1, 2, 3}, 5, 0}, q;
     uint8_t b[64];
     fota_j_encode(&r, b);
     UC_INT_EQ(fota_j_decode(b, &q), FOTA_OK);

@@ -38,14 +38,33 @@
 #   floor        anti-rollback floor kept apart from the journal: after a
 #                confirmed secure_version 5 image and a lost journal, the
 #                device still reports 5 and is not offered an image with
-#                secure_version 3 (floor_fstore: the
-#                same with the journal partition's floor store)
+#                secure_version 3; the same after nvs_flash_erase() (NVS
+#                build: journal and NVS floor gone, the confirmed running
+#                image's secure_version bounds the floor). floor_fstore: the
+#                same with the journal partition's floor store; floor_arb:
+#                CONFIG_BOOTLOADER_APP_ANTI_ROLLBACK, the floor is the eFuse
+#                (a fake at the port boundary, host/efuse_fake.c): read from
+#                it at every init, advanced only by the confirm (ESP-IDF's
+#                esp_ota_mark_app_valid_cancel_rollback), never lowered
+#   no_rollback  a bootloader built without CONFIG_BOOTLOADER_APP_ROLLBACK_ENABLE:
+#                the new image boots NEW; the device logs that trial boots
+#                are off and reports it once (server history), not at the
+#                next boots; the port's task step confirms it
+#   encryption   esp_flash_encryption_enabled() on (a fake at the chip
+#                boundary): ESP-IDF marks the app partitions encrypted and
+#                the port hands that to the core (encrypted-partition mode);
+#                off: not encrypted. ESP-IDF's Linux emulation refuses I/O
+#                on encrypted partitions, so the update itself under
+#                encryption is tested in the simulator (powercut_encrypted)
 #
 # usage: host_test.sh SCENARIO FOTA_SERVER FOTA_ADMIN ESP_IDF_DEV FOTA_MKIMAGE PARTITIONS_BIN FIRMWARE_DIR
 set -euo pipefail
-[ $# -eq 7 ] || { echo "usage: $0 full_update|powercut|powercut_fstore|signed|rollback|floor|floor_fstore|trial SERVER ADMIN DEV MKIMAGE PARTITIONS.bin FW" >&2; exit 1; }
+[ $# -eq 7 ] || { echo "usage: $0 full_update|powercut|powercut_fstore|signed|rollback|floor|floor_fstore|floor_arb|trial|no_rollback|encryption SERVER ADMIN DEV MKIMAGE PARTITIONS.bin FW" >&2; exit 1; }
 SCENARIO=$1 IDFDEV=$4 PTABLE=$6 JOURNAL=nvs
-case $SCENARIO in *_fstore) SCENARIO=${SCENARIO%_fstore} JOURNAL=fstore ;; esac
+case $SCENARIO in
+*_fstore) SCENARIO=${SCENARIO%_fstore} JOURNAL=fstore ;;
+*_arb) SCENARIO=${SCENARIO%_arb} JOURNAL=arb ;;
+esac
 [ -r "$PTABLE" ] || { echo "FAIL: partition table $PTABLE not built" >&2; exit 1; }
 set -- "$2" "$3" "$4" "$5" "$7"
 . "$(dirname "$0")/../e2e/lib.sh"
@@ -446,10 +465,30 @@ floor)
     provision fl
     REL5=$(add_release "$DIR/sv5.bin" 5.0.0)
     deploy "$REL5" fl
+    if [ "$JOURNAL" = arb ]; then
+        idf_expect 0 "$F" --server "$URL" floor
+        has "efuse: read 0"
+        has "floor: 0 (success)"
+    fi
     idf_expect 0 "$F" --server "$URL" update
     has "update: installed"
+    if [ "$JOURNAL" = arb ]; then
+        has "efuse: read 0"
+        grep -q "efuse: update" "$DIR/dev.out" && fail "the eFuse was burnt before the confirm"
+        ok "eFuse floor: read at init (0), not advanced by download and install"
+    fi
     idf_expect 0 "$F" --server "$URL" confirm
     has "confirm: success"
+    if [ "$JOURNAL" = arb ]; then
+        # the trial boot's init still reads 0; the confirm burns 5, once
+        [ "$(sed -n '1,/efuse: update/p' "$DIR/dev.out" | grep -c "efuse: read 0")" -ge 1 ] ||
+            fail "the trial boot did not read the eFuse (0) before the confirm"
+        [ "$(grep -c "efuse: update" "$DIR/dev.out")" = 1 ] || fail "expected one eFuse burn at the confirm"
+        has "efuse: update 5: 0 -> 5"
+        ok "the confirm advanced the eFuse to 5 (esp_ota_mark_app_valid_cancel_rollback)"
+    else
+        grep -q "efuse:" "$DIR/dev.out" && fail "eFuse touched without CONFIG_BOOTLOADER_APP_ANTI_ROLLBACK"
+    fi
     idf_expect 0 "$F" --server "$URL" floor
     has "floor: 5 (success)"
     ok "secure_version 5 confirmed: the floor store holds 5"
@@ -469,6 +508,70 @@ floor)
     idf_expect 0 "$F" boot
     has "boot: slot=ota_1 state=valid "
     ok "journal lost, floor kept: the device reported 5, sv3 not offered, ota_0 untouched, sv5 runs"
+    # nvs_flash_erase(), as an application does at boot on
+    # ESP_ERR_NVS_NO_FREE_PAGES: in the NVS build the journal and the NVS
+    # floor go with it; the floor must not fall below the confirmed running
+    # image's secure_version
+    idf_expect 0 "$F" erase-nvs
+    has "erase-nvs: done"
+    idf_expect 0 "$F" --server "$URL" floor
+    has "floor: 5 (success)"
+    idf_expect 0 "$F" --server "$URL" update
+    has "update: no update"
+    [ "$(log_count "not offering release $REL3 to fl: its secure_version 3 is below the device's 5")" = 2 ] ||
+        fail "after nvs_flash_erase the server did not see the device's floor 5"
+    slot_is "$F" $OTA0 "$A"
+    if [ "$JOURNAL" = arb ]; then
+        has "efuse: read 5"
+        grep -q "efuse: update" "$DIR/dev.out" && fail "the eFuse was burnt again"
+        [ "$(od -An -tu4 "$F.efuse" | tr -d ' ')" = 31 ] || fail "the eFuse field is not 5 bits set"
+    fi
+    ok "nvs_flash_erase(): the floor stays 5 (reported, sv3 not offered, ota_0 untouched)"
+    ;;
+no_rollback)
+    F=$DIR/nr.flash
+    NR=(--no-rollback-bootloader 1)
+    provision nr
+    deploy "$REL_B" nr
+    idf_expect 0 "$F" "${NR[@]}" --server "$URL" update
+    has "update: installed"
+    count() { device_json nr | grep -o '"error":"no_rollback_bootloader"' | wc -l; }
+    [ "$(count)" = 0 ] || fail "reported before the new image booted"
+    # two boots that do not confirm (floor: init only, no check)
+    for i in 1 2; do
+        idf_expect 0 "$F" "${NR[@]}" --server "$URL" floor
+        cat "$DIR/dev.out" "$DIR/dev.err" | grep -q "without a trial" ||
+            fail "boot $i: the device did not log that trial boots are off"
+        idf_expect 0 "$F" "${NR[@]}" boot
+        has "boot: slot=ota_1 state=new "
+        [ "$(count)" = 1 ] || fail "boot $i: expected one no_rollback_bootloader report, got $(count)"
+    done
+    device_json nr | grep -q '"state":"installed","chunks_received":[0-9]*,"error":"no_rollback_bootloader"' ||
+        fail "history lacks installed/no_rollback_bootloader"
+    ok "the new image booted NEW twice: logged each boot, reported once (installed, no_rollback_bootloader)"
+    # the task's step: the server answered, so the image is confirmed (the
+    # Arduino image's descriptor version is not 2.0.0: the deployment is
+    # offered again and downloaded into ota_0 afterwards, not booted here)
+    idf_expect 0 "$F" "${NR[@]}" --server "$URL" update
+    has "trial: self-test passed and server reached: confirmed (success)"
+    [ "$(count)" = 1 ] || fail "reported again at the confirm: $(count)"
+    device_json nr | grep -q '"state":"confirmed"' || fail "the server never got confirmed"
+    ok "settled by the port's step: confirmed, still one report"
+    ;;
+encryption)
+    F=$DIR/enc.flash
+    provision enc
+    idf_expect 0 "$F" partinfo
+    has "partinfo: ota_1 idf_encrypted=0 core_encrypted=0"
+    idf_expect 0 "$F" --flash-encryption 1 partinfo
+    # ESP-IDF's Linux partition.c never marks a partition encrypted
+    # (idf_encrypted=0 here; on a chip it does for app partitions): the
+    # port's own esp_flash_encryption_enabled() check is what is seen
+    has "partinfo: ota_0 idf_encrypted=0 core_encrypted=1"
+    has "partinfo: ota_1 idf_encrypted=0 core_encrypted=1"
+    has "partinfo: nvs idf_encrypted=0 core_encrypted=0"
+    has "partinfo: fota idf_encrypted=0 core_encrypted=0"
+    ok "esp_flash_encryption_enabled(): the app slots reach the core encrypted (every page written, read-back through decryption); off: plain"
     ;;
 *) fail "unknown scenario $SCENARIO" ;;
 esac

@@ -107,11 +107,21 @@ const char *pc_kind_name(const struct pc_case *cs)
 int pc_init(struct pc_ctx *c, const uint8_t *a, uint32_t alen, const uint8_t *b, uint32_t blen,
             char *err, size_t errlen)
 {
+    return pc_init_enc(c, a, alen, b, blen, 0, err, errlen);
+}
+
+int pc_init_enc(struct pc_ctx *c, const uint8_t *a, uint32_t alen, const uint8_t *b,
+                uint32_t blen, int enc, char *err, size_t errlen)
+{
     struct nor_flash fl;
+    struct sim_platform plat;
     unsigned i;
     int rc;
 
     memset(c, 0, sizeof *c);
+    memset(&plat, 0, sizeof plat);
+    plat.flash_encryption = enc;
+    c->flash_encryption = enc;
     c->replay_args = "";
     c->a = a;
     c->alen = alen;
@@ -129,7 +139,7 @@ int pc_init(struct pc_ctx *c, const uint8_t *a, uint32_t alen, const uint8_t *b,
     }
     memset(c->tmpl, 0xFF, PC_FLASH_SIZE);
     nor_open_mem(&fl, c->tmpl, PC_FLASH_SIZE);
-    rc = sim_provision(&fl, NULL, NULL, a, alen, FOTA_CHIP_ESP32, err, errlen);
+    rc = sim_provision(&fl, &plat, NULL, a, alen, FOTA_CHIP_ESP32, err, errlen);
     if (!rc)
         rc = sim_read_layout(&fl, NULL, &c->layout);
     nor_close(&fl);
@@ -210,6 +220,12 @@ static void on_program(void *arg, uint32_t addr, const uint8_t *data, uint32_t l
         return;
     if (addr >= s1 && addr < s1 + l->slot_size[1]) {
         uint32_t off = addr - s1;
+        static uint8_t plain[4096]; /* an encrypted program: the chip decrypts it so */
+        if (x->c->flash_encryption && len <= sizeof plain) {
+            memcpy(plain, data, len);
+            nor_crypt(addr, plain, len);
+            data = plain;
+        }
         if (end > s1 + x->c->blen || memcmp(data, x->c->b + off, len) != 0) {
             x->prog_bad = 1;
             snprintf(x->prog_msg, sizeof x->prog_msg,
@@ -250,6 +266,25 @@ static void on_progress(const struct fota_config *cfg, const struct fota_progres
     struct pc_run *x = (struct pc_run *)cfg->context;
     if (p->phase == FOTA_PHASE_VERIFYING && x->r->dl_end == 0)
         x->r->dl_end = x->G + x->fl.ops;
+}
+
+/* len bytes at flash offset off hold img as the chip reads them: through
+ * flash decryption on an encrypted campaign (the raw bytes are then
+ * ciphertext, never img itself). */
+static int flash_holds(const struct pc_ctx *c, uint32_t off, const uint8_t *img, uint32_t len)
+{
+    struct nor_flash fl;
+    uint8_t *buf;
+    int same;
+    if (!c->flash_encryption)
+        return memcmp(c->work + off, img, len) == 0;
+    if (memcmp(c->work + off, img, len) == 0 || !(buf = malloc(len)))
+        return 0;
+    nor_open_mem(&fl, c->work, PC_FLASH_SIZE);
+    same = nor_read_dec(&fl, 1, off, buf, len) == FOTA_OK && memcmp(buf, img, len) == 0;
+    nor_close(&fl);
+    free(buf);
+    return same;
 }
 
 /* The journal record in force (64 bytes, 0xFF when none). */
@@ -372,6 +407,7 @@ void pc_run(struct pc_ctx *c, const struct pc_case *cs, struct pc_result *r)
         }
         x.first_chunk = -1;
         x.max_end_boot = 0;
+        x.d.plat.flash_encryption = c->flash_encryption;
         sim_device_setup(&x.d, &x.fl, FOTA_CHIP_ESP32, "pc-dev", c->key);
         x.d.no_sleep = 1;
         x.d.cfg.progress = on_progress;
@@ -527,7 +563,7 @@ void pc_run(struct pc_ctx *c, const struct pc_case *cs, struct pc_result *r)
             fail(&x, "boot %d: %s", boot, x.prog_msg);
             break;
         }
-        if (memcmp(c->work + l->slot_offset[0], c->a, c->alen) != 0) {
+        if (!flash_holds(c, l->slot_offset[0], c->a, c->alen)) {
             fail(&x, "boot %d: ota_0 no longer holds image A", boot);
             break;
         }
@@ -575,8 +611,9 @@ void pc_run(struct pc_ctx *c, const struct pc_case *cs, struct pc_result *r)
              (unsigned long long)x.G);
 
     /* final state of the flash */
-    if (!x.failed && memcmp(c->work + l->slot_offset[1], c->b, c->blen) != 0)
-        fail(&x, "end: ota_1 does not hold image B");
+    if (!x.failed && !flash_holds(c, l->slot_offset[1], c->b, c->blen))
+        fail(&x, "end: ota_1 does not hold image B%s",
+             c->flash_encryption ? " (decrypted; raw: its ciphertext)" : "");
     if (!x.failed && !otadata_clean(&x, msg, sizeof msg))
         fail(&x, "end: %s", msg);
     if (!x.failed) {
@@ -655,6 +692,8 @@ int pc_parse_opts(int argc, char **argv, struct pc_opts *o)
             o->strict_status = 1;
         } else if (!strcmp(a, "--full")) {
             o->full = 1;
+        } else if (!strcmp(a, "--flash-encryption")) {
+            o->flash_encryption = 1;
         } else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
             o->verbose = 1;
         } else if (!strcmp(a, "--seed") && v) {

@@ -51,6 +51,9 @@ struct pc_ctx {
     int verbose;              /* print a trace of every boot */
     int strict_status;        /* a status report lost across a cut fails */
     int age;                  /* saves made by pc_age_store (for replay lines) */
+    int flash_encryption;     /* app partitions encrypted (sim_platform): the
+                                 bootloader, port and checks read through
+                                 decryption (pc_init_enc) */
     const char *replay_args;  /* printed after the program name in replay lines */
     /* optional: called at every power-on, before the bootloader runs, with
      * the two otadata sectors as the flash holds them (len bytes) */
@@ -92,6 +95,11 @@ struct pc_result {
 /* Provision the template flash (A in ota_0) and the v1 source (B). */
 int pc_init(struct pc_ctx *c, const uint8_t *a, uint32_t alen, const uint8_t *b, uint32_t blen,
             char *err, size_t errlen);
+/* The same on a device with flash encryption on (enc set): A provisioned
+ * encrypted, the whole update, cuts and resumes through the encrypted-partition
+ * mode of the port contract; the slots are checked decrypted. */
+int pc_init_enc(struct pc_ctx *c, const uint8_t *a, uint32_t alen, const uint8_t *b,
+                uint32_t blen, int enc, char *err, size_t errlen);
 void pc_free(struct pc_ctx *c);
 
 /* Age the template's journal store by n saves of an empty record, so that a
@@ -122,6 +130,8 @@ struct pc_opts {
     int strict_status;        /* --strict-status */
     int age;                  /* --age N: journal store aged by N saves (-1: default) */
     uint32_t sample;          /* download cut points sampled (large) */
+    int flash_encryption;     /* --flash-encryption: the campaign on an
+                                 encrypted device (small: sampled unless --full) */
     const char *dump_otadata; /* --dump-otadata FILE: see pc_otadata_dump_open */
     const char *arg;          /* first non-option argument */
 };

@@ -151,10 +151,12 @@ esp_err_t fota_esp_init(struct fota_esp *e, const struct fota_esp_settings *s)
         fota_esp_deinit(e);
         return err;
     }
+#if !CONFIG_BOOTLOADER_APP_ANTI_ROLLBACK /* with it the eFuse is the floor store */
     if (!e->has_floor_store) { /* a journal partition of 2 sectors: floor in the journal only */
         c->floor_load = NULL;
         c->floor_save = NULL;
     }
+#endif
     /* a trial of the other image that a power loss ended: boot it again
      * (restarts), before libfota's recovery would count it as rolled back */
     fota_esp_trial_boot(e);
@@ -168,7 +170,13 @@ esp_err_t fota_esp_init(struct fota_esp *e, const struct fota_esp_settings *s)
     e->trial.start_us = esp_timer_get_time();
     {
         struct fota_boot_info bi;
-        e->trial.pending = fota_boot_info(&e->fota, &bi) == FOTA_OK && bi.pending;
+        /* an image that runs untried (its entry stayed NEW: a bootloader
+         * built without CONFIG_BOOTLOADER_APP_ROLLBACK_ENABLE; the core
+         * logged and reported it) is settled like a trial: nothing else
+         * would ever confirm it, and past the deadline the port's own
+         * rollback still works */
+        e->trial.pending = fota_boot_info(&e->fota, &bi) == FOTA_OK &&
+                           (bi.pending || bi.untried);
     }
     if (!e->set.app_reports_self_test && !e->set.self_test)
         e->trial.self_test = FOTA_ESP_SELF_TEST_PASSED; /* the server's answer decides */

@@ -6,8 +6,11 @@
  * esp_flash_* or spi_flash_*: on a device with flash encryption the app,
  * otadata and partition-table partitions are encrypted, and only the
  * esp_partition_* calls encrypt on write and decrypt on read. The core gets
- * `encrypted` from esp_partition_t and then writes every page and checks
- * only what part_read returns.
+ * `encrypted` set for a partition ESP-IDF marks encrypted, and for every app
+ * partition when esp_flash_encryption_enabled() (ESP-IDF's own rule in
+ * partition.c, asked again here so that the mode follows the chip whatever
+ * the table says; the host test fakes the call), and then writes every
+ * page, 0xFF pages included, and checks only what part_read returns.
  *
  * Boot control is ESP-IDF's own: esp_ota_set_boot_partition (which runs
  * esp_image_verify, with secure boot the signature check too, and with
@@ -30,6 +33,12 @@
 
 static const char *const TAG = "fota";
 
+/* bootloader_support's esp_flash_encrypt.h declares it; that header needs
+ * the chip's hal/efuse_ll.h, which not every build of the port has on its
+ * include path (the project's esp32c3 compile check does not), so the one
+ * prototype is repeated here, unchanged. */
+bool esp_flash_encryption_enabled(void);
+
 int fota_esp_part_of(const esp_partition_t *ep, struct fota_part *p)
 {
     if (!ep)
@@ -45,7 +54,8 @@ int fota_esp_part_of(const esp_partition_t *ep, struct fota_part *p)
         p->index = FOTA_SLOT_FACTORY;
     else
         p->index = FOTA_SLOT_DATA;
-    p->encrypted = ep->encrypted ? 1 : 0;
+    p->encrypted = ep->encrypted || (ep->type == ESP_PARTITION_TYPE_APP &&
+                                     esp_flash_encryption_enabled()) ? 1 : 0;
     memcpy(p->label, ep->label, sizeof p->label - 1); /* both 16 chars + NUL */
     return FOTA_OK;
 }

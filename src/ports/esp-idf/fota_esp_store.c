@@ -24,9 +24,14 @@
  * secure_version confirmed, kept apart from the journal so that losing the
  * journal does not lower it): a u32 in NVS (CONFIG_FOTA_NVS_FLOOR_KEY), or
  * fota_fstore's floor records in sectors 2 and 3 of the journal partition.
- * With CONFIG_BOOTLOADER_APP_ANTI_ROLLBACK the eFuse is the device's real
- * floor (ESP-IDF burns it at esp_ota_mark_app_valid_cancel_rollback): pass
- * esp_efuse_read_secure_version() as settings.secure_version_floor.
+ * With CONFIG_BOOTLOADER_APP_ANTI_ROLLBACK the floor store is the eFuse
+ * secure_version itself (efuse_floor_load/_save below, the port's one
+ * place that touches eFuses): read with esp_efuse_read_secure_version(),
+ * advanced by ESP-IDF in esp_ota_mark_app_valid_cancel_rollback() (the
+ * port's boot_confirm), burnt here only when a confirm found the entry
+ * VALID already (a cut between the otadata write and the burn). An eFuse
+ * never goes down, nvs_flash_erase() does not touch it. The host test
+ * fakes the three esp_efuse_* calls (tests/esp-idf/host/efuse_fake.c).
  */
 #include <string.h>
 #include "nvs.h"
@@ -68,6 +73,7 @@ esp_err_t fota_esp_store_open(struct fota_esp *e)
     return ESP_OK;
 }
 
+#if !CONFIG_BOOTLOADER_APP_ANTI_ROLLBACK /* else the eFuse, below */
 static int floor_load(const struct fota_config *c, uint32_t *sv)
 {
     return fota_fstore_floor_load(&port(c)->floor_store, sv);
@@ -77,6 +83,7 @@ static int floor_save(const struct fota_config *c, uint32_t sv)
 {
     return fota_fstore_floor_save(&port(c)->floor_store, sv);
 }
+#endif
 
 static int store_load(const struct fota_config *c, uint8_t *buf, uint32_t len)
 {
@@ -96,6 +103,7 @@ esp_err_t fota_esp_store_open(struct fota_esp *e)
     return ESP_OK;
 }
 
+#if !CONFIG_BOOTLOADER_APP_ANTI_ROLLBACK /* else the eFuse, below */
 /* The anti-rollback floor: u32 CONFIG_FOTA_NVS_FLOOR_KEY, never lowered
  * (nvs_set_u32 keeps the old or the new value across a cut, as blobs). */
 static int floor_load(const struct fota_config *c, uint32_t *sv)
@@ -128,6 +136,7 @@ static int floor_save(const struct fota_config *c, uint32_t sv)
     }
     return FOTA_OK;
 }
+#endif
 
 static int store_load(const struct fota_config *c, uint8_t *buf, uint32_t len)
 {
@@ -158,10 +167,36 @@ static int store_save(const struct fota_config *c, const uint8_t *buf, uint32_t 
 
 #endif
 
+#if CONFIG_BOOTLOADER_APP_ANTI_ROLLBACK
+#include "esp_efuse.h"
+
+static int floor_load(const struct fota_config *c, uint32_t *sv)
+{
+    (void)c;
+    *sv = esp_efuse_read_secure_version();
+    return FOTA_OK;
+}
+
+static int floor_save(const struct fota_config *c, uint32_t sv)
+{
+    esp_err_t err;
+    (void)c;
+    if (esp_efuse_read_secure_version() >= sv)
+        return FOTA_OK; /* burnt by esp_ota_mark_app_valid_cancel_rollback */
+    err = esp_efuse_update_secure_version(sv);
+    if (err != ESP_OK) {
+        ESP_LOGE("fota", "floor: esp_efuse_update_secure_version(%lu): %s", (unsigned long)sv,
+                 esp_err_to_name(err));
+        return FOTA_ERR_STORE;
+    }
+    return FOTA_OK;
+}
+#endif
+
 void fota_esp_bind_store(struct fota_config *c)
 {
     c->store_load = store_load;
     c->store_save = store_save;
-    c->floor_load = floor_load;
+    c->floor_load = floor_load; /* NVS, the journal partition, or the eFuse */
     c->floor_save = floor_save;
 }

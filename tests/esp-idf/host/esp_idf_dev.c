@@ -19,6 +19,12 @@
  *   forget-journal  erase the journal only (NVS key, or the journal's sectors)
  *   journal       print the journal record (NVS blob, or fota_fstore on the
  *                 `fota` partition in the partition-journal build)
+ *   erase-nvs     nvs_flash_erase(), as applications do at boot on
+ *                 ESP_ERR_NVS_NO_FREE_PAGES (journal and NVS floor gone);
+ *                 the identity is written back, as an application that
+ *                 keeps it elsewhere would pass it
+ *   partinfo      for each partition, ESP-IDF's `encrypted` and what the
+ *                 port tells the core (fota_esp_part_of); no boot step
  *   trial         the application's loop on a trial boot: rounds of
  *                 fota_esp_check_and_update 10 s apart (vTaskDelay moves the
  *                 clock on, nothing waits) until the trial is settled:
@@ -27,10 +33,16 @@
  *   digits: only releases it signed are installed), --cut-cycles N (cut power at
  *   the N-th esp_partition_fail_after cycle from the start of the command),
  *   --cut-nvs K (tear the K-th write to the nvs partition in half and cut),
+ *   --no-rollback-bootloader 1 (the boot step of a bootloader built without
+ *   CONFIG_BOOTLOADER_APP_ROLLBACK_ENABLE), --flash-encryption 1 (the chip's
+ *   esp_flash_encryption_enabled() says yes: a fake at the chip boundary;
+ *   ESP-IDF's emulation refuses I/O on encrypted partitions, so only
+ *   partinfo runs with it),
  *   --reset-reason poweron|brownout|panic|task_wdt|sw (what esp_reset_reason
  *   says ended the previous boot), --free-block N (largest free heap block),
  *   --self-test pass|fail (the application reports its self-test:
  *   settings.app_reports_self_test), --deadline S (trial deadline, seconds).
+ *   The anti-rollback build keeps a fake eFuse in FILE.efuse (efuse_fake.c).
  * exit: 0 done, 1 usage/setup, 2 refused or failed, 3 nothing boots,
  *   4 power cut, 5 esp_restart().
  */
@@ -263,6 +275,10 @@ int main(int argc, char **argv)
             self_test = !strcmp(argv[i + 1], "pass");
         else if (!strcmp(argv[i], "--deadline"))
             deadline = (uint32_t)atol(argv[i + 1]);
+        else if (!strcmp(argv[i], "--no-rollback-bootloader"))
+            shim_set_no_rollback(atoi(argv[i + 1]));
+        else if (!strcmp(argv[i], "--flash-encryption"))
+            shim_set_flash_encryption(atoi(argv[i + 1]));
         else if (!strcmp(argv[i], "--protocols"))
             protocols = !strcmp(argv[i + 1], "v1") ? FOTA_PROTO_V1 : FOTA_PROTO_V1 | FOTA_PROTO_V2;
         else
@@ -278,6 +294,23 @@ int main(int argc, char **argv)
     /* power on: map the same flash file again, contents kept */
     memset(in, 0, sizeof *in);
     strncpy(in->flash_file_name, flash, sizeof in->flash_file_name - 1);
+    shim_efuse_open(flash);
+    if (!strcmp(cmd, "partinfo")) {
+        /* ESP-IDF's partition.c marks partitions encrypted as it loads the
+         * table (app and otadata partitions when flash encryption is on) */
+        esp_partition_iterator_t it = esp_partition_find(ESP_PARTITION_TYPE_ANY,
+                                                         ESP_PARTITION_SUBTYPE_ANY, NULL);
+        for (; it; it = esp_partition_next(it)) {
+            const esp_partition_t *ep = esp_partition_get(it);
+            struct fota_part fp;
+            if (fota_esp_part_of(ep, &fp) != FOTA_OK)
+                continue;
+            printf("partinfo: %s idf_encrypted=%d core_encrypted=%d\n", ep->label,
+                   ep->encrypted ? 1 : 0, fp.encrypted);
+        }
+        esp_partition_iterator_release(it);
+        return 0;
+    }
     if (!esp_partition_find_first(ESP_PARTITION_TYPE_DATA, ESP_PARTITION_SUBTYPE_DATA_OTA, NULL)) {
         fprintf(stderr, "cannot map %s\n", flash);
         return 1;
@@ -330,6 +363,29 @@ int main(int argc, char **argv)
             printf("%02x", j[i]);
         printf("\n");
         return 0;
+    }
+    if (!strcmp(cmd, "erase-nvs")) {
+        char id[FOTA_ID_MAX + 1];
+        uint8_t key[FOTA_KEY_LEN];
+        size_t n = sizeof id, kn = sizeof key;
+        nvs_handle_t h;
+        if (nvs_open("fota", NVS_READONLY, &h) != ESP_OK || nvs_get_str(h, "id", id, &n) != ESP_OK ||
+            nvs_get_blob(h, "key", key, &kn) != ESP_OK || kn != sizeof key) {
+            printf("erase-nvs: no identity to keep\n");
+            return 2;
+        }
+        nvs_close(h);
+        nvs_flash_deinit();
+        rc = (int)nvs_flash_erase();
+        if (rc == ESP_OK)
+            rc = (int)nvs_flash_init();
+        if (rc == ESP_OK && (nvs_open("fota", NVS_READWRITE, &h) != ESP_OK ||
+                             nvs_set_str(h, "id", id) != ESP_OK ||
+                             nvs_set_blob(h, "key", key, sizeof key) != ESP_OK ||
+                             nvs_commit(h) != ESP_OK))
+            rc = -1;
+        printf("erase-nvs: %s\n", rc == ESP_OK ? "done" : "failed");
+        return rc == ESP_OK ? 0 : 2;
     }
     if (!strcmp(cmd, "forget-journal")) {
         /* lose the journal (and only it): the floor store must keep the floor */

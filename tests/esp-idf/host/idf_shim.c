@@ -10,7 +10,8 @@
  *   - the chip: spi_flash_cache2phys (which partition the running code is
  *     in: the one this file's bootloader step chose), esp_restart (the
  *     process exits with SHIM_EXIT_RESTART; the next run is the next boot),
- *     esp_flash_encryption_enabled (off), esp_app_get_description (read
+ *     esp_flash_encryption_enabled (off unless shim_set_flash_encryption),
+ *     esp_app_get_description (read
  *     from the running partition, as the linker-placed descriptor would be);
  *   - bootloader_support: ESP-IDF's bootloader_common.c does not compile on
  *     the host, so bootloader_common_ota_select_* / _get_active_otadata /
@@ -21,7 +22,9 @@
  *     CONFIG_BOOTLOADER_APP_ROLLBACK_ENABLE's rules as bootloader_utility.c
  *     applies them: every PENDING_VERIFY entry becomes ABORTED, the active
  *     entry (highest valid seq) is chosen, a NEW one becomes
- *     PENDING_VERIFY; no valid entry boots ota_0 (no factory here). It is
+ *     PENDING_VERIFY; no valid entry boots ota_0 (no factory here); or,
+ *     with shim_set_no_rollback, a bootloader built without it (the active
+ *     entry boots as it is). It is
  *     modelled with the core's otadata rules: the bootloader-oracle test
  *     compares those with ESP-IDF's own code;
  *   - FreeRTOS and esp_timer: vTaskDelay does not wait (no timing in
@@ -78,9 +81,16 @@ size_t spi_flash_cache2phys(const void *cached)
     return s_booted ? s_booted->address + 0x20 : SPI_FLASH_CACHE2PHYS_FAIL;
 }
 
+static int s_flash_encryption;
+
+void shim_set_flash_encryption(int on)
+{
+    s_flash_encryption = on;
+}
+
 bool esp_flash_encryption_enabled(void)
 {
-    return false;
+    return s_flash_encryption != 0;
 }
 
 void esp_restart(void)
@@ -302,6 +312,13 @@ static const esp_partition_t *ota_slot(unsigned n)
                                     NULL);
 }
 
+static int s_no_rollback;
+
+void shim_set_no_rollback(int on)
+{
+    s_no_rollback = on;
+}
+
 int shim_power_on(char *why, size_t whylen)
 {
     const esp_partition_t *od = esp_partition_find_first(ESP_PARTITION_TYPE_DATA,
@@ -316,7 +333,7 @@ int shim_power_on(char *why, size_t whylen)
         snprintf(why, whylen, "no otadata or no OTA slot");
         return -1;
     }
-    for (i = 0; i < 2; i++) {
+    for (i = 0; i < 2 && !s_no_rollback; i++) {
         if (e[i].ota_state == ESP_OTA_IMG_PENDING_VERIFY) {
             e[i].ota_state = ESP_OTA_IMG_ABORTED; /* its trial boot did not confirm */
             if (write_entry(od, i, &e[i])) {
@@ -330,7 +347,7 @@ int shim_power_on(char *why, size_t whylen)
         s_booted = ota_slot(0);
     } else {
         s_booted = ota_slot((e[active].ota_seq - 1) % count);
-        if (e[active].ota_state == ESP_OTA_IMG_NEW) {
+        if (e[active].ota_state == ESP_OTA_IMG_NEW && !s_no_rollback) {
             e[active].ota_state = ESP_OTA_IMG_PENDING_VERIFY; /* first boot: on trial */
             if (write_entry(od, active, &e[active])) {
                 snprintf(why, whylen, "otadata write");

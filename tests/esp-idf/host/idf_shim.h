@@ -16,6 +16,19 @@
  * why filled when nothing boots. */
 int shim_power_on(char *why, size_t whylen);
 
+/* The bootloader was built without CONFIG_BOOTLOADER_APP_ROLLBACK_ENABLE
+ * (set before shim_power_on): NEW entries boot as they are, no trial, and
+ * PENDING_VERIFY is never aborted. */
+void shim_set_no_rollback(int on);
+
+/* esp_flash_encryption_enabled() answers on (set before the partition
+ * table is first read). */
+void shim_set_flash_encryption(int on);
+
+/* The anti-rollback build's fake eFuse (efuse_fake.c) lives beside this
+ * flash file. */
+void shim_efuse_open(const char *flash_file);
+
 /* The partition the bootloader chose (what esp_ota_get_running_partition finds). */
 const esp_partition_t *shim_booted(void);
 

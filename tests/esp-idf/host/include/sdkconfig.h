@@ -19,6 +19,14 @@
 #define CONFIG_ESP_PARTITION_ERASE_CHECK 1
 #define CONFIG_ESP_ERR_TO_NAME_LOOKUP 1
 #define CONFIG_BOOTLOADER_APP_ROLLBACK_ENABLE 1
+/* the anti-rollback build (-DFOTA_TEST_ANTI_ROLLBACK): the floor is the
+ * eFuse secure_version (host/efuse_fake.c), burnt by
+ * esp_ota_mark_app_valid_cancel_rollback */
+#ifdef FOTA_TEST_ANTI_ROLLBACK
+#define CONFIG_BOOTLOADER_APP_ANTI_ROLLBACK 1
+#define CONFIG_BOOTLOADER_APP_SECURE_VERSION 0
+#define CONFIG_BOOTLOADER_APP_SEC_VER_SIZE_EFUSE_FIELD 32
+#endif
 #define CONFIG_BOOTLOADER_OFFSET_IN_FLASH 0x0
 /* the images of ../shared/firmware are ESP32 images */
 #define CONFIG_IDF_FIRMWARE_CHIP_ID 0x0000
