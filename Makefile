@@ -71,10 +71,12 @@ footprint: bootstrap
 
 # Long campaigns: every flash operation of the 1 MB update cut after and torn
 # inside (about 10 minutes), the small campaign on an encrypted device with
-# every double cut, and the link-fault campaign with 300 seeds.
+# every double cut, the same for a delta and a compressed update of a 256 KB
+# app (docs/delta.md), and the link-fault campaign with 300 seeds.
 soak: build
 	@$(BUILD)/tests/powercut/powercut_large ../shared/firmware --full
 	@$(BUILD)/tests/powercut/powercut_small --flash-encryption --full
+	@$(BUILD)/tests/core/test_core_delta --full
 	@LF_SEEDS="$$(seq -s ' ' 1 300)" tests/linkfault/lf_campaign.sh $(BUILD)/src/server \
 	  $(BUILD)/src/sim $(BUILD)/tests/linkfault ../shared/firmware
 

@@ -184,11 +184,12 @@ static void check_msg(const char *bad, const char *buf, size_t n, const unsigned
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static const char *const check_allowed[] = {"version", "secure_version", NULL};
+    static const char *const check_allowed[] = {"version", "secure_version", "enc", "base", NULL};
     static const char *const check_required[] = {"version", NULL};
-    static const char *const chunk_allowed[] = {"chunk", "release", NULL};
+    static const char *const chunk_allowed[] = {"chunk", "release", "enc", "base", NULL};
     static const char *const chunk_required[] = {"chunk", NULL};
     static const char *const stream_params[] = {"release", "from", NULL};
+    static const char *const stream_allowed[] = {"release", "from", "enc", "base", NULL};
     struct pair p[MAXP];
     struct query q;
     unsigned char mem[256 + 64];
@@ -288,7 +289,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         } else {
             uint32_t rel = 1, from = 1;
             uint64_t rr = 0, rf = 0;
-            exp = ref_shape(p, np, stream_params, stream_params) &&
+            exp = ref_shape(p, np, stream_allowed, stream_params) &&
                   ref_u64(ref_get(p, np, "release"), UINT32_MAX, 0, &rr) == 0 &&
                   ref_u64(ref_get(p, np, "from"), UINT32_MAX, 0, &rf) == 0;
             bad = parse_stream_query(&q, &rel, &from, buf, n);

@@ -155,3 +155,52 @@ wrap = bytearray(full)
 seg2 = 24 + 8 + struct.unpack_from("<I", full, 28)[0]
 wrap[seg2 + 4:seg2 + 8] = struct.pack("<I", 0xFFFFFF00)
 put("image", "seg_len_wraps_top", split([9]) + struct.pack("<I", 0xFFFFFFFE) + b"\x00" + bytes(wrap))
+
+
+# ---- patch -----------------------------------------------------------------
+# Streams of include/fota/patch.h, written token by token (the base is the
+# harness's 2000-byte pattern; its SHA-256 is not checked there).
+def varint(v):
+    out = b""
+    while v >= 0x80:
+        out += bytes([(v & 0x7F) | 0x80])
+        v >>= 7
+    return out + bytes([v])
+
+
+def patch_hdr(kind, size, base_size=0, wlog=12):
+    return (b"FOTP" + bytes([1, kind, wlog, 0]) + struct.pack("<II", size, base_size)
+            + (b"\x11" * 32 if kind == 2 else bytes(32)))
+
+
+def lit(data):
+    if len(data) > 61:
+        return bytes([63]) + varint(len(data) - 62) + data
+    return bytes([len(data) - 1]) + data
+
+
+def addw(d=None):
+    if d is None:
+        return bytes([61])
+    return bytes([62]) + varint(((d << 1) ^ (d >> 31)) & 0xFFFFFFFF)
+
+
+def match(dist, length):
+    l = min(length - 3, 7)
+    t = bytes([0x80 | (l << 4) | ((dist - 1) >> 8), (dist - 1) & 0xFF])
+    return t + (varint(length - 10) if l == 7 else b"")
+
+
+def copy(length, d=None):
+    t = 0x60 if d is not None else 0x40
+    ext = length > 31
+    out = bytes([t | (31 if ext else length - 1)]) + (varint(length - 32) if ext else b"")
+    return out + (varint(((d << 1) ^ (d >> 31)) & 0xFFFFFFFF) if d is not None else b"")
+
+
+put("patch", "compressed", split([]) + patch_hdr(1, 300) + lit(b"abcdefgh" * 8) + match(8, 200)
+    + match(264, 36))
+put("patch", "delta", split([5, 0, 200]) + patch_hdr(2, 3000, 2000) + copy(1000) + lit(b"xy")
+    + copy(900, 50) + match(1902, 3) + copy(87, -1905) + addw(36) + addw() + lit(bytes(range(200)) * 5))
+put("patch", "truncated", split([1]) + patch_hdr(1, 300) + lit(b"abc"))
+put("patch", "sector_cross", split([]) + patch_hdr(1, 8192) + lit(b"q" * 4000) + match(1, 200))

@@ -12,6 +12,10 @@ source allows:
     the sink is passed on through a `fota_body_fn` parameter (request.c's
     get()), every core function of the body-sink shape
     `int f(void *, const uint8_t *, uint32_t)` is assumed (worst case).
+  * `io->name(...)` where name is a callback of struct fota_patch_io
+    (include/fota/patch.h: the patcher's flash access) reaches every core
+    function named in an initializer of a struct fota_patch_io (engine.c's
+    patch_out_write and the two readers).
   * any other indirect call (e.g. json.c's `fn(...)`) may reach every core
     function that the core passes as an argument to a function defined in the
     same file as the call (chunk_member/check_member for fota_json_feed).
@@ -61,6 +65,15 @@ def main():
     h = open(fota_h).read()
     m = re.search(r'struct fota_config \{(.*?)\n\};', h, re.S)
     port_cbs = set(re.findall(r'\(\*(\w+)\)\s*\(', m.group(1))) if m else set()
+    # callbacks of struct fota_patch_io (the patcher's io), in patch.h beside fota.h
+    io_cbs = set()
+    try:
+        ph = open(fota_h.rsplit("/", 1)[0] + "/patch.h").read()
+        m = re.search(r'struct fota_patch_io \{(.*?)\n\};', ph, re.S)
+        io_cbs = set(re.findall(r'\(\*(\w+)\)\s*\(', m.group(1))) if m else set()
+    except OSError:
+        pass
+    io_targets = set()
 
     defined = set(frame)                # titles with a body
     by_name = {}
@@ -109,6 +122,9 @@ def main():
         # parameters of type fota_body_fn
         for pm in re.finditer(r'fota_body_fn\s+(\w+)\s*[,)]', text):
             sink_params.add(pm.group(1))
+        # functions named in a struct fota_patch_io initializer
+        for im in re.finditer(r'struct\s+fota_patch_io\s+\w+\s*=\s*\{([^}]*)\}', text):
+            io_targets |= set(a for a in re.findall(r'\b(\w+)\b', im.group(1)) if a in fnames)
         # calls g(..., fn, ...) with fn a core function passed by address
         for cm in re.finditer(r'\b(\w+)\s*\(([^;{}]*)\)', text):
             g, args = cm.group(1), cm.group(2)
@@ -138,6 +154,12 @@ def main():
                 out.append((r, None))
                 continue
             name, stmt = callee_at(lab)
+            if name in io_cbs and io_targets:
+                for a in sorted(io_targets):
+                    r = resolve(a)
+                    if r:
+                        out.append((r, None))
+                continue
             if name in port_cbs:
                 out.append((None, name))
                 for a in re.findall(r'\b(\w+)\b(?!\s*\()', stmt):

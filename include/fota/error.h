@@ -81,7 +81,11 @@ enum fota_err {
     FOTA_ERR_DOWNGRADE = -64,    /* older version, downgrade not allowed */
 
     /* versions (include/fota/version.h) */
-    FOTA_ERR_VERSION_UNORDERED = -70 /* the two versions have no order */
+    FOTA_ERR_VERSION_UNORDERED = -70, /* the two versions have no order */
+
+    /* compressed and delta updates (include/fota/patch.h) */
+    FOTA_ERR_PATCH = -80,        /* patch stream malformed (header or token) */
+    FOTA_ERR_PATCH_BASE = -81    /* the patch's base is not the running image */
 };
 
 /* Short English description of code; never NULL (unknown codes included). */

@@ -37,6 +37,7 @@
 #include "fota/esp_image.h"
 #include "fota/esp_ota.h"
 #include "fota/manifest.h"
+#include "fota/patch.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -57,7 +58,7 @@ extern "C" {
 #define FOTA_ID_MAX 64u           /* device id length (DESIGN.md) */
 #endif
 #define FOTA_CHUNK_MIN 512u       /* the first chunk must hold the image head */
-#define FOTA_JOURNAL_LEN 64u      /* bytes the state store keeps for us */
+#define FOTA_JOURNAL_LEN 128u     /* bytes the state store keeps for us */
 #define FOTA_KEY_LEN 32u
 #define FOTA_SHA256_LEN 32u
 #define FOTA_SLOT_FACTORY 255u    /* fota_part.index of a factory app */
@@ -68,6 +69,11 @@ extern "C" {
 /* Protocols (config `protocols`, offer `protocols`): bit mask. */
 #define FOTA_PROTO_V1 0x1u        /* one JSON chunk per request */
 #define FOTA_PROTO_V2 0x2u        /* one binary stream of HMAC'd chunks */
+
+/* Config `encodings`: bit (1u << FOTA_ENC_*) per encoding the device takes
+ * besides full images (always taken). 0: full images only. */
+#define FOTA_ENCS_COMPRESSED (1u << FOTA_ENC_COMPRESSED)
+#define FOTA_ENCS_DELTA (1u << FOTA_ENC_DELTA)
 
 /* ---- port contract ------------------------------------------------------ */
 
@@ -261,6 +267,10 @@ struct fota_config {
     /* Protocols this device may use (FOTA_PROTO_*); 0 = all. v2 is used when
      * the server offers it, with v1 as the fallback. */
     uint32_t protocols;
+    /* Encodings this device takes besides full images (FOTA_ENCS_*; 0: full
+     * only). With FOTA_ENCS_DELTA, check reports the running image's
+     * appended SHA-256 so the server can offer a delta from it. */
+    uint32_t encodings;
 };
 
 #define FOTA_LOG_ERROR 0
@@ -292,6 +302,12 @@ struct fota_offer {
     uint8_t  has_manifest, has_signature;
     uint8_t  manifest[FOTA_MANIFEST_LEN];  /* signed release manifest */
     uint8_t  signature[FOTA_SIGNATURE_LEN];
+    /* compressed and delta updates: the chunks carry a patch stream of
+     * patch_size bytes whose SHA-256 is patch_sha256 (their HMACs bind to
+     * it); size and sha256 stay the image's, checked after it is made */
+    uint8_t  encoding;                     /* FOTA_ENC_* */
+    uint32_t patch_size;
+    uint8_t  patch_sha256[FOTA_SHA256_LEN];
 };
 
 /* What the device booted and what it will boot next. */
@@ -374,6 +390,10 @@ struct fota {
             uint8_t  vlen2;        /* protocols: previous char was 'v' */
             int      err;
             uint32_t vlen;
+            uint8_t  hexn2;        /* patch_sha256 digits */
+            uint8_t  seen2;        /* encoding, patch_size, patch_sha256 */
+            uint8_t  encn;         /* encoding characters held */
+            char     enc[11];
         } check;
     } p;
     union {
@@ -381,6 +401,13 @@ struct fota {
         uint8_t  bytes[FOTA_HASH_CTX_SIZE];
     } hash;
     uint8_t  buf[FOTA_CHUNK_MAX];         /* one decoded chunk; read-back block */
+    /* compressed and delta updates */
+    struct fota_patch patch;              /* the patcher (fota/patch.h) */
+    uint32_t patch_skip;                  /* bytes of the next chunk already fed
+                                             (a resume inside a chunk) */
+    uint32_t base_size;                   /* running image's length, 0: unknown */
+    int      patch_failed;                /* the patch did not make the image */
+    uint8_t  base_sha256[FOTA_SHA256_LEN]; /* its appended SHA-256 */
 };
 
 /* ---- API ------------------------------------------------------------------ */

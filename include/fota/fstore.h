@@ -19,7 +19,7 @@
 
 #include "fota/fota.h"
 
-#define FOTA_FSTORE_SLOT 80u   /* 4 + 4 + 64 + 4, padded to 16 */
+#define FOTA_FSTORE_SLOT ((8u + FOTA_JOURNAL_LEN + 4u + 15u) & ~15u) /* 4 + 4 + record + 4, padded to 16 */
 
 struct fota_fstore {
     const struct fota_config *cfg; /* part_* callbacks */

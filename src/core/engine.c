@@ -110,10 +110,27 @@ static void progress(struct fota *f)
         f->cfg->progress(f->cfg, &f->prog);
 }
 
+/* What the chunks carry: the image, or a patch stream that makes it. */
+static uint32_t xfer_size(const struct fota *f)
+{
+    return f->offer.encoding != FOTA_ENC_FULL ? f->offer.patch_size : f->offer.size;
+}
+
+static const uint8_t *xfer_sha(const struct fota *f)
+{
+    return f->offer.encoding != FOTA_ENC_FULL ? f->offer.patch_sha256 : f->offer.sha256;
+}
+
+static uint32_t xfer_chunks(const struct fota *f)
+{
+    uint32_t cs = f->offer.chunk_size;
+    return xfer_size(f) / cs + (xfer_size(f) % cs != 0);
+}
+
 static uint32_t chunk_len(const struct fota *f, uint32_t n)
 {
-    uint32_t off = n * f->offer.chunk_size;
-    return f->offer.size - off < f->offer.chunk_size ? f->offer.size - off : f->offer.chunk_size;
+    uint32_t off = n * f->offer.chunk_size, size = xfer_size(f);
+    return size - off < f->offer.chunk_size ? size - off : f->offer.chunk_size;
 }
 
 /* The running image is the one otadata selects and has an entry for: *st
@@ -429,8 +446,46 @@ int fota_init(struct fota *f, const struct fota_config *c)
     return recover(f);
 }
 
+/* What a patch header may ask on this device: the update slot, and (for a
+ * delta) the running image as fota_slot_base found it. */
+static void patch_limits(const struct fota *f, struct fota_patch_limits *lim)
+{
+    lim->out_max = f->update.size;
+    lim->base_max = f->base_size;
+    lim->base_sha256 = f->base_size ? f->base_sha256 : NULL;
+}
+
+/* The patcher at the journal's point (a sector end of the image), its
+ * header rebuilt from the offer and the journal; at point 0, from the
+ * stream's start. */
+static int patch_resume(struct fota *f, const struct fota_jrec *r)
+{
+    struct fota_patch_limits lim;
+    struct fota_patch_hdr h;
+    struct fota_patch_point pt;
+
+    patch_limits(f, &lim);
+    if (r->in_off == 0) {
+        fota_patch_start(&f->patch, &lim);
+        return r->committed == 0 ? FOTA_OK : FOTA_ERR_JOURNAL;
+    }
+    fota_fill(&h, 0, sizeof h);
+    h.kind = r->encoding;
+    h.window_log2 = r->window_log2;
+    h.new_size = r->size;
+    h.base_size = r->base_size;
+    if (r->encoding == FOTA_ENC_DELTA)
+        fota_copy(h.base_sha256, f->base_sha256, 32);
+    pt.in_off = r->in_off;
+    pt.out_off = r->committed;
+    pt.rel = r->rel;
+    pt.add = r->add;
+    return fota_patch_resume(&f->patch, &lim, &h, &pt);
+}
+
 int fota_begin(struct fota *f, const struct fota_offer *o)
 {
+    struct fota_patch_limits lim;
     struct fota_jrec r;
     uint32_t cs, slot;
     int rc;
@@ -455,6 +510,14 @@ int fota_begin(struct fota *f, const struct fota_offer *o)
                  FOTA_CHUNK_MIN, FOTA_CHUNK_MAX, FOTA_SECTOR_SIZE);
         return FOTA_ERR_CHUNK_SIZE;
     }
+    if (o->encoding != FOTA_ENC_FULL &&
+        (o->encoding > FOTA_ENC_DELTA || !(f->cfg->encodings & (1u << o->encoding)) ||
+         o->patch_size == 0 || (o->encoding == FOTA_ENC_DELTA && !f->base_size))) {
+        fota_log(f, FOTA_LOG_ERROR, "offer: encoding %u (patch of %u bytes) not taken by this "
+                 "device (encodings 0x%x, base %u bytes)", (uint32_t)o->encoding, o->patch_size,
+                 f->cfg->encodings, f->base_size);
+        return FOTA_ERR_OFFER;
+    }
     rc = fota_policy_offer(f, o);
     if (rc)
         return rc;
@@ -474,11 +537,16 @@ int fota_begin(struct fota *f, const struct fota_offer *o)
     fota_fill(&f->prog, 0, sizeof f->prog);
     f->prog.release = o->release;
     f->prog.bytes_total = o->size;
-    f->prog.chunks_total = o->total_chunks;
+    f->prog.chunks_total = xfer_chunks(f);
     if (r.phase == FOTA_J_DOWNLOADING && r.release == o->release && r.size == o->size &&
         r.chunk_size == cs && r.target == slot && !fota_ct_diff(r.sha256, o->sha256, 32) &&
-        (r.committed % FOTA_SECTOR_SIZE == 0 || r.committed == r.size)) {
-        f->next_chunk = r.committed / cs;
+        (r.committed % FOTA_SECTOR_SIZE == 0 || r.committed == r.size) &&
+        r.encoding == o->encoding &&
+        (o->encoding == FOTA_ENC_FULL ||
+         (r.patch_size == o->patch_size && !fota_ct_diff(r.patch_sha256, o->patch_sha256, 32) &&
+          patch_resume(f, &r) == FOTA_OK))) {
+        f->next_chunk = (o->encoding != FOTA_ENC_FULL ? r.in_off : r.committed) / cs;
+        f->patch_skip = o->encoding != FOTA_ENC_FULL ? r.in_off % cs : 0;
         fota_log(f, FOTA_LOG_INFO, "resume: release %u from byte %u of %u", o->release,
                  r.committed, o->size);
     } else {
@@ -489,7 +557,13 @@ int fota_begin(struct fota *f, const struct fota_offer *o)
         r.size = o->size;
         r.chunk_size = cs;
         fota_copy(r.sha256, o->sha256, 32);
+        r.encoding = o->encoding;
+        r.patch_size = o->encoding != FOTA_ENC_FULL ? o->patch_size : 0;
+        fota_copy(r.patch_sha256, o->patch_sha256, 32);
         f->next_chunk = 0;
+        f->patch_skip = 0;
+        patch_limits(f, &lim);
+        fota_patch_start(&f->patch, &lim);
         rc = jsave(f, &r);
         if (rc)
             return rc; /* FOTA_ERR_POWER_LOST or the store's own error */
@@ -513,6 +587,110 @@ int fota_begin(struct fota *f, const struct fota_offer *o)
 
 /* ---- DOWNLOADING ---------------------------------------------------------- */
 
+/* ---- compressed and delta updates: the patcher's io ----------------------- */
+
+static int patch_base_read(void *ctx, uint32_t off, uint8_t *buf, uint32_t n)
+{
+    struct fota *f = (struct fota *)ctx;
+    return f->cfg->part_read(f->cfg, &f->running, off, buf, n);
+}
+
+static int patch_out_read(void *ctx, uint32_t off, uint8_t *buf, uint32_t n)
+{
+    struct fota *f = (struct fota *)ctx;
+    return f->cfg->part_read(f->cfg, &f->update, off, buf, n);
+}
+
+/* Output made from verified chunks: the image head is checked before its
+ * first write, as chunk 0 of a full image is (FOTA_PATCH_BUF >= the head). */
+static int patch_out_write(void *ctx, uint32_t off, const uint8_t *buf, uint32_t n)
+{
+    struct fota *f = (struct fota *)ctx;
+    int rc;
+    if (off == 0) {
+        rc = fota_policy_head_at(f, buf, n);
+        if (rc)
+            return rc;
+    }
+    return fota_slot_program(f, off, buf, n);
+}
+
+typedef char fota_patch_head_fits[(FOTA_PATCH_BUF >= FOTA_IMG_HEAD_LEN) ? 1 : -1];
+
+/* The patch does not make the image (malformed, another base, or a result
+ * whose SHA-256 differs): download the full image instead, from chunk 0. */
+static void fall_back_full(struct fota *f, int why)
+{
+    struct fota_jrec r;
+    fota_log(f, FOTA_LOG_WARN, "patch: %s; falling back to the full image", fota_strerror(why));
+    jload(f, &r);
+    r.encoding = FOTA_ENC_FULL;
+    r.committed = r.patch_size = r.in_off = r.rel = r.base_size = r.add = 0;
+    r.window_log2 = 0;
+    fota_fill(r.patch_sha256, 0, 32);
+    f->offer.encoding = FOTA_ENC_FULL;
+    f->offer.patch_size = 0;
+    f->next_chunk = 0;
+    f->patch_skip = 0;
+    f->erased_until = 0;
+    f->prog.bytes_done = f->prog.chunks_done = 0;
+    f->prog.chunks_total = xfer_chunks(f);
+    f->phase = FOTA_PHASE_DOWNLOADING;
+    jsave(f, &r); /* a cut before it: the journal's patch point is still good */
+}
+
+static int patch_failure(int rc)
+{
+    return rc == FOTA_ERR_PATCH || rc == FOTA_ERR_PATCH_BASE || rc == FOTA_ERR_TRUNCATED;
+}
+
+/*
+ * Chunk n of a patch stream (len verified bytes in f->buf): feed it to the
+ * patcher, which writes the image it makes; at each sector end of the image
+ * the journal records the point (image bytes, stream bytes, COPY offset),
+ * so a cut resumes there with the window already in the slot.
+ */
+static int accept_patch(struct fota *f, uint32_t n, uint32_t len)
+{
+    struct fota_patch_io io = {f, patch_base_read, patch_out_read, patch_out_write};
+    const uint8_t *d = f->buf + f->patch_skip;
+    uint32_t left = len - f->patch_skip, used;
+    int rc, jrc;
+
+    do {
+        rc = fota_patch_feed(&f->patch, &io, d, left, &used);
+        d += used;
+        left -= used;
+        if (rc == FOTA_PATCH_POINT || rc == FOTA_PATCH_DONE) {
+            /* the record in force is this download's: its point, in place */
+            fota_j_set_point(f->journal, f->patch.out_off, f->patch.in_off, f->patch.rel,
+                             f->patch.add, f->patch.hdr.window_log2, f->patch.hdr.base_size);
+            jrc = f->cfg->store_save(f->cfg, f->journal, FOTA_JOURNAL_LEN);
+            if (jrc)
+                return jrc;
+            f->prog.bytes_done = f->patch.out_off;
+        }
+    } while (rc == FOTA_PATCH_POINT);
+    if (rc == FOTA_PATCH_DONE && (left || n + 1 != xfer_chunks(f)))
+        rc = FOTA_ERR_PATCH; /* the image is made but the stream goes on */
+    if (rc == FOTA_OK && n + 1 == xfer_chunks(f))
+        rc = fota_patch_finish(&f->patch); /* the stream ended before the image */
+    if (rc < 0) {
+        if (patch_failure(rc))
+            f->patch_failed = rc; /* fota_step falls back, off the chunk path */
+        return rc; /* flash and policy errors as for a full image */
+    }
+    f->patch_skip = 0;
+    f->next_chunk = n + 1;
+    f->prog.chunks_done = n + 1;
+    f->prog.chunks_fetched++;
+    f->prog.bytes_fetched += len;
+    if (rc == FOTA_PATCH_DONE)
+        f->phase = FOTA_PHASE_VERIFYING;
+    progress(f);
+    return FOTA_OK;
+}
+
 /*
  * Chunk n (len bytes in f->buf) has verified: check the image head (chunk
  * 0), write it, commit at sector ends, report progress. The only way bytes
@@ -523,6 +701,9 @@ static int accept_chunk(struct fota *f, uint32_t n, uint32_t len)
     uint32_t end = n * f->offer.chunk_size + len;
     struct fota_jrec r;
     int rc;
+
+    if (f->offer.encoding != FOTA_ENC_FULL)
+        return accept_patch(f, n, len);
 
     if (n == 0) {
         rc = fota_policy_head(f, len);
@@ -565,12 +746,12 @@ int fota_chunk_check(struct fota *f, uint32_t index, uint32_t len, const uint8_t
         fota_log(f, FOTA_LOG_WARN, "chunk: expected chunk %u, got %u", f->next_chunk, index);
         return FOTA_ERR_CHUNK_INDEX;
     }
-    if (index >= f->offer.total_chunks || len != chunk_len(f, index)) {
+    if (index >= xfer_chunks(f) || len != chunk_len(f, index)) {
         fota_log(f, FOTA_LOG_WARN, "chunk %u: expected %u bytes, got %u", index,
-                 index < f->offer.total_chunks ? chunk_len(f, index) : 0u, len);
+                 index < xfer_chunks(f) ? chunk_len(f, index) : 0u, len);
         return FOTA_ERR_CHUNK_LEN;
     }
-    rc = fota_chunk_hmac(f, f->offer.sha256, index, f->buf, len, mac);
+    rc = fota_chunk_hmac(f, xfer_sha(f), index, f->buf, len, mac);
     if (rc)
         return rc;
     if (fota_ct_diff(mac, hmac, 32)) {
@@ -637,7 +818,7 @@ static int step_stream(struct fota *f)
     }
     if (rc == FOTA_OK && f->phase == FOTA_PHASE_DOWNLOADING) {
         fota_log(f, FOTA_LOG_WARN, "stream: ended at chunk %u of %u", f->next_chunk,
-                 f->offer.total_chunks);
+                 xfer_chunks(f));
         return FOTA_ERR_TRUNCATED;
     }
     return rc;
@@ -652,6 +833,10 @@ static int step_verify(struct fota *f)
 
     if (rc == FOTA_ERR_POWER_LOST || rc == FOTA_ERR_IO)
         return rc;
+    if (rc && f->offer.encoding != FOTA_ENC_FULL) {
+        fall_back_full(f, rc); /* the patch made another image */
+        return rc;
+    }
     if (rc) {
         /* the slot does not hold the release: download it again */
         jload(f, &r);
@@ -689,13 +874,23 @@ static int step_switch(struct fota *f)
 
 int fota_step(struct fota *f)
 {
+    int enc, rc;
     if (!f || !f->cfg)
         return FOTA_ERR_PARAM;
     switch (f->phase) {
     case FOTA_PHASE_DOWNLOADING:
-        return f->use_v2 ? step_stream(f) : step_chunk(f);
     case FOTA_PHASE_VERIFYING:
-        return step_verify(f);
+        enc = f->offer.encoding;
+        f->patch_failed = 0;
+        if (f->phase == FOTA_PHASE_VERIFYING)
+            rc = step_verify(f);
+        else
+            rc = f->use_v2 ? step_stream(f) : step_chunk(f);
+        if (f->patch_failed)
+            fall_back_full(f, f->patch_failed);
+        /* a patch that did not make the image fell back to the full one:
+         * that is progress, not a failed attempt */
+        return rc && enc != FOTA_ENC_FULL && f->offer.encoding == FOTA_ENC_FULL ? FOTA_OK : rc;
     case FOTA_PHASE_SWITCHING:
         return step_switch(f);
     case FOTA_PHASE_INSTALLED:

@@ -82,6 +82,10 @@ int fota_policy_offer(struct fota *f, const struct fota_offer *o);
  * manifest. FOTA_OK or the refusal's code, logged. */
 int fota_policy_head(struct fota *f, uint32_t len);
 
+/* The same checks on the first len bytes of an image at b (a compressed or
+ * delta update: the patcher's first output, before it is written). */
+int fota_policy_head_at(struct fota *f, const uint8_t *b, uint32_t len);
+
 /* ---- slot.c --------------------------------------------------------------- */
 
 /* Whole-partition check before a boot switch (invariant 4): release
@@ -93,5 +97,12 @@ int fota_slot_verify(struct fota *f, const struct fota_part *p, uint32_t size,
 /* Program len verified bytes of f->buf at off of f->update, erasing ahead
  * as needed (invariants 1 and 3). */
 int fota_slot_write(struct fota *f, uint32_t off, uint32_t len);
+
+/* The running image's length and appended SHA-256 into f->base_size and
+ * f->base_sha256 (0 and an error when it has none: no delta then). */
+int fota_slot_base(struct fota *f);
+
+/* The same for len bytes at buf (the patcher's output). */
+int fota_slot_program(struct fota *f, uint32_t off, const uint8_t *buf, uint32_t len);
 
 #endif

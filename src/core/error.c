@@ -64,6 +64,8 @@ static const struct {
     {FOTA_ERR_SECURE_VERSION, "secure_version_too_low", "secure_version below the device's minimum"},
     {FOTA_ERR_DOWNGRADE, "downgrade_refused", "older version and downgrade not allowed"},
     {FOTA_ERR_VERSION_UNORDERED, "versions_unordered", "the versions have no order"},
+    {FOTA_ERR_PATCH, "bad_patch", "patch stream malformed (header or token)"},
+    {FOTA_ERR_PATCH_BASE, "patch_base_mismatch", "the patch's base is not the running image"},
 };
 #define NERRS (sizeof errs / sizeof errs[0])
 

@@ -21,7 +21,27 @@ void fota_j_encode(const struct fota_jrec *r, uint8_t b[FOTA_JOURNAL_LEN])
     fota_put_le32(b + 20, r->committed);
     fota_copy(b + 24, r->sha256, 32);
     fota_put_le32(b + 56, r->min_secure);
-    fota_put_le32(b + 60, fota_crc32(0, b, 60));
+    b[60] = r->encoding;
+    b[61] = r->window_log2;
+    fota_put_le32(b + 64, r->patch_size);
+    fota_put_le32(b + 68, r->in_off);
+    fota_put_le32(b + 72, r->rel);
+    fota_put_le32(b + 76, r->base_size);
+    fota_copy(b + 80, r->patch_sha256, 32);
+    fota_put_le32(b + 112, r->add);
+    fota_put_le32(b + 124, fota_crc32(0, b, 124));
+}
+
+void fota_j_set_point(uint8_t b[FOTA_JOURNAL_LEN], uint32_t committed, uint32_t in_off,
+                      uint32_t rel, uint32_t add, uint8_t window_log2, uint32_t base_size)
+{
+    fota_put_le32(b + 112, add);
+    fota_put_le32(b + 20, committed);
+    b[61] = window_log2;
+    fota_put_le32(b + 68, in_off);
+    fota_put_le32(b + 72, rel);
+    fota_put_le32(b + 76, base_size);
+    fota_put_le32(b + 124, fota_crc32(0, b, 124));
 }
 
 int fota_j_decode(const uint8_t b[FOTA_JOURNAL_LEN], struct fota_jrec *r)
@@ -34,7 +54,8 @@ int fota_j_decode(const uint8_t b[FOTA_JOURNAL_LEN], struct fota_jrec *r)
     if (i == FOTA_JOURNAL_LEN)
         return FOTA_OK; /* never written */
     if (fota_le32(b) != FOTA_J_MAGIC || b[4] != FOTA_J_VERSION ||
-        fota_le32(b + 60) != fota_crc32(0, b, 60) || b[5] > FOTA_J_ROLLED_BACK)
+        fota_le32(b + 124) != fota_crc32(0, b, 124) || b[5] > FOTA_J_ROLLED_BACK ||
+        b[60] > FOTA_ENC_DELTA)
         return FOTA_ERR_JOURNAL;
     r->phase = b[5];
     r->target = b[6];
@@ -46,7 +67,15 @@ int fota_j_decode(const uint8_t b[FOTA_JOURNAL_LEN], struct fota_jrec *r)
     r->committed = fota_le32(b + 20);
     fota_copy(r->sha256, b + 24, 32);
     r->min_secure = fota_le32(b + 56);
-    if (r->committed > r->size)
+    r->encoding = b[60];
+    r->window_log2 = b[61];
+    r->patch_size = fota_le32(b + 64);
+    r->in_off = fota_le32(b + 68);
+    r->rel = fota_le32(b + 72);
+    r->base_size = fota_le32(b + 76);
+    fota_copy(r->patch_sha256, b + 80, 32);
+    r->add = fota_le32(b + 112);
+    if (r->committed > r->size || (r->encoding && r->in_off > r->patch_size))
         return FOTA_ERR_JOURNAL;
     return FOTA_OK;
 }

@@ -115,9 +115,9 @@ int fota_policy_offer(struct fota *f, const struct fota_offer *o)
  * and the signed manifest: the manifest binds the bytes by SHA-256 anyway,
  * but an early, named refusal beats a late SHA mismatch. Fields are read in
  * place, not copied to the stack: this is on the deepest call chain. */
-static int check_app_desc(struct fota *f)
+static int check_app_desc(struct fota *f, const uint8_t *b)
 {
-    const uint8_t *d = f->buf + FOTA_APP_DESC_OFFSET;
+    const uint8_t *d = b + FOTA_APP_DESC_OFFSET;
     uint32_t sv = fota_le32(d + 4), i;
     const uint8_t *m = f->offer.manifest;
 
@@ -141,17 +141,22 @@ static int check_app_desc(struct fota *f)
 
 int fota_policy_head(struct fota *f, uint32_t len)
 {
+    return fota_policy_head_at(f, f->buf, len);
+}
+
+int fota_policy_head_at(struct fota *f, const uint8_t *b, uint32_t len)
+{
     const struct fota_config *c = f->cfg;
-    int rc = fota_img_check_head(f->buf, len, c->chip_id, 0);
+    int rc = fota_img_check_head(b, len, c->chip_id, 0);
 
     if (rc) {
         if (rc == FOTA_ERR_IMG_CHIP)
             fota_log(f, FOTA_LOG_ERROR, "image: built for %s (chip id %u), this is %s",
-                     fota_chip_name(fota_le16(f->buf + 12)), (uint32_t)fota_le16(f->buf + 12),
+                     fota_chip_name(fota_le16(b + 12)), (uint32_t)fota_le16(b + 12),
                      fota_chip_name(c->chip_id));
         else
             fota_log(f, FOTA_LOG_ERROR, "image: refused before erasing: %s", fota_strerror(rc));
         return rc;
     }
-    return check_app_desc(f);
+    return check_app_desc(f, b);
 }

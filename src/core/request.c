@@ -56,9 +56,22 @@ static int get(struct fota *f, const char *path, fota_body_fn sink, int *status)
     return rc;
 }
 
+/* What a request for the offer's chunks says about them: the encoding, and
+ * for a delta the base it applies to (so a server finds the same patch). */
+static uint32_t enc_params(const struct fota *f, char *out, uint32_t cap)
+{
+    char hx[65];
+    if (f->offer.encoding == FOTA_ENC_COMPRESSED)
+        return fota_fmt(out, cap, "&enc=compressed");
+    if (f->offer.encoding != FOTA_ENC_DELTA)
+        return 0;
+    fota_hex(f->base_sha256, 32, hx);
+    return fota_fmt(out, cap, "&enc=delta&base=%s", hx);
+}
+
 int fota_check(struct fota *f, const char *running_version, struct fota_offer *offer)
 {
-    char path[48 + 3 * FOTA_VERSION_MAX];
+    char path[48 + 3 * FOTA_VERSION_MAX + 112];
     uint32_t len;
     int rc, status = 0;
 
@@ -70,6 +83,23 @@ int fota_check(struct fota *f, const char *running_version, struct fota_offer *o
      * servers never see the parameter from a device without a floor */
     if (f->min_secure && len < sizeof path)
         len += fota_fmt(path + len, sizeof path - len, "&secure_version=%u", f->min_secure);
+    /* the encodings this device takes, and what it runs (for a delta) */
+    if (f->cfg->encodings & (FOTA_ENCS_COMPRESSED | FOTA_ENCS_DELTA) && len < sizeof path) {
+        char hx[65];
+        len += fota_fmt(path + len, sizeof path - len, "&enc=%s%s%s",
+                        f->cfg->encodings & FOTA_ENCS_COMPRESSED ? "compressed" : "",
+                        (f->cfg->encodings & FOTA_ENCS_COMPRESSED) &&
+                                (f->cfg->encodings & FOTA_ENCS_DELTA)
+                            ? ","
+                            : "",
+                        f->cfg->encodings & FOTA_ENCS_DELTA ? "delta" : "");
+        if ((f->cfg->encodings & FOTA_ENCS_DELTA) && !f->base_size)
+            fota_slot_base(f); /* once per boot; without it no delta is asked */
+        if ((f->cfg->encodings & FOTA_ENCS_DELTA) && f->base_size && len < sizeof path) {
+            fota_hex(f->base_sha256, 32, hx);
+            len += fota_fmt(path + len, sizeof path - len, "&base=%s", hx);
+        }
+    }
     if (len >= sizeof path)
         return FOTA_ERR_PARAM;
     fota_fill(f->running_version, 0, sizeof f->running_version);
@@ -91,10 +121,12 @@ int fota_check(struct fota *f, const char *running_version, struct fota_offer *o
 
 int fota_req_chunk(struct fota *f, uint32_t n, uint32_t len)
 {
-    char path[64];
+    char path[160];
+    uint32_t k;
     int rc, status = 0;
 
-    fota_fmt(path, sizeof path, "%s?chunk=%u&release=%u", FOTA_PATH_CHUNK, n, f->offer.release);
+    k = fota_fmt(path, sizeof path, "%s?chunk=%u&release=%u", FOTA_PATH_CHUNK, n, f->offer.release);
+    enc_params(f, path + k, sizeof path - k);
     fota_chunk_begin(&f->p.chunk, len);
     rc = get(f, path, fota_chunk_body, &status);
     if (rc == FOTA_OK && status != 200)
@@ -108,11 +140,13 @@ int fota_req_chunk(struct fota *f, uint32_t n, uint32_t len)
 
 int fota_req_stream(struct fota *f, fota_body_fn sink)
 {
-    char path[80];
+    char path[176];
+    uint32_t k;
     int rc, status = 0;
 
-    fota_fmt(path, sizeof path, "%s?release=%u&from=%u", FOTA_PATH_STREAM, f->offer.release,
-             f->next_chunk);
+    k = fota_fmt(path, sizeof path, "%s?release=%u&from=%u", FOTA_PATH_STREAM, f->offer.release,
+                 f->next_chunk);
+    enc_params(f, path + k, sizeof path - k);
     fota_v2_begin(&f->p.v2);
     rc = get(f, path, sink, &status);
     if (rc == FOTA_OK && (status == 404 || status == 400 || status == 405 || status == 501)) {

@@ -120,6 +120,11 @@ int fota_slot_verify(struct fota *f, const struct fota_part *p, uint32_t size,
  */
 int fota_slot_write(struct fota *f, uint32_t off, uint32_t len)
 {
+    return fota_slot_program(f, off, f->buf, len);
+}
+
+int fota_slot_program(struct fota *f, uint32_t off, const uint8_t *buf, uint32_t len)
+{
     const struct fota_config *c = f->cfg;
     const struct fota_part *part = &f->update;
     uint32_t p, q, k, at, n;
@@ -138,26 +143,75 @@ int fota_slot_write(struct fota *f, uint32_t off, uint32_t len)
         f->erased_until = at + n;
     }
     if (part->encrypted)
-        return c->part_write(c, part, off, f->buf, len);
+        return c->part_write(c, part, off, buf, len);
     /* program runs of pages that hold something other than 0xFF */
     for (p = 0; p < len; p = q) {
         for (; p < len; p += k) {
             k = FOTA_PAGE_SIZE - (off + p) % FOTA_PAGE_SIZE;
             k = k < len - p ? k : len - p;
-            if (!all_ff(f->buf + p, k))
+            if (!all_ff(buf + p, k))
                 break;
         }
         for (q = p; q < len; q += k) {
             k = FOTA_PAGE_SIZE - (off + q) % FOTA_PAGE_SIZE;
             k = k < len - q ? k : len - q;
-            if (all_ff(f->buf + q, k))
+            if (all_ff(buf + q, k))
                 break;
         }
         if (q > p) {
-            rc = c->part_write(c, part, off + p, f->buf + p, q - p);
+            rc = c->part_write(c, part, off + p, buf + p, q - p);
             if (rc)
                 return rc;
         }
     }
+    return FOTA_OK;
+}
+
+/*
+ * The running image's length and appended SHA-256 (the identity a delta's
+ * base is named by), walked through part_read. Each read stays inside what
+ * the walk knows is image (the image header, a segment's data, the next
+ * segment header, then up to the end), so no byte after the image is fed.
+ */
+int fota_slot_base(struct fota *f)
+{
+    const struct fota_config *c = f->cfg;
+    struct fota_img_walk w;
+    uint32_t off = 0, lim, n, hoff = 0;
+    int rc = FOTA_OK;
+
+    fota_img_walk_init(&w, f->running.size);
+    while (!rc && (!w.total || off < w.total)) {
+        if (w.total)
+            lim = w.total;
+        else if (off < FOTA_IMG_HEADER_LEN)
+            lim = FOTA_IMG_HEADER_LEN;
+        else if (off < w.seg_end)
+            lim = w.seg_end;
+        else
+            lim = w.next_hdr + FOTA_IMG_SEG_HEADER_LEN;
+        n = lim > off ? lim - off : 1u;
+        n = n < FOTA_CHUNK_MAX ? n : FOTA_CHUNK_MAX;
+        if (off >= f->running.size || n > f->running.size - off)
+            rc = FOTA_ERR_IMG_FORMAT;
+        if (!rc)
+            rc = c->part_read(c, &f->running, off, f->buf, n);
+        if (!rc)
+            rc = fota_img_walk_feed(&w, f->buf, n);
+        off += n;
+    }
+    if (!rc)
+        rc = fota_img_walk_finish(&w, &hoff);
+    if (!rc && !hoff)
+        rc = FOTA_ERR_IMG_FORMAT; /* no appended hash: nothing names it */
+    if (!rc)
+        rc = c->part_read(c, &f->running, hoff, f->base_sha256, 32);
+    if (rc) {
+        fota_log(f, FOTA_LOG_WARN, "base: running image in ota_%u not walkable (%s): no delta",
+                 (uint32_t)f->running.index, fota_strerror(rc));
+        f->base_size = 0;
+        return rc;
+    }
+    f->base_size = hoff + 32u;
     return FOTA_OK;
 }

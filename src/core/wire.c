@@ -294,6 +294,38 @@ static int b64_field(struct fota *f, uint16_t bit, int ev, const uint8_t *str, u
     return rc == FOTA_ERR_CHUNK_LEN || rc == FOTA_ERR_BASE64 ? FOTA_ERR_FIELD_TYPE : rc;
 }
 
+#define C2_ENC   0x01
+#define C2_PSIZE 0x02
+#define C2_PSHA  0x04
+
+/* "encoding": one of the three names, else a wrong value. */
+static int enc_field(struct fota *f, int ev, const uint8_t *str, uint32_t len, int final)
+{
+    static const char *const names[] = {"full", "compressed", "delta"};
+    uint32_t i, k;
+    if (ev != FOTA_JSON_STR)
+        return FOTA_ERR_FIELD_TYPE;
+    if (f->p.check.seen2 & C2_ENC)
+        return FOTA_ERR_FIELD_DUP;
+    for (i = 0; i < len; i++) {
+        if (f->p.check.encn >= sizeof f->p.check.enc)
+            return FOTA_ERR_FIELD_TYPE;
+        f->p.check.enc[f->p.check.encn++] = (char)str[i];
+    }
+    if (!final)
+        return FOTA_OK;
+    for (k = 0; k < 3; k++) {
+        for (i = 0; i < f->p.check.encn && names[k][i] == f->p.check.enc[i]; i++)
+            ;
+        if (i == f->p.check.encn && !names[k][i]) {
+            f->offer.encoding = (uint8_t)k;
+            f->p.check.seen2 |= C2_ENC;
+            return FOTA_OK;
+        }
+    }
+    return FOTA_ERR_FIELD_TYPE;
+}
+
 static int check_member(void *arg, const char *key, int ev, const uint8_t *str, uint32_t len,
                         int final, uint32_t num)
 {
@@ -380,6 +412,31 @@ static int check_member(void *arg, const char *key, int ev, const uint8_t *str, 
     if (key_is(key, "signature"))
         return b64_field(f, C_SIG, ev, str, len, final, o->signature, FOTA_SIGNATURE_LEN,
                          &o->has_signature);
+    if (key_is(key, "encoding")) /* "full", "compressed" or "delta" */
+        return enc_field(f, ev, str, len, final);
+    if (key_is(key, "patch_size")) {
+        if (ev != FOTA_JSON_NUM)
+            return FOTA_ERR_FIELD_TYPE;
+        if (f->p.check.seen2 & C2_PSIZE)
+            return FOTA_ERR_FIELD_DUP;
+        f->p.check.seen2 |= C2_PSIZE;
+        o->patch_size = num;
+        return FOTA_OK;
+    }
+    if (key_is(key, "patch_sha256")) {
+        if (ev != FOTA_JSON_STR)
+            return FOTA_ERR_FIELD_TYPE;
+        if (f->p.check.seen2 & C2_PSHA)
+            return FOTA_ERR_FIELD_DUP;
+        if (hex_piece(str, len, o->patch_sha256, &f->p.check.hexn2))
+            return FOTA_ERR_FIELD_TYPE;
+        if (final) {
+            if (f->p.check.hexn2 != 64)
+                return FOTA_ERR_FIELD_TYPE;
+            f->p.check.seen2 |= C2_PSHA;
+        }
+        return FOTA_OK;
+    }
     /* unknown: ignored, whatever its type (forward compatible) */
     return FOTA_OK;
 }
@@ -414,6 +471,10 @@ int fota_check_end(struct fota *f)
     if (!(f->p.check.seen & C_UPDATE))
         return FOTA_ERR_FIELD_MISSING;
     if (f->offer.update && (f->p.check.seen & all) != all)
+        return FOTA_ERR_FIELD_MISSING;
+    /* a patch: its size and hash come with it */
+    if (f->offer.update && f->offer.encoding != FOTA_ENC_FULL &&
+        (f->p.check.seen2 & (C2_PSIZE | C2_PSHA)) != (C2_PSIZE | C2_PSHA))
         return FOTA_ERR_FIELD_MISSING;
     return FOTA_OK;
 }

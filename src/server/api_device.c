@@ -15,12 +15,14 @@
 #include <mbedtls/base64.h>
 
 #include "fota/manifest.h"
+#include "fota/patch.h"
 #include "fota/wire.h"
 #include "devcache.h"
 #include "http.h"
 #include "keys.h"
 #include "dlslots.h"
 #include "loadshape.h"
+#include "patches.h"
 #include "log.h"
 #include "release.h"
 #include "rollout.h"
@@ -61,6 +63,55 @@ static const char *offer_refusal(const struct store_release *rel, const char *ve
     return NULL;
 }
 
+/* The patch to offer with img to a device that takes the encodings in
+ * mask (and runs the image named base): the smaller of its delta and its
+ * compressed image, if either is smaller than the full image. NULL: the
+ * full image. *enc gets FOTA_ENC_* of the patch. */
+static const struct image *offer_patch(struct request *r, const struct image *img, unsigned mask,
+                                       const uint8_t base[32], int has_base, int *enc)
+{
+    const struct image *d = NULL, *z = NULL;
+    if ((mask & (1u << FOTA_ENC_DELTA)) && has_base &&
+        patches_get(r->srv, img, FOTA_ENC_DELTA, base, &d) != STORE_OK)
+        d = NULL;
+    if ((mask & (1u << FOTA_ENC_COMPRESSED)) &&
+        patches_get(r->srv, img, FOTA_ENC_COMPRESSED, base, &z) != STORE_OK)
+        z = NULL;
+    if (d && (!z || d->size <= z->size)) {
+        *enc = FOTA_ENC_DELTA;
+        return d;
+    }
+    *enc = FOTA_ENC_COMPRESSED;
+    return z;
+}
+
+/* What a chunk or stream request reads: the release, or with enc= its
+ * patch (404 when it has none to offer). NULL when it has answered. */
+static const struct image *request_view(struct request *r, const struct image *img)
+{
+    char buf[PARSE_MSG_MAX];
+    const char *bad;
+    const struct image *p;
+    unsigned mask;
+    uint8_t base[32];
+    int has_base, enc;
+
+    if ((bad = parse_enc_query(&r->query, 0, &mask, base, &has_base, buf, sizeof buf))) {
+        http_error(r, 400, "bad_request", "%s", bad);
+        return NULL;
+    }
+    if (!mask)
+        return img;
+    enc = (mask & (1u << FOTA_ENC_DELTA)) ? FOTA_ENC_DELTA : FOTA_ENC_COMPRESSED;
+    if (patches_get(r->srv, img, enc, base, &p) != STORE_OK) {
+        http_error(r, 404, "not_found", "release %lld has no %s patch%s",
+                   (long long)img->rel.id, enc == FOTA_ENC_DELTA ? "delta" : "compressed",
+                   enc == FOTA_ENC_DELTA ? " from that base" : "");
+        return NULL;
+    }
+    return p;
+}
+
 enum MHD_Result api_check(struct request *r)
 {
     struct server *srv = r->srv;
@@ -69,9 +120,12 @@ enum MHD_Result api_check(struct request *r)
     char buf[PARSE_MSG_MAX], reason[256];
     uint32_t sv = 0;
     int64_t rid;
-    int rc, downgrade = 0, has_sv = 0;
+    int rc, downgrade = 0, has_sv = 0, has_base = 0;
+    unsigned encs = 0;
+    uint8_t base[32];
 
-    if ((bad = parse_check_query(&r->query, &version, &has_sv, &sv, buf, sizeof buf)))
+    if ((bad = parse_check_query(&r->query, &version, &has_sv, &sv, buf, sizeof buf)) ||
+        (bad = parse_enc_query(&r->query, 1, &encs, base, &has_base, buf, sizeof buf)))
         return http_error(r, 400, "bad_request", "%s", bad);
 
     /* an active rollout first (rollout.h), else the deployments */
@@ -128,6 +182,20 @@ enum MHD_Result api_check(struct request *r)
             if (o && srv->poll_interval)
                 json_object_set_new(o, "poll_interval",
                                     json_integer(loadshape_poll_interval(srv->poll_interval)));
+            if (o && encs) {
+                int enc;
+                const struct image *p = offer_patch(r, img, encs, base, has_base, &enc);
+                char hx[65];
+                if (p) {
+                    keys_hex(p->sha, 32, hx);
+                    json_object_set_new(o, "encoding", json_string(enc == FOTA_ENC_DELTA
+                                                                       ? "delta" : "compressed"));
+                    json_object_set_new(o, "patch_size", json_integer((json_int_t)p->size));
+                    json_object_set_new(o, "patch_sha256", json_string(hx));
+                } else {
+                    json_object_set_new(o, "encoding", json_string("full"));
+                }
+            }
             return http_json(r, 200, o);
         }
     } else if (rc != STORE_NOT_FOUND) {
@@ -246,6 +314,8 @@ enum MHD_Result api_chunk(struct request *r)
     }
     if (!(img = device_release(r, rid, has_release)))
         return MHD_YES;
+    if (!(img = request_view(r, img)))
+        return MHD_YES;
     if (download_refused(r))
         return MHD_YES;
     if (n >= img->total_chunks)
@@ -349,6 +419,8 @@ enum MHD_Result api_stream(struct request *r)
     rid = rid32;
     from = from32;
     if (!(img = device_release(r, rid, 1)))
+        return MHD_YES;
+    if (!(img = request_view(r, img)))
         return MHD_YES;
     if (download_refused(r))
         return MHD_YES;

@@ -13,6 +13,7 @@
 #include <mbedtls/base64.h>
 
 #include "fota/esp_image.h"
+#include "keys.h"
 #include "utf8.h"
 
 /* --- query ----------------------------------------------------------------- */
@@ -138,7 +139,7 @@ int parse_printable(const char *s, size_t max)
 const char *parse_check_query(const struct query *q, const char **version, int *has_sv,
                               uint32_t *secure_version, char *buf, size_t n)
 {
-    static const char *const allowed[] = {"version", "secure_version", NULL};
+    static const char *const allowed[] = {"version", "secure_version", "enc", "base", NULL};
     static const char *const required[] = {"version", NULL};
     const char *bad, *svs;
     uint64_t sv = 0;
@@ -166,7 +167,7 @@ const char *parse_check_query(const struct query *q, const char **version, int *
 const char *parse_chunk_query(const struct query *q, uint32_t *chunk, int *has_release,
                               int64_t *release, char *buf, size_t n)
 {
-    static const char *const allowed[] = {"chunk", "release", NULL};
+    static const char *const allowed[] = {"chunk", "release", "enc", "base", NULL};
     static const char *const required[] = {"chunk", NULL};
     const char *bad, *rs;
     uint64_t v, rid = 0;
@@ -193,10 +194,11 @@ const char *parse_stream_query(const struct query *q, uint32_t *release, uint32_
                                char *buf, size_t n)
 {
     static const char *const params[] = {"release", "from", NULL};
+    static const char *const allowed[] = {"release", "from", "enc", "base", NULL};
     const char *bad;
     uint64_t rid, f;
 
-    if ((bad = query_problem(q, params, params, buf, n)))
+    if ((bad = query_problem(q, allowed, params, buf, n)))
         return bad;
     if (parse_u64(query_get(q, "release"), UINT32_MAX, 0, &rid) < 0) {
         snprintf(buf, n, "release must be a decimal number 0..4294967295, got \"%.40s\"",
@@ -210,6 +212,55 @@ const char *parse_stream_query(const struct query *q, uint32_t *release, uint32_
     }
     *release = (uint32_t)rid;
     *from = (uint32_t)f;
+    return NULL;
+}
+
+const char *parse_enc_query(const struct query *q, int multi, unsigned *mask, uint8_t base[32],
+                            int *has_base, char *buf, size_t n)
+{
+    static const char *const names[] = {"full", "compressed", "delta"};
+    const char *e = query_get(q, "enc"), *b = query_get(q, "base"), *p;
+    unsigned k;
+
+    *mask = 0;
+    *has_base = 0;
+    for (p = e; p && *p;) {
+        size_t len = strcspn(p, ",");
+        for (k = 1; k < 3; k++)
+            if (strlen(names[k]) == len && !strncmp(p, names[k], len))
+                break;
+        if (k == 3 || (*mask & (1u << k)) || (!multi && *mask)) {
+            snprintf(buf, n, "enc must be %s, got \"%.40s\"",
+                     multi ? "a list of compressed and delta" : "compressed or delta", e);
+            return buf;
+        }
+        *mask |= 1u << k;
+        p += len;
+        if (*p == ',' && *++p == '\0') {
+            snprintf(buf, n, "enc must not end with a comma");
+            return buf;
+        }
+    }
+    if (e && !*mask) {
+        snprintf(buf, n, "enc must not be empty");
+        return buf;
+    }
+    if (b) {
+        if (strlen(b) != 64 || strspn(b, "0123456789abcdef") != 64 || keys_unhex(b, base, 32) < 0) {
+            snprintf(buf, n, "base must be 64 lowercase hex digits (the running image's appended "
+                     "SHA-256), got \"%.70s\"", b);
+            return buf;
+        }
+        *has_base = 1;
+    }
+    if (!multi && (*mask & (1u << 2)) && !b) {
+        snprintf(buf, n, "enc=delta needs base=");
+        return buf;
+    }
+    if (b && !(*mask & (1u << 2))) {
+        snprintf(buf, n, "base is only for enc=delta");
+        return buf;
+    }
     return NULL;
 }
 

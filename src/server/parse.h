@@ -57,6 +57,14 @@ const char *parse_check_query(const struct query *q, const char **version, int *
                               uint32_t *secure_version, char *buf, size_t n);
 const char *parse_chunk_query(const struct query *q, uint32_t *chunk, int *has_release,
                               int64_t *release, char *buf, size_t n);
+/* Their enc= and base= (compressed and delta updates, docs/delta.md): enc
+ * is a comma list of "compressed" and "delta" in check (multi), one of them
+ * in chunk and stream; *mask gets 1u << FOTA_ENC_* per name. base is 64
+ * lowercase hex digits, the running image's appended SHA-256, into base
+ * (*has_base); only with delta, and required with it in chunk and stream.
+ * NULL, or the refusal (in buf). */
+const char *parse_enc_query(const struct query *q, int multi, unsigned *mask, uint8_t base[32],
+                            int *has_base, char *buf, size_t n);
 const char *parse_stream_query(const struct query *q, uint32_t *release, uint32_t *from,
                                char *buf, size_t n);
 

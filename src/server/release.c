@@ -542,6 +542,11 @@ static int image_b64(struct image *img)
     return 0;
 }
 
+int images_b64(struct image *img)
+{
+    return image_b64(img);
+}
+
 void images_free(struct image_cache *c)
 {
     if (!c)

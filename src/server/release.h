@@ -80,6 +80,10 @@ struct image {
     size_t *b64_off; /* total_chunks + 1 offsets */
 };
 
+/* Fill img->total_chunks, b64 and b64_off from img->data, size and
+ * rel.chunk_size (for a patch served like a release: patches.c). 0 or -1. */
+int images_b64(struct image *img);
+
 struct image_cache *images_new(void);
 void images_free(struct image_cache *c);
 /* STORE_OK, STORE_NOT_FOUND (no such release) or STORE_ERR (bytes missing

@@ -28,6 +28,7 @@ struct server {
     unsigned max_inflight;      /* requests at once before answering 429 */
     atomic_uint inflight;
     struct image_cache *images; /* release bytes mapped once, see release.h */
+    struct patch_cache *patches; /* compressed images and deltas, see patches.h */
     struct devcache *devcache;  /* authenticated devices, see devcache.h */
 
     /* signed releases */

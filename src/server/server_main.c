@@ -25,6 +25,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "ratelimit.h"
+#include "patches.h"
 #include "release.h"
 #include "rollout.h"
 #include "store.h"
@@ -544,8 +545,9 @@ int main(int argc, char **argv)
     srv.max_upload = max_upload;
     srv.max_inflight = (unsigned)max_inflight;
     srv.images = images_new();
+    srv.patches = patches_new();
     srv.devcache = devcache_new();
-    if (!srv.images || !srv.devcache) {
+    if (!srv.images || !srv.patches || !srv.devcache) {
         fprintf(stderr, "fota-server: out of memory\n");
         return 1;
     }
@@ -611,6 +613,7 @@ int main(int argc, char **argv)
     rollouts_stop(&srv);
     srv.ops->close(srv.store);
     images_free(srv.images);
+    patches_free(srv.patches);
     devcache_free(srv.devcache);
     ratelimit_free(srv.rate_device);
     ratelimit_free(srv.rate_addr);

@@ -62,6 +62,9 @@ static const char usage[] =
     "  --secure-version-floor N  anti-rollback floor (as burnt in eFuse)\n"
     "  --ca-file PEM       verify an https server against this CA (update, confirm, boot)\n"
     "  --protocol P        v1, v2 or auto (default: v2 when the server offers it)\n"
+    "  --encodings LIST    take compressed images and/or deltas besides full images:\n"
+    "                      compressed, delta, compressed,delta or full (default: full;\n"
+    "                      docs/delta.md)\n"
     "  --max-attempts N    attempts per step before giving up (default 8)\n"
     "  --backoff-ms MS     first retry delay (default 500; doubles, jittered)\n"
     "  --timeout-ms MS     idle timeout of a transfer (default 15000)\n"
@@ -74,7 +77,7 @@ static const char usage[] =
 struct opts {
     const char *flash, *chip, *partitions, *server, *id, *key, *source_image;
     const char *source_version, *running_version, *sign_pubkey, *ca_file;
-    uint32_t secure_floor, protocols;
+    uint32_t secure_floor, protocols, encodings;
     uint32_t flash_size, max_attempts, backoff_ms, timeout_ms, seed, pt_offset;
     const char *journal_part;
     int flash_encryption, no_rollback;
@@ -319,6 +322,9 @@ static int do_update(struct sim_device *d, const struct opts *o)
     }
     printf("update: offered release %u version %s size %u chunk_size %u\n", offer.release,
            offer.version, offer.size, offer.chunk_size);
+    if (offer.encoding != FOTA_ENC_FULL)
+        printf("update: encoding %s, patch_size %u\n",
+               offer.encoding == FOTA_ENC_DELTA ? "delta" : "compressed", offer.patch_size);
     rc = fota_run(&d->fota, &offer);
     /* the update itself: from the check to installed (status included),
      * without the power-on before it */
@@ -353,7 +359,7 @@ int main(int argc, char **argv)
         {"secure-version-floor", 1, 0, 'F'}, {"ca-file", 1, 0, 'C'}, {"protocol", 1, 0, 'R'},
         {"source-v2", 0, 0, '2'}, {"pt-offset", 1, 0, 'T'}, {"journal-part", 1, 0, 'J'},
         {"flash-encryption", 0, 0, 'E'}, {"no-rollback-bootloader", 0, 0, 'B'},
-        {0, 0, 0, 0}};
+        {"encodings", 1, 0, 'X'}, {0, 0, 0, 0}};
     struct opts o = {.flash = "fota-flash.bin", .chip = "esp32", .flash_size = 4u << 20,
                      .source_version = "2.0.0"};
     static struct sim_device d;
@@ -401,6 +407,18 @@ int main(int argc, char **argv)
                 o.protocols = FOTA_PROTO_V2;
             else if (!strcmp(optarg, "auto"))
                 o.protocols = 0;
+            else
+                bad = 1;
+            break;
+        case 'X':
+            if (!strcmp(optarg, "full"))
+                o.encodings = 0;
+            else if (!strcmp(optarg, "compressed"))
+                o.encodings = FOTA_ENCS_COMPRESSED;
+            else if (!strcmp(optarg, "delta"))
+                o.encodings = FOTA_ENCS_DELTA;
+            else if (!strcmp(optarg, "compressed,delta") || !strcmp(optarg, "delta,compressed"))
+                o.encodings = FOTA_ENCS_COMPRESSED | FOTA_ENCS_DELTA;
             else
                 bad = 1;
             break;
@@ -533,6 +551,7 @@ int main(int argc, char **argv)
     d.cfg.max_attempts = o.max_attempts;
     d.cfg.secure_version_floor = o.secure_floor;
     d.cfg.protocols = o.protocols;
+    d.cfg.encodings = o.encodings;
     if (o.sign_pubkey) {
         static uint8_t pub[FOTA_PUBKEY_LEN];
         if (parse_hex(o.sign_pubkey, pub, sizeof pub)) {

@@ -52,6 +52,18 @@ uint32_t sim_mkimage_sbv2_len(uint32_t image_size);
  */
 int sim_mkimage_sbv2(uint8_t *buf, uint32_t image_size, uint32_t seed, unsigned nblocks);
 
+/*
+ * Revision rev (0..4) of the synthetic application of about approx bytes
+ * (16 KB..8 MB) made from o->seed (mkapp.c): ESP32 only (o->chip_id),
+ * version and project from o. Revisions are cumulative edits as real
+ * releases make them: 1 constants changed, 2 a function edited (the code
+ * after it shifts), 3 functions moved, 4 a data segment grown. The image is
+ * exact (checksum, appended SHA-256); its size follows from the model.
+ * *out is malloc'ed. FOTA_OK, FOTA_ERR_PARAM, FOTA_ERR_CRYPTO.
+ */
+int sim_mkapp(uint8_t **out, uint32_t *out_len, uint32_t approx, const struct sim_mkimage_opts *o,
+              unsigned rev);
+
 #ifdef __cplusplus
 }
 #endif

@@ -10,6 +10,13 @@
  * blocks with valid structure and CRC; the signature bytes are random (no
  * eFuse key signs them). The file is then longer than N.
  *
+ * --app-rev R (0..4) writes revision R of the synthetic application of
+ * about N bytes made from --seed (mkapp.c: constants changed, a function
+ * edited, functions moved, a segment grown, cumulatively), so that pairs of
+ * revisions change as real releases do, for delta updates; the file's size
+ * follows from the model (ESP32 only; --seed defaults to 1 there, so every
+ * revision is of the same app).
+ *
  * Exit 0 on success, 1 when the file cannot be written, 2 on bad usage.
  * Without --seed the seed is derived from the version, so two versions
  * differ in most bytes and the same version is always the same image.
@@ -35,6 +42,9 @@ static int usage(const char *msg, const char *arg)
             "usage: fota-mkimage -o OUT --size N [--chip esp32] [--version V] [--project P]\n"
             "                    [--secure-version N] [--seed S] [--secure-boot-v2 [--sig-blocks K]]\n"
             "  N: bytes, a multiple of 16 and at least 512 (decimal, 0x hex, or K/M suffix)\n"
+            "  --app-rev R: revision R (0..4) of the synthetic app of about N bytes from --seed\n"
+            "    (default 1): 1 constants changed, 2 a function edited, 3 functions moved,\n"
+            "    4 a segment grown (cumulative)\n"
             "  --secure-boot-v2: append padding to 4096 and a secure boot v2 signature sector\n"
             "    of K blocks (1..3, default 1): valid structure and CRC, random signature\n");
     return 2;
@@ -74,7 +84,7 @@ int main(int argc, char **argv)
     struct sim_mkimage_opts o = {FOTA_CHIP_ESP32, "0.0.0", "fota-sim", 0, 0, 0};
     const char *out = NULL;
     uint32_t size = 0, total, sig_blocks = 1;
-    int have_size = 0, have_seed = 0, sbv2 = 0, i, rc;
+    int have_size = 0, have_seed = 0, sbv2 = 0, i, rc, app_rev = -1;
     uint8_t *buf, sha[32];
     FILE *fp;
 
@@ -115,6 +125,11 @@ int main(int argc, char **argv)
         } else if (!strcmp(a, "--sig-blocks")) {
             if (parse_u32(v, &sig_blocks) || sig_blocks < 1 || sig_blocks > FOTA_SBV2_BLOCKS)
                 return usage("--sig-blocks must be 1, 2 or 3, found", v);
+        } else if (!strcmp(a, "--app-rev")) {
+            uint32_t r;
+            if (parse_u32(v, &r) || r > 4)
+                return usage("--app-rev must be 0..4, found", v);
+            app_rev = (int)r;
         } else if (!strcmp(a, "--seed")) {
             if (parse_u32(v, &o.seed))
                 return usage("--seed must be a 32-bit number, found", v);
@@ -129,7 +144,17 @@ int main(int argc, char **argv)
     if (!have_size)
         return usage("missing --size N", NULL);
     if (!have_seed)
-        o.seed = fnv1a(o.version);
+        o.seed = app_rev >= 0 ? 1u : fnv1a(o.version);
+    if (app_rev >= 0) {
+        if (sbv2 || o.chip_id != FOTA_CHIP_ESP32)
+            return usage("--app-rev makes ESP32 images without --secure-boot-v2", NULL);
+        rc = sim_mkapp(&buf, &total, size, &o, (unsigned)app_rev);
+        if (rc) {
+            fprintf(stderr, "fota-mkimage: --app-rev: %s (--size 16K..8M)\n", fota_strerror(rc));
+            return rc == FOTA_ERR_PARAM ? 2 : 1;
+        }
+        goto write;
+    }
 
     total = sbv2 ? sim_mkimage_sbv2_len(size) : size;
     if (total < size)
@@ -147,6 +172,7 @@ int main(int argc, char **argv)
         free(buf);
         return rc == FOTA_ERR_PARAM ? 2 : 1;
     }
+write:
     fp = fopen(out, "wb");
     if (!fp || fwrite(buf, 1, total, fp) != total || fclose(fp) != 0) {
         fprintf(stderr, "fota-mkimage: cannot write '%s': %s\n", out, strerror(errno));

@@ -62,22 +62,61 @@ static int authorized(struct v1_source *src, const struct fota_http_header *h, u
     return strlen(tok) == 64 && !strcmp(tok, src->token);
 }
 
-size_t v1_chunk_body(const struct v1_source *src, uint32_t n, char *out, size_t cap)
+/* What a request's chunks carry: the image, or with enc= the patch. */
+struct view {
+    const uint8_t *data;
+    uint32_t size;
+    const uint8_t *sha;
+};
+
+static int query_has(const char *q, const char *name, const char *val);
+
+static struct view view_of(const struct v1_source *src, const char *q)
+{
+    struct view v = {src->image, src->size, src->sha256};
+    if (src->patch && q && (query_has(q, "enc", "compressed") || query_has(q, "enc", "delta"))) {
+        v.data = src->patch;
+        v.size = src->patch_size;
+        v.sha = src->patch_sha256;
+    }
+    return v;
+}
+
+void v1_source_set_patch(struct v1_source *src, const uint8_t *patch, uint32_t size, int enc,
+                         const uint8_t base[32])
+{
+    src->patch = patch;
+    src->patch_size = size;
+    src->patch_enc = (uint8_t)enc;
+    fota_posix_sha256(patch, size, src->patch_sha256);
+    memset(src->patch_base, 0, 32);
+    if (base)
+        memcpy(src->patch_base, base, 32);
+}
+
+static size_t chunk_body_of(const struct v1_source *src, struct view v, uint32_t n, char *out,
+                            size_t cap)
 {
     uint32_t off = n * src->chunk_size;
-    uint32_t len = src->size - off < src->chunk_size ? src->size - off : src->chunk_size;
+    uint32_t len = v.size - off < src->chunk_size ? v.size - off : src->chunk_size;
     uint8_t msg[FOTA_CHUNK_MAC_PREFIX_LEN + 4096], mac[32];
     unsigned char b64[4096 * 4 / 3 + 8];
     size_t blen = 0;
     char mhex[65];
 
-    fota_chunk_mac_prefix(msg, src->sha256, n);
-    memcpy(msg + FOTA_CHUNK_MAC_PREFIX_LEN, src->image + off, len);
+    fota_chunk_mac_prefix(msg, v.sha, n);
+    memcpy(msg + FOTA_CHUNK_MAC_PREFIX_LEN, v.data + off, len);
     fota_posix_hmac(src->key, 32, msg, FOTA_CHUNK_MAC_PREFIX_LEN + len, mac);
     hex(mac, 32, mhex);
-    mbedtls_base64_encode(b64, sizeof b64, &blen, src->image + off, len);
+    mbedtls_base64_encode(b64, sizeof b64, &blen, v.data + off, len);
     return (size_t)snprintf(out, cap, "{\"chunk_number\": %u, \"data\": \"%.*s\", \"hmac\": \"%s\"}",
                             n, (int)blen, b64, mhex);
+}
+
+size_t v1_chunk_body(const struct v1_source *src, uint32_t n, char *out, size_t cap)
+{
+    struct view v = {src->image, src->size, src->sha256};
+    return chunk_body_of(src, v, n, out, cap);
 }
 
 static int deliver(struct v1_source *src, long chunk, char *body, size_t len, size_t cap,
@@ -121,13 +160,38 @@ static int query_u32(const char *q, const char *name, uint32_t *out)
     return 0;
 }
 
+/* Whether the query's name= list (comma separated) holds val. */
+static int query_has(const char *q, const char *name, const char *val)
+{
+    size_t nl = strlen(name), vl = strlen(val);
+    const char *p = q;
+    while (p && *p) {
+        if (!strncmp(p, name, nl) && p[nl] == '=') {
+            const char *v = p + nl + 1;
+            while (*v && *v != '&') {
+                if (!strncmp(v, val, vl) && (v[vl] == ',' || v[vl] == '&' || !v[vl]))
+                    return 1;
+                v += strcspn(v, ",&");
+                if (*v == ',')
+                    v++;
+            }
+            return 0;
+        }
+        p = strchr(p, '&');
+        if (p)
+            p++;
+    }
+    return 0;
+}
+
 /* Protocol v2: the rest of the image from chunk `from` as binary frames
  * (docs/protocol.md). The mutate hook sees each frame as chunk n. */
 static int v1_stream(struct v1_source *src, const char *q, fota_body_fn on_body, void *arg,
                      int *status)
 {
     uint8_t frame[FOTA_V2_FRAME_OVERHEAD + 4096], msg[FOTA_CHUNK_MAC_PREFIX_LEN + 4096];
-    uint32_t from, rel, n, total = (src->size + src->chunk_size - 1) / src->chunk_size;
+    struct view v = view_of(src, q);
+    uint32_t from, rel, n, total = (v.size + src->chunk_size - 1) / src->chunk_size;
     int rc;
 
     src->stream_requests++;
@@ -142,13 +206,13 @@ static int v1_stream(struct v1_source *src, const char *q, fota_body_fn on_body,
         return rc;
     for (n = from; n < total; n++) {
         uint32_t off = n * src->chunk_size;
-        uint32_t len = src->size - off < src->chunk_size ? src->size - off : src->chunk_size;
+        uint32_t len = v.size - off < src->chunk_size ? v.size - off : src->chunk_size;
         size_t flen = FOTA_V2_FRAME_OVERHEAD + len;
         int st = 200;
         fota_v2_put_frame_header(frame, n, (uint16_t)len);
-        memcpy(frame + FOTA_V2_FRAME_HDR, src->image + off, len);
-        fota_chunk_mac_prefix(msg, src->sha256, n);
-        memcpy(msg + FOTA_CHUNK_MAC_PREFIX_LEN, src->image + off, len);
+        memcpy(frame + FOTA_V2_FRAME_HDR, v.data + off, len);
+        fota_chunk_mac_prefix(msg, v.sha, n);
+        memcpy(msg + FOTA_CHUNK_MAC_PREFIX_LEN, v.data + off, len);
         fota_posix_hmac(src->key, 32, msg, FOTA_CHUNK_MAC_PREFIX_LEN + len,
                         frame + FOTA_V2_FRAME_HDR + len);
         if (src->first_chunk < 0)
@@ -203,6 +267,25 @@ int v1_source_get(struct v1_source *src, const char *path, const struct fota_htt
                                    src->secure_version);
             if (src->v2)
                 len += (size_t)snprintf(body + len, sizeof body - len, ", \"protocols\": \"v1,v2\"");
+            if (src->patch) {
+                char bhex[65], phex[65];
+                int want = src->patch_enc == FOTA_ENC_DELTA ? query_has(q, "enc", "delta")
+                                                             : query_has(q, "enc", "compressed");
+                hex(src->patch_base, 32, bhex);
+                if (want && src->patch_enc == FOTA_ENC_DELTA) {
+                    const char *b = strstr(q, "base=");
+                    want = b && !strncmp(b + 5, bhex, 64);
+                }
+                if (want) {
+                    hex(src->patch_sha256, 32, phex);
+                    src->patch_offers++;
+                    len += (size_t)snprintf(body + len, sizeof body - len,
+                                            ", \"encoding\": \"%s\", \"patch_size\": %u, "
+                                            "\"patch_sha256\": \"%s\"",
+                                            src->patch_enc == FOTA_ENC_DELTA ? "delta" : "compressed",
+                                            src->patch_size, phex);
+                }
+            }
             if (src->allow_downgrade)
                 len += (size_t)snprintf(body + len, sizeof body - len, ", \"allow_downgrade\": true");
             if (ml)
@@ -220,8 +303,9 @@ int v1_source_get(struct v1_source *src, const char *path, const struct fota_htt
             len = (size_t)snprintf(body, sizeof body, "{\"error\": \"bad_request\", \"message\": \"chunk\"}");
             return deliver(src, -2, body, len, sizeof body, status, on_body, arg);
         }
+        struct view v = view_of(src, q);
         if ((query_u32(q, "release", &rel) && rel != src->release) ||
-            (uint64_t)n * src->chunk_size >= src->size) {
+            (uint64_t)n * src->chunk_size >= v.size) {
             *status = 404;
             len = (size_t)snprintf(body, sizeof body, "{\"error\": \"not_found\", \"message\": \"no such chunk\"}");
             return deliver(src, (long)n, body, len, sizeof body, status, on_body, arg);
@@ -229,10 +313,10 @@ int v1_source_get(struct v1_source *src, const char *path, const struct fota_htt
         if (src->first_chunk < 0)
             src->first_chunk = (long)n;
         *status = 200;
-        len = v1_chunk_body(src, n, body, sizeof body);
+        len = chunk_body_of(src, v, n, body, sizeof body);
         {
             uint32_t off = n * src->chunk_size;
-            src->chunk_bytes += src->size - off < src->chunk_size ? src->size - off : src->chunk_size;
+            src->chunk_bytes += v.size - off < src->chunk_size ? v.size - off : src->chunk_size;
         }
         return deliver(src, (long)n, body, len, sizeof body, status, on_body, arg);
     }

@@ -36,6 +36,17 @@ struct v1_source {
     int has_manifest, has_signature;
     uint8_t manifest[FOTA_MANIFEST_LEN];
     uint8_t signature[FOTA_SIGNATURE_LEN];
+    /* a patch stream (fota/patch.h) that makes the image: check offers it
+     * ("encoding") to a device whose check asks for that encoding (enc=)
+     * and, for a delta, names patch_base as its running image (base=); the
+     * chunks and the stream of a request with enc= carry the patch, their
+     * HMACs bound to patch_sha256, as fota-server does */
+    const uint8_t *patch;
+    uint32_t patch_size;
+    uint8_t patch_enc;            /* FOTA_ENC_COMPRESSED or FOTA_ENC_DELTA */
+    uint8_t patch_sha256[32];
+    uint8_t patch_base[32];       /* a delta's base: its appended SHA-256 */
+    uint32_t patch_offers;        /* checks answered with the patch */
     /* delivery: body handed in pieces of at most piece bytes (0: whole) */
     uint32_t piece;
     /* fault injection: may rewrite body (capacity cap) and status for a
@@ -53,6 +64,12 @@ struct v1_source {
 void v1_source_init(struct v1_source *src, const uint8_t *image, uint32_t size,
                     uint32_t release, const char *version, const char *device_id,
                     const uint8_t key[32]);
+
+/* Offer patch (size bytes, kept alive by the caller) for the image: a
+ * compressed image (base NULL) or a delta from the image whose appended
+ * SHA-256 is base. Computes its SHA-256. */
+void v1_source_set_patch(struct v1_source *src, const uint8_t *patch, uint32_t size, int enc,
+                         const uint8_t base[32]);
 
 /* The transport callbacks' work (the simulated device binds them). */
 int v1_source_get(struct v1_source *src, const char *path, const struct fota_http_header *h,

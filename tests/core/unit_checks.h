@@ -266,15 +266,31 @@ static void uc_partition_table_checks(void)
 
 static void uc_journal_codec(void)
 {
-    struct fota_jrec r = {FOTA_J_DOWNLOADING, 1, 0, 7, 100000, 1024, 8192, {1, 2, 3}, 5, 0}, q;
-    uint8_t b[64];
+    struct fota_jrec r, q;
+    uint8_t b[FOTA_JOURNAL_LEN];
+    memset(&r, 0, sizeof r);
+    r.phase = FOTA_J_DOWNLOADING, r.target = 1, r.release = 7, r.size = 100000;
+    r.chunk_size = 1024, r.committed = 8192, r.sha256[0] = 1, r.min_secure = 5;
+    r.encoding = FOTA_ENC_DELTA, r.window_log2 = 12, r.patch_size = 5000, r.in_off = 999;
+    r.rel = 0xFFFFFF00u, r.base_size = 90000, r.patch_sha256[31] = 9;
+    r.switches = 3, r.untried_reported = 1;
     fota_j_encode(&r, b);
     UC_INT_EQ(fota_j_decode(b, &q), FOTA_OK);
     UC_INT_EQ(q.committed, 8192);
     UC_INT_EQ(q.release, 7);
+    UC_INT_EQ(q.encoding, FOTA_ENC_DELTA);
+    UC_INT_EQ(q.in_off, 999);
+    UC_INT_EQ(q.rel, 0xFFFFFF00u);
+    UC_INT_EQ(q.base_size, 90000);
+    UC_INT_EQ(q.patch_sha256[31], 9);
+    UC_INT_EQ(q.switches, 3);
+    UC_INT_EQ(q.untried_reported, 1);
     b[20] ^= 1; /* flash bit rot: refused */
     UC_INT_EQ(fota_j_decode(b, &q), FOTA_ERR_JOURNAL);
-    memset(b, 0xFF, 64);
+    b[20] ^= 1;
+    b[68] ^= 1; /* in the patch fields too */
+    UC_INT_EQ(fota_j_decode(b, &q), FOTA_ERR_JOURNAL);
+    memset(b, 0xFF, sizeof b);
     UC_INT_EQ(fota_j_decode(b, &q), FOTA_OK);
     UC_INT_EQ(q.phase, FOTA_J_NONE);
 }
@@ -296,7 +312,7 @@ static unsigned uc_fstore_run(const struct fota_config **cfg, struct fota_fstore
                               uint64_t cut_after, int *last_rc, uint64_t *ops_used)
 {
     uint64_t ops0;
-    uint8_t rec[64];
+    uint8_t rec[FOTA_JOURNAL_LEN];
     unsigned i;
     memset(uc_fstore_mem, 0xFF, sizeof uc_fstore_mem);
     *cfg = uc_flash_open(uc_fstore_mem, sizeof uc_fstore_mem);
@@ -306,8 +322,8 @@ static unsigned uc_fstore_run(const struct fota_config **cfg, struct fota_fstore
         uc_flash_cut_after(cut_after);
     *last_rc = FOTA_OK;
     for (i = 0; i < UC_FSTORE_SAVES; i++) {
-        memset(rec, (int)i, 64);
-        *last_rc = fota_fstore_save(s, rec, 64);
+        memset(rec, (int)i, FOTA_JOURNAL_LEN);
+        *last_rc = fota_fstore_save(s, rec, FOTA_JOURNAL_LEN);
         if (*last_rc)
             break;
     }
@@ -319,7 +335,7 @@ static void uc_fstore_atomic(void)
 {
     const struct fota_config *cfg;
     struct fota_fstore s;
-    uint8_t rec[64], got[64];
+    uint8_t rec[FOTA_JOURNAL_LEN], got[FOTA_JOURNAL_LEN];
     uint64_t k, total_ops, used;
     unsigned i;
     int rc;
@@ -338,7 +354,7 @@ static void uc_fstore_atomic(void)
         /* i saves completed; the one in flight (i) may or may not have */
         uc_flash_rearm();
         UC_INT_EQ(fota_fstore_open(&s, cfg, &uc_jp), FOTA_OK);
-        UC_INT_EQ(fota_fstore_load(&s, got, 64), FOTA_OK);
+        UC_INT_EQ(fota_fstore_load(&s, got, FOTA_JOURNAL_LEN), FOTA_OK);
         if (i == 0) {
             UC_TRUE(got[0] == 0xFF || got[0] == 0);
         } else {
@@ -346,11 +362,11 @@ static void uc_fstore_atomic(void)
             UC_MEM_EQ(got, got + 32, 32);
         }
         /* and the store goes on working after the cut */
-        memset(rec, 0xAB, 64);
-        UC_INT_EQ(fota_fstore_save(&s, rec, 64), FOTA_OK);
+        memset(rec, 0xAB, FOTA_JOURNAL_LEN);
+        UC_INT_EQ(fota_fstore_save(&s, rec, FOTA_JOURNAL_LEN), FOTA_OK);
         UC_INT_EQ(fota_fstore_open(&s, cfg, &uc_jp), FOTA_OK);
-        UC_INT_EQ(fota_fstore_load(&s, got, 64), FOTA_OK);
-        UC_MEM_EQ(got, rec, 64);
+        UC_INT_EQ(fota_fstore_load(&s, got, FOTA_JOURNAL_LEN), FOTA_OK);
+        UC_MEM_EQ(got, rec, FOTA_JOURNAL_LEN);
     }
 }
 

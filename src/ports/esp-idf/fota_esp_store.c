@@ -10,7 +10,7 @@
  * Atomicity, as the contract asks: nvs_set_blob writes the new value's
  * entries first and erases the old ones after (nvs::Storage::writeItem), and
  * an interrupted write is cleaned up at the next nvs_flash_init, so after a
- * cut nvs_get_blob returns the old or the new 64 bytes, never a mix.
+ * cut nvs_get_blob returns the old or the new FOTA_JOURNAL_LEN bytes, never a mix.
  * nvs_commit is a no-op on the current NVS but required by its API.
  * tests/esp-idf/host_test.sh tears NVS writes in the emulated flash and
  * checks exactly that.

@@ -326,7 +326,7 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "boot"))
         return print_boot();
     if (!strcmp(cmd, "journal")) {
-        /* the 64 bytes the port's journal store holds, read the way it reads them */
+        /* the FOTA_JOURNAL_LEN bytes the port's journal store holds, read the way it reads them */
         uint8_t j[FOTA_JOURNAL_LEN];
         int blank = 1;
 #if CONFIG_FOTA_JOURNAL_PARTITION
