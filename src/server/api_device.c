@@ -20,6 +20,7 @@
 #include "devcache.h"
 #include "http.h"
 #include "keys.h"
+#include "dlslots.h"
 #include "loadshape.h"
 #include "patches.h"
 #include "log.h"
@@ -214,7 +215,12 @@ enum MHD_Result api_check(struct request *r)
 static int download_refused(struct request *r)
 {
     unsigned ra;
-    if (!r->srv->loadshape || !(ra = loadshape_admit(r->srv->loadshape, r->device_id)))
+    if (!r->srv->loadshape)
+        return 0;
+    /* several nodes on one database share the cap (dlslots.h) */
+    ra = r->srv->ops->download_admit ? dlslots_admit(r->srv, r->device_id)
+                                     : loadshape_admit(r->srv->loadshape, r->device_id);
+    if (!ra)
         return 0;
     r->retry_after = ra;
     http_error(r, 503, "busy", "the server has its maximum of downloads under way; retry in "
@@ -288,7 +294,7 @@ enum MHD_Result api_chunk(struct request *r)
     uint64_t n, rid;
     uint32_t n32;
     int64_t rel_id;
-    int has_release;
+    int has_release, rc;
     uint32_t len;
     size_t off, b64len, k;
     char *out;
@@ -299,6 +305,8 @@ enum MHD_Result api_chunk(struct request *r)
     if (has_release) {
         rid = (uint64_t)rel_id;
     } else {
+        if ((rc = devcache_refresh(r->srv, r->device_id, &r->device)) != STORE_OK)
+            return http_store_error(r, rc, "reading the device");
         rid = (uint64_t)r->device.offered_release;
         if (rid == 0)
             return http_error(r, 404, "not_found",
@@ -472,6 +480,8 @@ enum MHD_Result api_status(struct request *r)
      * already reports on, offered earlier): anything else is refused with
      * the same answer whether or not that release exists, so a device
      * cannot probe for release ids, nor mark itself "confirmed" on any. */
+    if ((rc = devcache_refresh(srv, r->device_id, &r->device)) != STORE_OK)
+        return http_store_error(r, rc, "reading the device");
     if (st.release != r->device.offered_release && st.release != r->device.status_release)
         return http_error(r, 409, "not_offered",
                           "release %lld was not offered to this device: report status only "
@@ -493,8 +503,12 @@ enum MHD_Result api_status(struct request *r)
     if (rc != STORE_OK)
         return http_store_error(r, rc, "recording the status");
     rollout_after_status(srv, st.release, st.state);
-    if (srv->loadshape && strcmp(st.state, "downloading") && strcmp(st.state, "verifying"))
-        loadshape_done(srv->loadshape, r->device_id); /* its download is over */
+    if (srv->loadshape && strcmp(st.state, "downloading") && strcmp(st.state, "verifying")) {
+        if (srv->ops->download_admit)
+            dlslots_done(srv, r->device_id); /* its download is over */
+        else
+            loadshape_done(srv->loadshape, r->device_id);
+    }
     if (st.error[0] || strcmp(st.state, "failed") == 0 || strcmp(st.state, "rolled_back") == 0)
         SLOG(SLOG_WARN, "device %s reports %s on release %lld: %s", r->device_id, st.state,
              (long long)st.release, st.error[0] ? st.error : "(no error code)");

@@ -186,6 +186,15 @@ int devcache_auth(struct server *srv, const char *id, const char *token,
     return DEVCACHE_OK;
 }
 
+int devcache_refresh(struct server *srv, const char *id, struct store_device *dev)
+{
+    /* Another node may have written the row (a check there offered another
+     * release): on a shared store the mutable part is read where it is used */
+    if (!srv->ops->shared)
+        return STORE_OK;
+    return srv->ops->device_get(srv->store, id, dev);
+}
+
 int devcache_device_key(struct server *srv, const char *id, uint8_t key[KEY_LEN])
 {
     uint8_t wrapped[KEYS_WRAPPED_LEN];
@@ -454,6 +463,27 @@ static int w_device_key_get(struct store *s, const char *id, uint8_t wrapped[60]
     return INNER(s)->device_key_get(IS(s), id, wrapped);
 }
 
+static int w_blob_put(struct store *s, const char *sha, const uint8_t *data, size_t len)
+{
+    return INNER(s)->blob_put(IS(s), sha, data, len);
+}
+
+static int w_blob_get(struct store *s, const char *sha, int fd)
+{
+    return INNER(s)->blob_get(IS(s), sha, fd);
+}
+
+static int w_download_admit(struct store *s, const char *id, unsigned max, int64_t now,
+                            unsigned idle)
+{
+    return INNER(s)->download_admit(IS(s), id, max, now, idle);
+}
+
+static int w_download_done(struct store *s, const char *id)
+{
+    return INNER(s)->download_done(IS(s), id);
+}
+
 static struct store_ops wrapped_ops = {
     .open = w_open,
     .close = w_close,
@@ -500,6 +530,11 @@ void devcache_wrap_store(struct server *srv)
     w->inner = srv->store;
     w->dc = srv->devcache;
     wrapped_ops.name = srv->ops->name;
+    wrapped_ops.shared = srv->ops->shared;
+    wrapped_ops.blob_put = srv->ops->blob_put ? w_blob_put : NULL;
+    wrapped_ops.blob_get = srv->ops->blob_get ? w_blob_get : NULL;
+    wrapped_ops.download_admit = srv->ops->download_admit ? w_download_admit : NULL;
+    wrapped_ops.download_done = srv->ops->download_done ? w_download_done : NULL;
     srv->ops = &wrapped_ops;
     srv->store = (struct store *)(void *)w;
 }

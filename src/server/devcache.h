@@ -7,8 +7,15 @@
  * X-Device-Token (hex), and the releases found deployed to it. Unknown ids
  * and wrong tokens are never cached (a flood of made-up ids cannot fill it).
  *
- * Correctness: the server process is the only writer of its database, and
- * every write goes through the store's method table. devcache_wrap_store()
+ * Correctness: on a shared store (store_ops.shared: several nodes on one
+ * PostgreSQL database) another process may write a device's row at any
+ * time: what never changes (the key, the token, the chip, positive
+ * deployment answers) is served from memory, and a handler that reads a
+ * mutable field of the row (the offer, the release of the last status)
+ * calls devcache_refresh() first, which reads the row again. So a chunk
+ * naming its release costs no SQL on any store. Otherwise the server
+ * process is the only writer of its database, and every write goes through
+ * the store's method table. devcache_wrap_store()
  * puts a table in front of the real one whose writes (device_insert,
  * device_checked, status_add, deployment_create) drop the device's entry
  * after the write; a reader that loaded a row while a write to the same
@@ -44,6 +51,11 @@ enum { DEVCACHE_OK = 0, DEVCACHE_BAD_TOKEN = 1, DEVCACHE_UNKNOWN = 2, DEVCACHE_E
  * DEVCACHE_OK fills *dev and *mac (the device key ready for chunk HMACs). */
 int devcache_auth(struct server *srv, const char *id, const char *token,
                   struct store_device *dev, struct keys_mac *mac);
+
+/* Before a handler reads a mutable field of dev (offered_release,
+ * status_release, state): on a shared store, dev read again from the store
+ * (STORE_OK, or its error); otherwise STORE_OK and dev as it is. */
+int devcache_refresh(struct server *srv, const char *id, struct store_device *dev);
 
 /* The device's key: its imported key (unwrapped) when it was registered
  * with one, else the one derived from the master secret. 0 or -1 (store

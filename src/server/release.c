@@ -42,7 +42,8 @@ struct upload *upload_begin(struct server *srv, const struct upload_params *p)
         return NULL;
     u->srv = srv;
     u->p = *p;
-    snprintf(u->tmp, sizeof u->tmp, "%s/tmp/upload-XXXXXX", srv->data_dir);
+    /* named after the node: start-up cleanup removes only its own */
+    snprintf(u->tmp, sizeof u->tmp, "%s/tmp/upload-%s-XXXXXX", srv->data_dir, srv->node_id);
     u->fd = mkostemp(u->tmp, O_CLOEXEC);
     if (u->fd < 0) {
         SLOG(SLOG_ERROR, "cannot create upload temp file in %s/tmp: %s", srv->data_dir,
@@ -379,6 +380,21 @@ int release_check(const uint8_t *img, uint64_t size, const struct upload_params 
     return 0;
 }
 
+static int put_blob(struct server *srv, int fd, uint64_t size, const char *sha)
+{
+    void *map = size ? mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0) : NULL;
+    int rc;
+
+    if (map == MAP_FAILED) {
+        SLOG(SLOG_ERROR, "mmap of image %s failed: %s", sha, strerror(errno));
+        return STORE_ERR;
+    }
+    rc = srv->ops->blob_put(srv->store, sha, map, size);
+    if (map)
+        munmap(map, size);
+    return rc;
+}
+
 void upload_finish(struct upload *u, struct ingest_result *res)
 {
     struct server *srv = u->srv;
@@ -429,15 +445,24 @@ void upload_finish(struct upload *u, struct ingest_result *res)
         refuse(res, 500, "internal_error", "data folder path too long");
         return;
     }
-    /* Identical content may already be there (a crash after the rename);
-     * rename replaces it atomically with the same bytes. */
-    if (fchmod(u->fd, 0444) < 0 || rename(u->tmp, final) < 0 || fsync_dir(dir) < 0) {
-        SLOG(SLOG_ERROR, "cannot move %s to %s: %s", u->tmp, final, strerror(errno));
-        refuse(res, 500, "internal_error", "cannot store the image");
-        return;
+    if (srv->ops->blob_put) {
+        /* A shared store: the bytes, then the row, then the local copy, so
+         * an image file in a (maybe shared) images/ always has its row and
+         * no node's start-up takes it for an orphan (release.h). */
+        if (put_blob(srv, u->fd, u->received, rel->sha256) != STORE_OK) {
+            refuse(res, 503, "store_unavailable", "cannot store the image in the database");
+            return;
+        }
+    } else {
+        /* Identical content may already be there (a crash after the
+         * rename); rename replaces it atomically with the same bytes. */
+        if (fchmod(u->fd, 0444) < 0 || rename(u->tmp, final) < 0 || fsync_dir(dir) < 0) {
+            SLOG(SLOG_ERROR, "cannot move %s to %s: %s", u->tmp, final, strerror(errno));
+            refuse(res, 500, "internal_error", "cannot store the image");
+            return;
+        }
+        u->tmp[0] = '\0'; /* nothing to unlink any more */
     }
-    u->tmp[0] = '\0'; /* nothing to unlink any more */
-
     rc = srv->ops->release_insert(srv->store, rel);
     if (rc == STORE_EXISTS) {
         refuse(res, 409, "already_exists", "this image (sha256 %s) is already a release",
@@ -447,6 +472,14 @@ void upload_finish(struct upload *u, struct ingest_result *res)
     if (rc != STORE_OK) {
         refuse(res, 503, "store_unavailable", "cannot record the release");
         return;
+    }
+    if (srv->ops->blob_put) {
+        /* the local copy; without it this node fetches the bytes on first use */
+        if (fchmod(u->fd, 0444) < 0 || rename(u->tmp, final) < 0 || fsync_dir(dir) < 0)
+            SLOG(SLOG_WARN, "release %lld: no local copy at %s (%s); fetched on first use",
+                 (long long)rel->id, final, strerror(errno));
+        else
+            u->tmp[0] = '\0';
     }
     res->status = 201;
     SLOG(SLOG_INFO, "release %lld: version \"%s\", %lld bytes, %s, sha256 %s, %s", (long long)rel->id,
@@ -533,6 +566,45 @@ static struct image *cache_find(struct image_cache *c, int64_t id)
     return NULL;
 }
 
+/* A release uploaded through another node: its bytes from the shared
+ * store into this node's data folder (temp file named after the node,
+ * checked against the release's SHA-256, fsynced, renamed into images/).
+ * Errors are logged; the caller's open() then fails as for a missing file. */
+static void fetch_blob(struct server *srv, const struct store_release *rel, const char *final)
+{
+    char tmp[PATH_MAX], dir[PATH_MAX];
+    uint8_t h[32], want[32];
+    struct stat st;
+    void *map;
+    int fd, ok = 0;
+
+    snprintf(dir, sizeof dir, "%s/images", srv->data_dir);
+    snprintf(tmp, sizeof tmp, "%s/tmp/fetch-%s-XXXXXX", srv->data_dir, srv->node_id);
+    if ((fd = mkostemp(tmp, O_CLOEXEC)) < 0) {
+        SLOG(SLOG_ERROR, "cannot create %s: %s", tmp, strerror(errno));
+        return;
+    }
+    if (srv->ops->blob_get(srv->store, rel->sha256, fd) == STORE_OK && fstat(fd, &st) == 0 &&
+        (uint64_t)st.st_size == (uint64_t)rel->size && st.st_size > 0) {
+        map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+        if (map != MAP_FAILED) {
+            keys_sha256(map, (size_t)st.st_size, h);
+            ok = keys_unhex(rel->sha256, want, 32) == 0 && keys_ct_equal(h, want, 32);
+            munmap(map, (size_t)st.st_size);
+        }
+    }
+    if (ok && fsync(fd) == 0 && fchmod(fd, 0444) == 0 && rename(tmp, final) == 0 &&
+        fsync_dir(dir) == 0) {
+        SLOG(SLOG_INFO, "release %lld: fetched %lld bytes from the database into %s",
+             (long long)rel->id, (long long)rel->size, final);
+    } else {
+        SLOG(SLOG_ERROR, "release %lld: cannot fetch its bytes from the database%s",
+             (long long)rel->id, ok ? "" : " (missing, or not its sha256)");
+        unlink(tmp);
+    }
+    close(fd);
+}
+
 int images_get(struct server *srv, int64_t id, const struct image **out)
 {
     struct image_cache *c = srv->images;
@@ -560,6 +632,10 @@ int images_get(struct server *srv, int64_t id, const struct image **out)
     }
     snprintf(path, sizeof path, "%s/images/%s", srv->data_dir, img->rel.sha256);
     fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 && errno == ENOENT && srv->ops->blob_get) {
+        fetch_blob(srv, &img->rel, path);
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+    }
     if (fd < 0 || fstat(fd, &st) < 0 || (uint64_t)st.st_size != (uint64_t)img->rel.size ||
         st.st_size == 0) {
         SLOG(SLOG_ERROR, "release %lld: image file %s is missing or not %lld bytes", (long long)id,

@@ -8,6 +8,14 @@
  * database row is inserted: a crash leaves at worst an unreferenced image
  * file, never a row without bytes.
  *
+ * On a shared store (several nodes on one PostgreSQL database) the order is
+ * bytes into the database (store_ops.blob_put), the row, then the rename
+ * into images/: an image file there always has its row, so no node's
+ * start-up cleanup (even in a shared folder) takes it for an orphan; a node that lacks a release's file fetches it from there on first use
+ * into its own data folder, checked against the SHA-256. Temp files carry
+ * the node id (--node-id), so a node's start-up cleanup never removes
+ * another node's upload in a shared folder.
+ *
  * Serving: each release's file is mapped once (and its SHA-256 re-checked
  * then) and kept for the life of the process; releases are immutable, so a
  * chunk request costs no open() and no read().

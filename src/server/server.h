@@ -46,6 +46,12 @@ struct server {
     struct metrics *metrics;    /* request counters (made by http_start), see metrics.h */
     struct loadshape *loadshape; /* downloads at once, see loadshape.h; NULL: no cap */
     unsigned poll_interval;     /* seconds (+-20 %) a check answer tells the device; 0: none */
+
+    /* several nodes on one database (docs/operations.md) */
+    char node_id[64];           /* --node-id: names this node's temp files */
+    unsigned download_idle;     /* seconds of silence that end a download (--download-idle) */
+    unsigned max_downloads;     /* --max-downloads; fleet-wide on a shared store (dlslots.h) */
+    unsigned download_retry;    /* base Retry-After of a refused download (--download-retry) */
 };
 
 #define DEFAULT_SLOT_SIZE 1310720u /* Arduino-ESP32 default.csv app slot */

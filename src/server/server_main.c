@@ -33,7 +33,7 @@
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: fota-server --db FILE --data DIR --master-key-file FILE\n"
+            "usage: fota-server --db FILE|URL --data DIR --master-key-file FILE\n"
             "                   (--admin-token-file FILE | env FOTA_ADMIN_TOKEN |\n"
             "                    --admin-tokens-file FILE)\n"
             "                   [--listen ADDR] [--port N] [--port-file FILE]\n"
@@ -48,8 +48,14 @@ static void usage(FILE *f)
             "                   [--limit-log-interval S]\n"
             "                   [--rollout-tick S] [--poll-interval S]\n"
             "                   [--max-downloads N] [--download-idle S] [--download-retry S]\n"
-            "  --db FILE               SQLite database (created and migrated if needed)\n"
+            "                   [--node-id NAME]\n"
+            "  --db FILE|URL           SQLite database file, or a PostgreSQL URL\n"
+            "                          (postgresql://...; docs/operations.md); created or\n"
+            "                          migrated if needed\n"
             "  --data DIR              data folder: images/<sha256> and tmp/\n"
+            "  --node-id NAME          this node among several on one database (default: the\n"
+            "                          host name); names its temp files, so its start-up\n"
+            "                          cleanup never removes another node's\n"
             "  --master-key-file FILE  32-byte master secret (created, mode 0600, if missing)\n"
             "  --admin-token-file FILE admin bearer token (first line); else FOTA_ADMIN_TOKEN\n"
             "                          (its name in the audit log: \"admin\")\n"
@@ -60,7 +66,8 @@ static void usage(FILE *f)
             "  --port-file FILE        write the bound port there once listening\n"
             "  --max-upload BYTES      largest release upload (default 8388608)\n"
             "  --max-inflight N        requests at once before answering 429 (default 512)\n"
-            "  --threads N             HTTP worker threads (default: one per CPU)\n"
+            "  --threads N             HTTP worker threads (default: one per CPU; four per\n"
+            "                          CPU on PostgreSQL)\n"
             "  --log-level L           error, warn, info (default) or debug\n"
             "  --tls-cert FILE         serve HTTPS: PEM certificate (chain), with --tls-key\n"
             "  --tls-key FILE          PEM private key of --tls-cert\n"
@@ -77,7 +84,8 @@ static void usage(FILE *f)
             "  --idle-timeout S        idle timeout, and deadline for a request's headers\n"
             "                          (default 15)\n"
             "  --conn-memory BYTES     buffer per connection, bounds the request headers\n"
-            "                          (default 32768)\n"
+            "                          (default 32768; 16384 holds 10,000 idle connections\n"
+            "                          in ~180 MB, docs/operations.md)\n"
             "  --limit-log-interval S  connections refused by the limits are logged as one\n"
             "                          summary line per S seconds (default 10)\n"
             "  --rollout-tick S        seconds between rollout evaluations: deadlines, late\n"
@@ -158,8 +166,32 @@ static int ensure_dir(const char *path)
     return -1;
 }
 
-/* Uploads interrupted by a crash leave temp files; they are never referenced. */
-static void clean_tmp(const char *dir)
+static int valid_node_id(const char *s)
+{
+    size_t n = strlen(s);
+    return n >= 1 && n <= 32 &&
+           strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.") == n;
+}
+
+/* Whether a temp file name is this node's: upload-NODE-XXXXXX or
+ * fetch-NODE-XXXXXX (release.c), or upload-XXXXXX from before node ids. */
+static int own_tmp(const char *name, const char *node)
+{
+    size_t n = strlen(node);
+    const char *rest = strncmp(name, "upload-", 7) == 0  ? name + 7
+                       : strncmp(name, "fetch-", 6) == 0 ? name + 6
+                                                         : NULL;
+    if (!rest)
+        return 0;
+    if (rest == name + 7 && strlen(rest) == 6)
+        return 1; /* the name before node ids */
+    return strncmp(rest, node, n) == 0 && rest[n] == '-' && strlen(rest + n + 1) == 6;
+}
+
+/* Uploads interrupted by a crash leave temp files; they are never
+ * referenced. Only this node's: in a folder several nodes share, another
+ * node's upload may be under way. */
+static void clean_tmp(const char *dir, const char *node)
 {
     DIR *d = opendir(dir);
     struct dirent *e;
@@ -167,7 +199,7 @@ static void clean_tmp(const char *dir)
     if (!d)
         return;
     while ((e = readdir(d)))
-        if (strncmp(e->d_name, "upload-", 7) == 0) {
+        if (own_tmp(e->d_name, node)) {
             if (snprintf(p, sizeof p, "%s/%s", dir, e->d_name) < (int)sizeof p && unlink(p) == 0)
                 SLOG(SLOG_INFO, "removed unfinished upload %s", p);
         }
@@ -199,8 +231,9 @@ static int collect_sha(void *ctx, const struct store_release *rel)
 
 /* A crash between the rename into images/ and the insert of the release row
  * leaves an image file that no release names: remove those at start-up
- * (before any upload can be in that window). Files that are not named
- * <64 hex digits> are left alone. Does nothing when the releases cannot be
+ * (before any upload can be in that window). On a shared store the rename
+ * comes after the insert (release.h), so no other node's upload is ever in
+ * that window. Files that are not named <64 hex digits> are left alone. Does nothing when the releases cannot be
  * listed. */
 static void clean_orphan_images(struct server *srv)
 {
@@ -259,6 +292,7 @@ int main(int argc, char **argv)
 {
     static const struct option opts[] = {
         {"db", required_argument, NULL, 'd'},
+        {"node-id", required_argument, NULL, 1120},
         {"data", required_argument, NULL, 'D'},
         {"master-key-file", required_argument, NULL, 'm'},
         {"admin-token-file", required_argument, NULL, 'a'},
@@ -305,6 +339,7 @@ int main(int argc, char **argv)
     char *cert_pem = NULL, *key_pem = NULL;
     char token[512], err[512], path[PATH_MAX];
     struct server srv;
+    const char *node_id = NULL;
     struct MHD_Daemon *d;
     unsigned bound;
     sigset_t sigs;
@@ -314,6 +349,11 @@ int main(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
         case 'd': db = optarg; break;
+        case 1120:
+            if (!valid_node_id(optarg))
+                return bad_option("--node-id: 1 to 32 of [A-Za-z0-9_.], got \"%s\"", optarg);
+            node_id = optarg;
+            break;
         case 'D': data = optarg; break;
         case 'm': master = optarg; break;
         case 'a': token_file = optarg; break;
@@ -423,7 +463,10 @@ int main(int argc, char **argv)
     if (!tls_cert != !tls_key)
         return bad_option("%s", "--tls-cert and --tls-key go together");
     if (threads == 0) {
-        long nc = sysconf(_SC_NPROCESSORS_ONLN);
+        /* a PostgreSQL store blocks a worker for each round trip to the
+         * database: four workers per CPU keep the CPUs busy meanwhile
+         * (docs/performance.md, section 7) */
+        long nc = sysconf(_SC_NPROCESSORS_ONLN) * (store_pg_target(db) ? 4 : 1);
         threads = nc < 1 ? 1 : nc > 256 ? 256 : (uint64_t)nc;
     }
 
@@ -453,7 +496,11 @@ int main(int argc, char **argv)
     snprintf(path, sizeof path, "%s/tmp", data);
     if (ensure_dir(path))
         return 1;
-    clean_tmp(path);
+    if (node_id)
+        snprintf(srv.node_id, sizeof srv.node_id, "%s", node_id);
+    else if (gethostname(srv.node_id, sizeof srv.node_id - 1) < 0 || !valid_node_id(srv.node_id))
+        snprintf(srv.node_id, sizeof srv.node_id, "node");
+    clean_tmp(path, srv.node_id);
     if (keys_load_master(&srv.keys, master, err, sizeof err) < 0) {
         fprintf(stderr, "fota-server: %s\n", err);
         return 1;
@@ -481,6 +528,9 @@ int main(int argc, char **argv)
         srv.rate_addr = ratelimit_new(rate_addr, burst_addr ? (double)burst_addr : 10 * rate_addr,
                                       100000);
     srv.poll_interval = (unsigned)poll_interval;
+    srv.max_downloads = (unsigned)max_downloads;
+    srv.download_idle = (unsigned)download_idle;
+    srv.download_retry = (unsigned)download_retry;
     if (max_downloads &&
         !(srv.loadshape = loadshape_new((unsigned)max_downloads, (unsigned)download_idle,
                                         (unsigned)download_retry))) {
@@ -490,7 +540,7 @@ int main(int argc, char **argv)
     srv.max_query = QUERY_LEN_MAX;
     srv.max_device_body = DEVICE_BODY_MAX;
 
-    srv.ops = &store_sqlite_ops;
+    srv.ops = store_pg_target(db) ? &store_pg_ops : &store_sqlite_ops;
     srv.data_dir = data;
     srv.max_upload = max_upload;
     srv.max_inflight = (unsigned)max_inflight;
@@ -502,7 +552,8 @@ int main(int argc, char **argv)
         return 1;
     }
     if (srv.ops->open(db, &srv.store) != STORE_OK) {
-        fprintf(stderr, "fota-server: cannot open the store %s (see the log above)\n", db);
+        fprintf(stderr, "fota-server: cannot open the %s store %s (see the log above)\n",
+                srv.ops->name, srv.ops == &store_pg_ops ? "" : db);
         return 1;
     }
     devcache_wrap_store(&srv);
@@ -546,7 +597,8 @@ int main(int argc, char **argv)
         return 1;
     }
     SLOG(SLOG_INFO, "fota-server listening on %s port %u%s (store %s %s, data %s, %u threads)",
-         listen_addr, bound, cert_pem ? " with TLS" : "", srv.ops->name, db, data,
+         listen_addr, bound, cert_pem ? " with TLS" : "", srv.ops->name,
+         srv.ops == &store_pg_ops ? "(URL not logged: it may hold a password)" : db, data,
          (unsigned)threads);
     SLOG(SLOG_INFO, "limits: %g req/s per device, %g req/s per address, %u connections "
          "(%u per address), idle timeout %u s, signatures %s%s",

@@ -182,6 +182,10 @@ struct store;
 
 struct store_ops {
     const char *name;
+    /* 1 when several server processes may share the database (PostgreSQL):
+     * what a process caches from it must be checked on use (devcache.h),
+     * and release bytes live in the database too (blob_put/blob_get). */
+    int shared;
     /* target: a file path for SQLite; a URL for other backends. Applies
      * pending migrations before returning. */
     int (*open)(const char *target, struct store **out);
@@ -198,7 +202,11 @@ struct store_ops {
     int (*device_get)(struct store *s, const char *id, struct store_device *out);
     int (*device_list)(struct store *s, store_device_cb cb, void *ctx);
     /* The device called check: remember its running version, what was
-     * offered (0: nothing) and when. */
+     * offered (0: nothing) and when. A change of version or offer is
+     * written at once and durably; a poll that changes neither only records
+     * last_seen, batched (store_seen.h: up to a second late, and a crash may
+     * lose the last second of it). STORE_NOT_FOUND for an unknown device
+     * (a backend may say STORE_OK when only last_seen would change). */
     int (*device_checked)(struct store *s, const char *id, const char *running_version,
                           int64_t offered_release, int64_t now);
     /* Records a status. A status with the same release and state as the
@@ -297,8 +305,33 @@ struct store_ops {
     /* The wrapped key of a device registered with its own key, or
      * STORE_NOT_FOUND (its key is derived). */
     int (*device_key_get)(struct store *s, const char *id, uint8_t wrapped[60]);
+
+    /* --- release bytes (shared stores; NULL when the data folder is the
+     * only copy, as with SQLite) ---------------------------------------- */
+    /* Stores len bytes under their SHA-256 (lowercase hex), in one
+     * transaction; bytes already stored under sha256hex are kept (content-
+     * addressed: the same name is the same bytes). */
+    int (*blob_put)(struct store *s, const char *sha256hex, const uint8_t *data, size_t len);
+    /* Writes the bytes stored under sha256hex to fd (from its current
+     * offset); STORE_NOT_FOUND when none are. The caller checks the hash. */
+    int (*blob_get)(struct store *s, const char *sha256hex, int fd);
+
+    /* --- fleet-wide download slots (shared stores; NULL: per process) ---
+     * The device may download now: STORE_OK (it holds one of max slots,
+     * refreshed at now), or STORE_EXISTS when all max slots are held by
+     * others (a slot not refreshed for idle seconds is free again). */
+    int (*download_admit)(struct store *s, const char *id, unsigned max, int64_t now,
+                          unsigned idle);
+    /* The device's download ended: its slot is free. */
+    int (*download_done)(struct store *s, const char *id);
 };
 
 extern const struct store_ops store_sqlite_ops;
+extern const struct store_ops store_pg_ops; /* store_pg.c */
+
+/* Whether --db's value names a PostgreSQL database (postgresql:// or
+ * postgres:// URL, or a libpq "host=..."/"dbname=..." string) rather than a
+ * SQLite file. */
+int store_pg_target(const char *target);
 
 #endif

@@ -6,8 +6,9 @@
  * device (204) survives a power cut or a SIGKILL. Concurrency: a small pool
  * of connections, one taken per call, so reads from many HTTP threads run in
  * parallel (WAL readers never block) and writers queue on busy_timeout.
- * Schema: versioned migrations tracked in PRAGMA user_version, applied in
- * one transaction at open, so a half-migrated database cannot exist.
+ * Schema: the versioned migrations of store_migrations.c, tracked in PRAGMA
+ * user_version, applied in one transaction at open, so a half-migrated
+ * database cannot exist.
  */
 #include "store.h"
 
@@ -20,135 +21,12 @@
 #include <sqlite3.h>
 
 #include "log.h"
+#include "store_migrations.h"
+#include "store_seen.h"
 #include "store_sqlite_int.h"
 
 #define BUSY_TIMEOUT_MS 10000
 
-/* Migration i brings the schema from version i to i+1. Append only: never
- * edit a migration that has shipped. */
-static const char *const migrations[] = {
-    /* 1: initial schema */
-    "CREATE TABLE releases ("
-    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
-    "  version TEXT NOT NULL,"
-    "  size INTEGER NOT NULL,"
-    "  chip INTEGER NOT NULL,"
-    "  project TEXT NOT NULL,"
-    "  idf_ver TEXT NOT NULL,"
-    "  secure_version INTEGER NOT NULL,"
-    "  sha256 TEXT NOT NULL UNIQUE,"
-    "  chunk_size INTEGER NOT NULL,"
-    "  slot_size INTEGER NOT NULL,"
-    "  created_at INTEGER NOT NULL);"
-    "CREATE TABLE devices ("
-    "  id TEXT PRIMARY KEY,"
-    "  chip INTEGER NOT NULL,"
-    "  current_version TEXT NOT NULL DEFAULT '',"
-    "  reported_version TEXT NOT NULL DEFAULT '',"
-    "  offered_release INTEGER REFERENCES releases(id),"
-    "  state TEXT NOT NULL DEFAULT '',"
-    "  status_release INTEGER REFERENCES releases(id),"
-    "  chunks_received INTEGER NOT NULL DEFAULT 0,"
-    "  last_error TEXT NOT NULL DEFAULT '',"
-    "  last_seen INTEGER NOT NULL DEFAULT 0,"
-    "  created_at INTEGER NOT NULL);"
-    "CREATE TABLE status_history ("
-    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
-    "  device_id TEXT NOT NULL REFERENCES devices(id),"
-    "  release_id INTEGER NOT NULL REFERENCES releases(id),"
-    "  state TEXT NOT NULL,"
-    "  chunks_received INTEGER NOT NULL,"
-    "  error TEXT NOT NULL,"
-    "  at INTEGER NOT NULL);"
-    "CREATE INDEX status_history_device ON status_history(device_id, id);"
-    "CREATE TABLE deployments ("
-    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
-    "  release_id INTEGER NOT NULL REFERENCES releases(id),"
-    "  chip INTEGER,"
-    "  created_at INTEGER NOT NULL);"
-    "CREATE INDEX deployments_chip ON deployments(chip, id);"
-    "CREATE TABLE deployment_devices ("
-    "  deployment_id INTEGER NOT NULL REFERENCES deployments(id),"
-    "  device_id TEXT NOT NULL REFERENCES devices(id),"
-    "  PRIMARY KEY (deployment_id, device_id));"
-    "CREATE INDEX deployment_devices_device ON deployment_devices(device_id);",
-    /* 2: signed releases (manifest + ECDSA signature, both NULL when
-     * unsigned) and deployments that may downgrade */
-    "ALTER TABLE releases ADD COLUMN manifest BLOB;"
-    "ALTER TABLE releases ADD COLUMN signature BLOB;"
-    "ALTER TABLE deployments ADD COLUMN allow_downgrade INTEGER NOT NULL DEFAULT 0;",
-    /* 3: staged rollouts (rollout.h): the rollout, its members (cohort hash
-     * and stage, first offer, last state, outcome), its transitions; device
-     * tags for tag targets; keys devices already held, wrapped (keys.h); the
-     * append-only audit log of admin actions */
-    "CREATE TABLE device_tags ("
-    "  device_id TEXT NOT NULL REFERENCES devices(id),"
-    "  tag TEXT NOT NULL,"
-    "  PRIMARY KEY (device_id, tag));"
-    "CREATE INDEX device_tags_tag ON device_tags(tag, device_id);"
-    "CREATE TABLE device_keys ("
-    "  device_id TEXT PRIMARY KEY REFERENCES devices(id),"
-    "  wrapped BLOB NOT NULL);"
-    "CREATE TABLE rollouts ("
-    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
-    "  release_id INTEGER NOT NULL REFERENCES releases(id),"
-    "  target INTEGER NOT NULL,"
-    "  chip INTEGER,"
-    "  tag TEXT,"
-    "  stages TEXT NOT NULL,"
-    "  bounds TEXT NOT NULL,"
-    "  salt INTEGER NOT NULL,"
-    "  min_devices INTEGER NOT NULL,"
-    "  max_failure_pct INTEGER NOT NULL,"
-    "  deadline INTEGER NOT NULL,"
-    "  soak INTEGER NOT NULL,"
-    "  allow_downgrade INTEGER NOT NULL,"
-    "  after_deployment INTEGER NOT NULL,"
-    "  state TEXT NOT NULL,"
-    "  stage INTEGER NOT NULL,"
-    "  stage_started_at INTEGER NOT NULL,"
-    "  created_at INTEGER NOT NULL,"
-    "  updated_at INTEGER NOT NULL,"
-    "  reason TEXT NOT NULL);"
-    "CREATE INDEX rollouts_state ON rollouts(state, id);"
-    "CREATE INDEX rollouts_release ON rollouts(release_id);"
-    "CREATE TABLE rollout_members ("
-    "  rollout_id INTEGER NOT NULL REFERENCES rollouts(id),"
-    "  device_id TEXT NOT NULL REFERENCES devices(id),"
-    "  hash INTEGER NOT NULL,"
-    "  stage INTEGER NOT NULL,"
-    "  offered_at INTEGER,"
-    "  state TEXT NOT NULL DEFAULT '',"
-    "  outcome TEXT NOT NULL DEFAULT '',"
-    "  finished_at INTEGER,"
-    "  PRIMARY KEY (rollout_id, device_id));"
-    "CREATE INDEX rollout_members_device ON rollout_members(device_id, rollout_id);"
-    "CREATE INDEX rollout_members_stage ON rollout_members(rollout_id, stage);"
-    "CREATE TABLE rollout_events ("
-    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
-    "  rollout_id INTEGER NOT NULL REFERENCES rollouts(id),"
-    "  at INTEGER NOT NULL,"
-    "  from_state TEXT NOT NULL,"
-    "  to_state TEXT NOT NULL,"
-    "  from_stage INTEGER NOT NULL,"
-    "  to_stage INTEGER NOT NULL,"
-    "  reason TEXT NOT NULL);"
-    "CREATE INDEX rollout_events_rollout ON rollout_events(rollout_id, id);"
-    "CREATE TABLE audit_log ("
-    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
-    "  at INTEGER NOT NULL,"
-    "  who TEXT NOT NULL,"
-    "  method TEXT NOT NULL,"
-    "  path TEXT NOT NULL,"
-    "  detail TEXT NOT NULL,"
-    "  status INTEGER NOT NULL,"
-    "  result TEXT NOT NULL);"
-    "CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log"
-    "  BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;"
-    "CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log"
-    "  BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;",
-};
-#define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
 static int exec(sqlite3 *db, const char *sql)
 {
@@ -219,15 +97,15 @@ static int migrate(sqlite3 *db)
             version = sqlite3_column_int(st, 0);
         sqlite3_finalize(st);
     }
-    if (version < 0 || version > NMIGRATIONS) {
+    if (version < 0 || version > store_nmigrations) {
         SLOG(SLOG_ERROR, "sqlite: schema version %d is not one this server knows (0..%d)",
-             version, NMIGRATIONS);
+             version, store_nmigrations);
         exec(db, "ROLLBACK");
         return -1;
     }
-    for (int v = version; v < NMIGRATIONS; v++) {
+    for (int v = version; v < store_nmigrations; v++) {
         char sql[64];
-        if (exec(db, migrations[v])) {
+        if (exec(db, store_migrations[v].sqlite)) {
             exec(db, "ROLLBACK");
             return -1;
         }
@@ -240,6 +118,9 @@ static int migrate(sqlite3 *db)
     }
     return exec(db, "COMMIT");
 }
+
+static void sq_close(struct store *s);
+static int sq_seen_flush(void *ctx, const struct store_seen_entry *e, size_t n);
 
 static int sq_open(const char *target, struct store **out)
 {
@@ -259,6 +140,10 @@ static int sq_open(const char *target, struct store **out)
         return STORE_ERR;
     }
     release_conn(s, db);
+    if (!(s->seen = store_seen_new(sq_seen_flush, s, 0))) {
+        sq_close(s);
+        return STORE_ERR;
+    }
     *out = s;
     return STORE_OK;
 }
@@ -267,6 +152,7 @@ static void sq_close(struct store *s)
 {
     if (!s)
         return;
+    store_seen_free(s->seen); /* the last batch, while the pool is open */
     for (int i = 0; i < s->npool; i++)
         sqlite3_close(s->pool[i]);
     pthread_mutex_destroy(&s->mu);
@@ -538,6 +424,49 @@ static int sq_device_list(struct store *s, store_device_cb cb, void *ctx)
     return rc;
 }
 
+/* The batched last_seen times (store_seen.h), in one transaction without
+ * an fsync: a crash may lose the last second of them, nothing else. */
+static int sq_seen_flush(void *ctx, const struct store_seen_entry *e, size_t n)
+{
+    struct store *s = ctx;
+    sqlite3 *db = acquire(s);
+    sqlite3_stmt *st = NULL;
+    int rc = -1;
+
+    if (!db)
+        return -1;
+    if (exec(db, "PRAGMA synchronous=NORMAL"))
+        goto out;
+    if (exec(db, "BEGIN IMMEDIATE"))
+        goto sync;
+    st = prep(db, "UPDATE devices SET last_seen = ?2 WHERE id = ?1 AND last_seen < ?2");
+    for (size_t i = 0; st && i < n; i++) {
+        sqlite3_reset(st);
+        sqlite3_bind_text(st, 1, e[i].id, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, e[i].at);
+        if (sqlite3_step(st) != SQLITE_DONE) {
+            step_err(db, SQLITE_ERROR, "last_seen");
+            break;
+        }
+        if (i + 1 == n)
+            rc = 0;
+    }
+    sqlite3_finalize(st);
+    if (rc == 0 && exec(db, "COMMIT"))
+        rc = -1;
+    if (rc)
+        exec(db, "ROLLBACK");
+sync:
+    exec(db, "PRAGMA synchronous=FULL");
+out:
+    release_conn(s, db);
+    return rc;
+}
+
+/* What a poll persists: the running version and the offer are written at
+ * once and durably when they change; a check that changes neither (the
+ * common poll) only notes last_seen for the batch (store_seen.h), so a
+ * poll costs a read and no fsync. */
 static int sq_device_checked(struct store *s, const char *id, const char *running,
                              int64_t offered, int64_t now)
 {
@@ -547,6 +476,32 @@ static int sq_device_checked(struct store *s, const char *id, const char *runnin
 
     if (!db)
         return STORE_ERR;
+    st = prep(db, "SELECT reported_version = ?2 AND (?3 <= 0 OR IFNULL(offered_release, 0) = ?3)"
+                  " FROM devices WHERE id = ?1");
+    if (!st) {
+        release_conn(s, db);
+        return STORE_ERR;
+    }
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, running, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, offered);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW && sqlite3_column_int(st, 0)) {
+        sqlite3_finalize(st);
+        release_conn(s, db);
+        store_seen_note(s->seen, id, now);
+        return STORE_OK;
+    }
+    sqlite3_finalize(st);
+    if (rc == SQLITE_DONE) {
+        release_conn(s, db);
+        return STORE_NOT_FOUND;
+    }
+    if (rc != SQLITE_ROW) {
+        rc = step_err(db, rc, "read device on check");
+        release_conn(s, db);
+        return rc;
+    }
     /* An offer of nothing keeps the last offered release: a device that is
      * already up to date may still resume or re-read its old release. */
     st = prep(db, "UPDATE devices SET reported_version = ?, last_seen = ?,"

@@ -22,6 +22,7 @@ struct store {
     pthread_mutex_t mu;
     sqlite3 *pool[POOL_MAX];
     int npool;
+    struct store_seen *seen; /* batched last_seen (store_seen.h) */
 };
 
 /* A connection of the pool (opened when the pool is empty), or NULL. */

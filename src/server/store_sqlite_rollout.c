@@ -173,62 +173,62 @@ fail:
     return rc == STORE_OK ? STORE_ERR : rc;
 }
 
-int sq_rollout_get(struct store *s, int64_t id, struct store_rollout *out)
+/* Run a statement whose rows are rollouts, handing each to cb; then
+ * finalize it and give the connection back (st NULL: prepare failed). The
+ * one frame get, list and joinable share. */
+static int run_rollouts(struct store *s, sqlite3 *db, sqlite3_stmt *st, store_rollout_cb cb,
+                        void *ctx)
 {
-    sqlite3 *db = sq_acquire(s);
-    sqlite3_stmt *st;
+    struct store_rollout r;
     int rc;
 
-    if (!db)
-        return STORE_ERR;
-    st = sq_prep(db, "SELECT " ROLLOUT_COLS " FROM rollouts WHERE id = ?");
     if (!st) {
         sq_release(s, db);
         return STORE_ERR;
     }
-    sqlite3_bind_int64(st, 1, id);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        read_rollout(st, out);
-        rc = STORE_OK;
-    } else {
-        rc = rc == SQLITE_DONE ? STORE_NOT_FOUND : sq_step_err(db, rc, "get rollout");
-    }
-    sqlite3_finalize(st);
-    sq_release(s, db);
-    return rc;
-}
-
-/* Run a statement whose rows are rollouts, handing each to cb. */
-static int each_rollout(sqlite3 *db, sqlite3_stmt *st, store_rollout_cb cb, void *ctx)
-{
-    struct store_rollout r;
-    int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         read_rollout(st, &r);
         if (cb(ctx, &r))
             break;
     }
-    return rc == SQLITE_ROW || rc == SQLITE_DONE ? STORE_OK : sq_step_err(db, rc, "rollouts");
+    rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? STORE_OK : sq_step_err(db, rc, "rollouts");
+    sqlite3_finalize(st);
+    sq_release(s, db);
+    return rc;
 }
 
-int sq_rollout_list(struct store *s, store_rollout_cb cb, void *ctx)
+struct one_rollout { struct store_rollout *out; int found; };
+static int copy_one(void *ctx, const struct store_rollout *r)
 {
+    struct one_rollout *o = ctx;
+    *o->out = *r;
+    o->found = 1;
+    return 1;
+}
+
+int sq_rollout_get(struct store *s, int64_t id, struct store_rollout *out)
+{
+    struct one_rollout o = {out, 0};
     sqlite3 *db = sq_acquire(s);
     sqlite3_stmt *st;
     int rc;
 
     if (!db)
         return STORE_ERR;
-    st = sq_prep(db, "SELECT " ROLLOUT_COLS " FROM rollouts ORDER BY id");
-    if (!st) {
-        sq_release(s, db);
+    if ((st = sq_prep(db, "SELECT " ROLLOUT_COLS " FROM rollouts WHERE id = ?")))
+        sqlite3_bind_int64(st, 1, id);
+    rc = run_rollouts(s, db, st, copy_one, &o);
+    return rc == STORE_OK && !o.found ? STORE_NOT_FOUND : rc;
+}
+
+int sq_rollout_list(struct store *s, store_rollout_cb cb, void *ctx)
+{
+    sqlite3 *db = sq_acquire(s);
+
+    if (!db)
         return STORE_ERR;
-    }
-    rc = each_rollout(db, st, cb, ctx);
-    sqlite3_finalize(st);
-    sq_release(s, db);
-    return rc;
+    return run_rollouts(s, db, sq_prep(db, "SELECT " ROLLOUT_COLS " FROM rollouts ORDER BY id"),
+                        cb, ctx);
 }
 
 int sq_rollout_transition(struct store *s, int64_t id, const char *from_state, int from_stage,
@@ -430,7 +430,7 @@ int sq_rollout_joinable(struct store *s, const char *device, int chip,
     char sql[1024], in[64] = "";
     sqlite3 *db;
     sqlite3_stmt *st;
-    int n = 0, rc;
+    int n = 0;
 
     for (; states[n] && n < 8; n++)
         snprintf(in + strlen(in), sizeof in - strlen(in), "%s?%d", n ? "," : "", n + 3);
@@ -446,18 +446,13 @@ int sq_rollout_joinable(struct store *s, const char *device, int chip,
              in, STORE_TARGET_CHIP, STORE_TARGET_ALL, STORE_TARGET_TAG);
     if (!(db = sq_acquire(s)))
         return STORE_ERR;
-    if (!(st = sq_prep(db, sql))) {
-        sq_release(s, db);
-        return STORE_ERR;
+    if ((st = sq_prep(db, sql))) {
+        sqlite3_bind_text(st, 1, device, -1, SQLITE_STATIC);
+        sqlite3_bind_int(st, 2, chip);
+        for (int i = 0; i < n; i++)
+            sqlite3_bind_text(st, i + 3, states[i], -1, SQLITE_STATIC);
     }
-    sqlite3_bind_text(st, 1, device, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 2, chip);
-    for (int i = 0; i < n; i++)
-        sqlite3_bind_text(st, i + 3, states[i], -1, SQLITE_STATIC);
-    rc = each_rollout(db, st, cb, ctx);
-    sqlite3_finalize(st);
-    sq_release(s, db);
-    return rc;
+    return run_rollouts(s, db, st, cb, ctx);
 }
 
 int sq_rollout_expire(struct store *s, int64_t id, int64_t cutoff, int64_t now, int *n)

@@ -86,6 +86,7 @@ struct opts {
     int server_pid;
     int quiet;
     const char *expect;
+    const char *acked; /* --acked FILE: every status answered 2xx, a line each */
 };
 
 static struct opts o = {.devices = 100, .threads = 4, .stages = "1%,10%,50%,100%",
@@ -96,6 +97,8 @@ static struct release rel[RELEASES_MAX];
 static int nrel;
 static struct fdev *devs;
 static uint8_t images[RELEASES_MAX + 1][FLEET_IMAGE_SIZE]; /* [0]: provisioned */
+static FILE *acked_f;                 /* --acked */
+static pthread_mutex_t acked_mu = PTHREAD_MUTEX_INITIALIZER;
 
 /* --- admin API (libcurl + jansson) ------------------------------------------- */
 
@@ -218,7 +221,16 @@ static int faulty_post(const struct fota_config *cfg, const char *path,
         d->drops++;
         return FOTA_ERR_NET;
     }
-    return x->post(cfg, path, h, nh, body, len, status);
+    int rc = x->post(cfg, path, h, nh, body, len, status);
+    /* the statuses the server acknowledged, for a test to find in its
+     * database (tests/server/test_threenode.c): "ID<TAB>BODY" */
+    if (acked_f && rc == FOTA_OK && *status >= 200 && *status < 300 && strstr(path, "/status")) {
+        pthread_mutex_lock(&acked_mu);
+        fprintf(acked_f, "%s\t%.*s\n", d->id, (int)len, body);
+        fflush(acked_f);
+        pthread_mutex_unlock(&acked_mu);
+    }
+    return rc;
 }
 
 /* --- one power-on ----------------------------------------------------------------- */
@@ -582,6 +594,18 @@ static int final_check(void)
             continue;
         }
         nor_close(&fl);
+        /* the exact bytes of the release with that version (each release's
+         * image is made here, so its bytes are known) */
+        const uint8_t *want = strcmp(b.info.version, "1.0.0") == 0 ? images[0] : NULL;
+        for (int r = 0; !want && r < nrel; r++)
+            if (strcmp(rel[r].version, b.info.version) == 0)
+                want = images[r + 1];
+        if (!want || b.offset + FLEET_IMAGE_SIZE > FLEET_FLASH_SIZE ||
+            memcmp(d->mem + b.offset, want, FLEET_IMAGE_SIZE) != 0) {
+            printf("FAIL: %s boots %s, not the exact bytes of that release\n", d->id,
+                   b.info.version);
+            wrong++;
+        }
         if (strcmp(b.info.version, d->confirmed) != 0 ||
             b.ota_state == FOTA_OTA_PENDING_VERIFY) {
             printf("FAIL: %s boots %s (%s), it last confirmed %s\n", d->id, b.info.version,
@@ -646,6 +670,7 @@ static int usage(const char *why)
             "                  [--poll P] [--drop P] [--cut P] [--offline P]\n"
             "                  [--offline-rounds R] [--max-rounds R] [--seed S]\n"
             "                  [--server-pid PID] [--expect STATE,...] [--quiet]\n"
+            "                  [--acked FILE]\n"
             "  --release V:S  a rollout of a new release V, whose self-test fails on a share S\n"
             "                 (0..1) of the devices (they roll back); repeat for more\n"
             "  --poll P       chance a device powers on and polls in a round (default 0.7)\n"
@@ -653,7 +678,8 @@ static int usage(const char *why)
             "  --cut P        chance a power-on loses power during flash operations (0)\n"
             "  --offline P    share of devices offline for the first 1..R rounds (0)\n"
             "  --expect LIST  how each rollout must end, e.g. completed,halted\n"
-            "  --server-pid   report the server's peak RSS and CPU time\n");
+            "  --server-pid   report the server's peak RSS and CPU time\n"
+            "  --acked FILE   write every status the server answered 2xx to FILE\n");
     return 2;
 }
 
@@ -675,6 +701,7 @@ int main(int argc, char **argv)
         {"poll", 1, 0, 'p'}, {"drop", 1, 0, 'd'}, {"cut", 1, 0, 'c'}, {"offline", 1, 0, 'o'},
         {"offline-rounds", 1, 0, 'O'}, {"max-rounds", 1, 0, 'R'}, {"seed", 1, 0, 'e'},
         {"server-pid", 1, 0, 'P'}, {"expect", 1, 0, 'x'}, {"quiet", 0, 0, 'q'},
+        {"acked", 1, 0, 'a'},
         {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
     int ch, bad = 0, fails = 0;
     double t0;
@@ -709,6 +736,7 @@ int main(int argc, char **argv)
         case 'R': o.max_rounds = atoi(optarg); bad |= o.max_rounds < 1; break;
         case 'e': o.seed = (uint32_t)strtoul(optarg, NULL, 0); break;
         case 'P': o.server_pid = atoi(optarg); break;
+        case 'a': o.acked = optarg; break;
         case 'x': o.expect = optarg; break;
         case 'q': o.quiet = 1; break;
         case 'h': usage(NULL); return 0;
@@ -719,6 +747,10 @@ int main(int argc, char **argv)
         return usage("a value is out of range (shares are 0..1; versions other than 1.0.0)");
     if (!o.server || !o.token || !nrel)
         return usage("--server, --token and at least one --release are required");
+    if (o.acked && !(acked_f = fopen(o.acked, "w"))) {
+        fprintf(stderr, "fota-fleet: cannot write %s\n", o.acked);
+        return 2;
+    }
     fota_posix_log_level = FOTA_LOG_ERROR - 1; /* the devices are many: silence */
     curl_global_init(CURL_GLOBAL_DEFAULT);
     setvbuf(stdout, NULL, _IOLBF, 0);

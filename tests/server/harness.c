@@ -17,6 +17,8 @@
 #include <unistd.h>
 
 #include <curl/curl.h>
+#include <libpq-fe.h>
+#include <sqlite3.h>
 #include <mbedtls/base64.h>
 #include <mbedtls/md.h>
 
@@ -43,6 +45,73 @@ void h_newdir(struct srv *s)
     memset(s, 0, sizeof *s);
     snprintf(s->dir, sizeof s->dir, "%s/fota-server-test-XXXXXX", t && *t ? t : "/tmp");
     CHECK(mkdtemp(s->dir), "mkdtemp %s: %s", s->dir, strerror(errno));
+    if (h_pg()) {
+        /* a database per server folder, named after it */
+        const char *base = strrchr(s->dir, '/') + 1;
+        char name[64], sql[128], err[256];
+        int j = 0;
+        for (const char *p = base; *p && j < 60; p++)
+            name[j++] = (char)((*p >= 'A' && *p <= 'Z') ? *p + 32 : (*p == '-' ? '_' : *p));
+        name[j] = 0;
+        snprintf(sql, sizeof sql, "CREATE DATABASE %s", name);
+        snprintf(s->db, sizeof s->db, "%s dbname=postgres", getenv("FOTA_TEST_PG"));
+        CHECK(h_sql(s, sql, err, sizeof err) == 0, "%s: %s", sql, err);
+        snprintf(s->db, sizeof s->db, "%s dbname=%s", getenv("FOTA_TEST_PG"), name);
+    } else {
+        snprintf(s->db, sizeof s->db, "%s/db.sqlite", s->dir);
+    }
+}
+
+int h_pg(void)
+{
+    const char *pg = getenv("FOTA_TEST_PG");
+    return pg && *pg;
+}
+
+int h_sql(struct srv *s, const char *sql, char *out, size_t n)
+{
+    int rc = -1;
+    out[0] = 0;
+    if (h_pg()) {
+        PGconn *c = PQconnectdb(s->db);
+        PGresult *r = NULL;
+        if (PQstatus(c) != CONNECTION_OK) {
+            snprintf(out, n, "%s", PQerrorMessage(c));
+        } else {
+            r = PQexec(c, sql);
+            if (PQresultStatus(r) == PGRES_TUPLES_OK || PQresultStatus(r) == PGRES_COMMAND_OK) {
+                if (PQntuples(r) > 0 && PQnfields(r) > 0)
+                    snprintf(out, n, "%s", PQgetvalue(r, 0, 0));
+                rc = 0;
+            } else {
+                snprintf(out, n, "%s", PQresultErrorMessage(r));
+            }
+        }
+        PQclear(r);
+        PQfinish(c);
+    } else {
+        sqlite3 *db = NULL;
+        sqlite3_stmt *st = NULL;
+        if (sqlite3_open(s->db, &db) != SQLITE_OK) {
+            snprintf(out, n, "%s", db ? sqlite3_errmsg(db) : "cannot open");
+        } else {
+            sqlite3_busy_timeout(db, 10000);
+            if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
+                int step = sqlite3_step(st);
+                if (step == SQLITE_ROW || step == SQLITE_DONE) {
+                    const unsigned char *t = step == SQLITE_ROW ? sqlite3_column_text(st, 0)
+                                                                : NULL;
+                    snprintf(out, n, "%s", t ? (const char *)t : "");
+                    rc = 0;
+                }
+            }
+            if (rc)
+                snprintf(out, n, "%s", sqlite3_errmsg(db));
+        }
+        sqlite3_finalize(st);
+        sqlite3_close(db);
+    }
+    return rc;
 }
 
 static void write_text(const char *path, const char *text)
@@ -73,11 +142,10 @@ static void dump_log(struct srv *s)
 
 void h_start(struct srv *s, const char *const *extra)
 {
-    char db[300], data[300], mk[300], tok[300], pf[300], logp[300];
+    char data[300], mk[300], tok[300], pf[300], logp[300];
     const char *argv[40];
     int n = 0;
 
-    snprintf(db, sizeof db, "%s/db.sqlite", s->dir);
     snprintf(data, sizeof data, "%s/data", s->dir);
     snprintf(mk, sizeof mk, "%s/master.key", s->dir);
     snprintf(tok, sizeof tok, "%s/admin.token", s->dir);
@@ -87,7 +155,7 @@ void h_start(struct srv *s, const char *const *extra)
     unlink(pf);
 
     argv[n++] = h_server_bin;
-    argv[n++] = "--db"; argv[n++] = db;
+    argv[n++] = "--db"; argv[n++] = s->db;
     argv[n++] = "--data"; argv[n++] = data;
     argv[n++] = "--master-key-file"; argv[n++] = mk;
     argv[n++] = "--admin-token-file"; argv[n++] = tok;

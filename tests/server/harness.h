@@ -37,7 +37,17 @@ struct srv {
     unsigned port;
     char dir[256];  /* holds db.sqlite, data/, master.key, admin.token, server.log */
     char url[64];   /* http://127.0.0.1:PORT */
+    char db[512];   /* --db: <dir>/db.sqlite, or a PostgreSQL conninfo (FOTA_TEST_PG) */
 };
+
+/* Whether the servers run on PostgreSQL: FOTA_TEST_PG is set (a conninfo
+ * without dbname, from tests/lib/pgcluster.sh); then h_newdir also creates
+ * a fresh database for the server, so the same tests run on both stores. */
+int h_pg(void);
+/* Runs sql on s's database (SQLite file or PostgreSQL database) as an
+ * operator would, outside the server: 0 and the first column of the first
+ * row in out ("" when no row), or -1 and the error message in out. */
+int h_sql(struct srv *s, const char *sql, char *out, size_t n);
 
 /* Parse argv (server binary, firmware dir), init libcurl. */
 void h_init(int argc, char **argv);

@@ -33,7 +33,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <sqlite3.h>
 
 #include "harness.h"
 
@@ -640,24 +639,20 @@ static void import(void)
     CHECK(strstr(str(line_of(rep, 0), "error"), "another key"), "another key is refused");
     json_decref(rep);
     {
-        char db[300];
-        sqlite3 *sq;
-        sqlite3_stmt *st;
-        uint8_t raw[32];
+        char hexw[256];
+        uint8_t raw[32], w[60];
         for (int i = 0; i < 32; i++)
             sscanf(own + 2 * i, "%2hhx", &raw[i]);
-        snprintf(db, sizeof db, "%s/db.sqlite", f.s.dir);
-        CHECK(sqlite3_open_v2(db, &sq, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK, "open db");
-        CHECK(sqlite3_prepare_v2(sq, "SELECT wrapped FROM device_keys WHERE device_id = 'own-1'",
-                                 -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW,
-              "own-1 has a wrapped key row");
-        const uint8_t *w = sqlite3_column_blob(st, 0);
-        int wn = sqlite3_column_bytes(st, 0);
-        CHECK(wn == 60, "wrapped key is 60 bytes, got %d", wn);
-        CHECK(!memmem(w, (size_t)wn, raw, 32) && !memmem(w, (size_t)wn, own, 64),
+        CHECK(h_sql(&f.s, h_pg() ? "SELECT encode(wrapped, 'hex') FROM device_keys"
+                                   " WHERE device_id = 'own-1'"
+                                 : "SELECT hex(wrapped) FROM device_keys"
+                                   " WHERE device_id = 'own-1'", hexw, sizeof hexw) == 0,
+              "own-1's key row: %s", hexw);
+        CHECK(strlen(hexw) == 120, "wrapped key is 60 bytes, got %zu hex digits", strlen(hexw));
+        for (int i = 0; i < 60; i++)
+            sscanf(hexw + 2 * i, "%2hhx", &w[i]);
+        CHECK(!memmem(w, sizeof w, raw, 32) && !memmem(w, sizeof w, own, 64),
               "the key is in clear in the database");
-        sqlite3_finalize(st);
-        sqlite3_close(sq);
     }
 
     /* a rollout to the tag site-a: 1000 + 1 devices; a device tagged later joins */
