@@ -327,6 +327,19 @@ static void pgs_close(struct store *s)
     free(s);
 }
 
+int pg_exec(struct store *s, const char *sql, const struct pg_args *a, const char *what,
+            int *changed)
+{
+    PGconn *c = pg_acquire(s);
+    int rc;
+
+    if (!c)
+        return STORE_ERR;
+    rc = pg_cmd(c, sql, a, what, changed);
+    pg_release(s, c);
+    return rc;
+}
+
 int pg_rows(struct store *s, const char *sql, const struct pg_args *a,
                       const char *what, int want_row, pg_row_fn each, void *ctx)
 {
@@ -478,18 +491,12 @@ static void read_device(const PGresult *r, int i, struct store_device *d)
 static int pgs_device_insert(struct store *s, const char *id, int chip)
 {
     struct pg_args a = {0};
-    PGconn *c = pg_acquire(s);
-    int rc;
 
-    if (!c)
-        return STORE_ERR;
     pg_txt(&a, id);
     pg_i64(&a, chip);
     pg_i64(&a, (int64_t)time(NULL));
-    rc = pg_cmd(c, "INSERT INTO devices (id, chip, created_at) VALUES ($1,$2,$3)", &a,
-                "insert device", NULL);
-    pg_release(s, c);
-    return rc;
+    return pg_exec(s, "INSERT INTO devices (id, chip, created_at) VALUES ($1,$2,$3)", &a,
+                   "insert device", NULL);
 }
 
 static int copy_device(void *ctx, const PGresult *r, int i)
@@ -588,22 +595,18 @@ static int pgs_device_checked(struct store *s, const char *id, const char *runni
                               int64_t offered, int64_t now)
 {
     struct pg_args a = {0};
-    PGconn *c = pg_acquire(s);
     int rc, n = 0;
 
-    if (!c)
-        return STORE_ERR;
     pg_txt(&a, running);
     pg_i64(&a, now);
     pg_i64(&a, offered);
     pg_txt(&a, id);
     /* An offer of nothing keeps the last offered release (store_sqlite.c). */
-    rc = pg_cmd(c, "UPDATE devices SET reported_version = $1, last_seen = $2,"
-                   " offered_release = CASE WHEN $3::bigint > 0 THEN $3::bigint"
-                   " ELSE offered_release END WHERE id = $4 AND (reported_version <> $1"
-                   " OR ($3::bigint > 0 AND COALESCE(offered_release, 0) <> $3::bigint))", &a,
-                "update device on check", &n);
-    pg_release(s, c);
+    rc = pg_exec(s, "UPDATE devices SET reported_version = $1, last_seen = $2,"
+                    " offered_release = CASE WHEN $3::bigint > 0 THEN $3::bigint"
+                    " ELSE offered_release END WHERE id = $4 AND (reported_version <> $1"
+                    " OR ($3::bigint > 0 AND COALESCE(offered_release, 0) <> $3::bigint))",
+                 &a, "update device on check", &n);
     if (rc == STORE_EXISTS)
         rc = STORE_ERR;
     /* nothing changed (or no such device: its batched last_seen then

@@ -53,6 +53,10 @@ int pg_check(PGresult *r, const char *what);
 /* Runs a command without rows; STORE_OK/STORE_EXISTS/STORE_ERR; *changed
  * (may be NULL): rows it touched. */
 int pg_cmd(PGconn *c, const char *sql, const struct pg_args *a, const char *what, int *changed);
+/* pg_cmd on a connection of the pool: the acquire/run/release frame of
+ * every single-statement write; STORE_ERR when no connection opens. */
+int pg_exec(struct store *s, const char *sql, const struct pg_args *a, const char *what,
+            int *changed);
 /* One query whose rows go to each(ctx, r, row) until it returns non-zero:
  * the acquire/run/check/release frame every read shares. STORE_NOT_FOUND
  * when want_row and no row came. */

@@ -370,20 +370,16 @@ int pg_rollout_joinable(struct store *s, const char *device, int chip,
 int pg_rollout_expire(struct store *s, int64_t id, int64_t cutoff, int64_t now, int *n)
 {
     struct pg_args a = {0};
-    PGconn *c = pg_acquire(s);
-    int rc;
 
     *n = 0;
-    if (!c)
-        return STORE_ERR;
     pg_i64(&a, now);
     pg_i64(&a, id);
     pg_i64(&a, cutoff);
-    rc = pg_cmd(c, "UPDATE rollout_members SET outcome = 'timed_out', finished_at = $1"
-                   " WHERE rollout_id = $2 AND outcome = '' AND offered_at IS NOT NULL"
-                   " AND offered_at <= $3", &a, "expire rollout members", n);
-    pg_release(s, c);
-    return rc == STORE_OK ? STORE_OK : STORE_ERR;
+    return pg_exec(s, "UPDATE rollout_members SET outcome = 'timed_out', finished_at = $1"
+                      " WHERE rollout_id = $2 AND outcome = '' AND offered_at IS NOT NULL"
+                      " AND offered_at <= $3", &a, "expire rollout members", n) == STORE_OK
+               ? STORE_OK
+               : STORE_ERR;
 }
 
 static int copy_offer(void *ctx, const PGresult *r, int i)
@@ -417,18 +413,15 @@ int pg_rollout_for_device(struct store *s, const char *device, int chip,
 int pg_rollout_offered(struct store *s, int64_t rollout, const char *device, int64_t now)
 {
     struct pg_args a = {0};
-    PGconn *c = pg_acquire(s);
-    int rc;
 
-    if (!c)
-        return STORE_ERR;
     pg_i64(&a, now);
     pg_i64(&a, rollout);
     pg_txt(&a, device);
-    rc = pg_cmd(c, "UPDATE rollout_members SET offered_at = $1 WHERE rollout_id = $2"
-                   " AND device_id = $3 AND offered_at IS NULL", &a, "rollout offered", NULL);
-    pg_release(s, c);
-    return rc == STORE_OK ? STORE_OK : STORE_ERR;
+    return pg_exec(s, "UPDATE rollout_members SET offered_at = $1 WHERE rollout_id = $2"
+                      " AND device_id = $3 AND offered_at IS NULL", &a, "rollout offered",
+                   NULL) == STORE_OK
+               ? STORE_OK
+               : STORE_ERR;
 }
 
 int pg_rollout_note_status(PGconn *c, const char *device, int64_t release, const char *state,
