@@ -340,6 +340,26 @@ int pg_exec(struct store *s, const char *sql, const struct pg_args *a, const cha
     return rc;
 }
 
+int pg_tx(struct store *s, int (*body)(PGconn *c, void *ctx), void *ctx)
+{
+    PGconn *c = pg_acquire(s);
+    int rc;
+
+    if (!c)
+        return STORE_ERR;
+    if (pg_cmd(c, "BEGIN", NULL, "begin", NULL)) {
+        pg_release(s, c);
+        return STORE_ERR;
+    }
+    rc = body(c, ctx);
+    if (rc == STORE_OK && pg_cmd(c, "COMMIT", NULL, "commit", NULL))
+        rc = STORE_ERR;
+    if (rc != STORE_OK)
+        pg_cmd(c, "ROLLBACK", NULL, "rollback", NULL);
+    pg_release(s, c);
+    return rc;
+}
+
 int pg_rows(struct store *s, const char *sql, const struct pg_args *a,
                       const char *what, int want_row, pg_row_fn each, void *ctx)
 {

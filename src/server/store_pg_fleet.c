@@ -64,27 +64,20 @@ static int import_row(PGconn *c, struct store_import_row *r, int64_t now)
     return 0;
 }
 
+struct import_ctx { struct store_import_row *rows; size_t n; int64_t now; };
+static int import_body(PGconn *c, void *ctx)
+{
+    struct import_ctx *x = ctx;
+    for (size_t i = 0; i < x->n; i++)
+        if (import_row(c, &x->rows[i], x->now))
+            return STORE_ERR;
+    return STORE_OK;
+}
+
 int pg_device_import(struct store *s, struct store_import_row *rows, size_t n)
 {
-    PGconn *c = pg_acquire(s);
-    int64_t now = (int64_t)time(NULL);
-    int rc = STORE_OK;
-
-    if (!c)
-        return STORE_ERR;
-    if (pg_cmd(c, "BEGIN", NULL, "begin", NULL)) {
-        pg_release(s, c);
-        return STORE_ERR;
-    }
-    for (size_t i = 0; i < n && rc == STORE_OK; i++)
-        if (import_row(c, &rows[i], now))
-            rc = STORE_ERR;
-    if (rc == STORE_OK && pg_cmd(c, "COMMIT", NULL, "commit import", NULL))
-        rc = STORE_ERR;
-    if (rc != STORE_OK)
-        pg_cmd(c, "ROLLBACK", NULL, "rollback", NULL);
-    pg_release(s, c);
-    return rc;
+    struct import_ctx x = {rows, n, (int64_t)time(NULL)};
+    return pg_tx(s, import_body, &x);
 }
 
 int pg_device_tag(struct store *s, const char *id, const char *const *add, size_t nadd,

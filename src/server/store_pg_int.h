@@ -57,6 +57,9 @@ int pg_cmd(PGconn *c, const char *sql, const struct pg_args *a, const char *what
  * every single-statement write; STORE_ERR when no connection opens. */
 int pg_exec(struct store *s, const char *sql, const struct pg_args *a, const char *what,
             int *changed);
+/* body(c, ctx) inside BEGIN..COMMIT on a connection of the pool, rolled back
+ * unless it returns STORE_OK: the frame of every multi-statement write. */
+int pg_tx(struct store *s, int (*body)(PGconn *c, void *ctx), void *ctx);
 /* One query whose rows go to each(ctx, r, row) until it returns non-zero:
  * the acquire/run/check/release frame every read shares. STORE_NOT_FOUND
  * when want_row and no row came. */

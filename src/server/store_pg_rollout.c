@@ -86,27 +86,6 @@ static int insert_members(PGconn *c, int64_t id, const struct store_member *m, s
     return STORE_OK;
 }
 
-/* BEGIN, then COMMIT when body's rc is STORE_OK, else ROLLBACK: body's rc. */
-static int in_tx(struct store *s, int (*body)(PGconn *c, void *ctx), void *ctx)
-{
-    PGconn *c = pg_acquire(s);
-    int rc;
-
-    if (!c)
-        return STORE_ERR;
-    if (pg_cmd(c, "BEGIN", NULL, "begin", NULL)) {
-        pg_release(s, c);
-        return STORE_ERR;
-    }
-    rc = body(c, ctx);
-    if (rc == STORE_OK && pg_cmd(c, "COMMIT", NULL, "commit", NULL))
-        rc = STORE_ERR;
-    if (rc != STORE_OK)
-        pg_cmd(c, "ROLLBACK", NULL, "rollback", NULL);
-    pg_release(s, c);
-    return rc;
-}
-
 struct create_ctx { struct store_rollout *r; const struct store_member *m; size_t n; };
 
 static int create_body(PGconn *c, void *ctx)
@@ -161,7 +140,7 @@ int pg_rollout_create(struct store *s, struct store_rollout *r, const struct sto
                       size_t n)
 {
     struct create_ctx x = {r, m, n};
-    return in_tx(s, create_body, &x);
+    return pg_tx(s, create_body, &x);
 }
 
 static int copy_rollout(void *ctx, const PGresult *r, int i)
@@ -228,7 +207,7 @@ int pg_rollout_transition(struct store *s, int64_t id, const char *from_state, i
                           const char *to_state, int to_stage, int64_t now, const char *reason)
 {
     struct transition_ctx t = {id, now, from_state, to_state, reason, from_stage, to_stage};
-    return in_tx(s, transition_body, &t);
+    return pg_tx(s, transition_body, &t);
 }
 
 struct each_event { store_rollout_event_cb cb; void *ctx; };
@@ -338,7 +317,7 @@ static int members_body(PGconn *c, void *ctx)
 int pg_rollout_add_members(struct store *s, int64_t id, const struct store_member *m, size_t n)
 {
     struct members_ctx x = {id, m, n};
-    return in_tx(s, members_body, &x);
+    return pg_tx(s, members_body, &x);
 }
 
 int pg_rollout_joinable(struct store *s, const char *device, int chip,

@@ -51,24 +51,17 @@ static int blob_body(PGconn *c, const char *sha, const uint8_t *data, size_t len
     return STORE_OK;
 }
 
+struct blob_put { const char *sha; const uint8_t *data; size_t len; };
+static int blob_put_body(PGconn *c, void *ctx)
+{
+    const struct blob_put *b = ctx;
+    return blob_body(c, b->sha, b->data, b->len);
+}
+
 int pg_blob_put(struct store *s, const char *sha, const uint8_t *data, size_t len)
 {
-    PGconn *c = pg_acquire(s);
-    int rc;
-
-    if (!c)
-        return STORE_ERR;
-    if (pg_cmd(c, "BEGIN", NULL, "begin", NULL)) {
-        pg_release(s, c);
-        return STORE_ERR;
-    }
-    rc = blob_body(c, sha, data, len);
-    if (rc == STORE_OK && pg_cmd(c, "COMMIT", NULL, "commit release bytes", NULL))
-        rc = STORE_ERR;
-    if (rc != STORE_OK)
-        pg_cmd(c, "ROLLBACK", NULL, "rollback", NULL);
-    pg_release(s, c);
-    return rc;
+    struct blob_put b = {sha, data, len};
+    return pg_tx(s, blob_put_body, &b);
 }
 
 static int write_all(int fd, const char *p, size_t n)
