@@ -367,6 +367,12 @@ static int w_status_history(struct store *s, const char *id, int limit, store_st
     return INNER(s)->status_history(IS(s), id, limit, cb, ctx);
 }
 
+static int w_status_window(struct store *s, struct store_window *w, store_failure_cb cb,
+                           void *ctx)
+{
+    return INNER(s)->status_window(IS(s), w, cb, ctx);
+}
+
 static int w_deployment_create(struct store *s, int64_t release, int chip, int allow_downgrade,
                                const char *const *devices, size_t n,
                                struct store_deployment *out)
@@ -533,6 +539,7 @@ static struct store_ops wrapped_ops = {
     .device_checked = w_device_checked,
     .status_add = w_status_add,
     .status_history = w_status_history,
+    .status_window = w_status_window,
     .deployment_create = w_deployment_create,
     .deployment_list = w_deployment_list,
     .deployment_for_device = w_deployment_for_device,

@@ -173,6 +173,18 @@ struct store_import_row {
     int result;
     int existing_chip;
 };
+/* The dashboard's fleet page over status_history (status_window): what it
+ * asks for (in) and what the store counted (out). */
+struct store_window {
+    int64_t since;          /* in: failures are the rows with at >= since */
+    int limit;              /* in: at most this many failures go to the callback */
+    int64_t first_hour;     /* in: start of the first hourly bucket */
+    unsigned hours;         /* in: buckets of 3600 s from first_hour */
+    int64_t failures_total; /* out: every failure of the window, not only those given */
+    int64_t *confirmed;     /* out: [hours], "confirmed" rows per bucket (the caller's array) */
+};
+/* One failure: the device's id and its history row. */
+typedef int (*store_failure_cb)(void *ctx, const char *device, const struct store_status *s);
 typedef int (*store_tag_cb)(void *ctx, const char *tag);
 typedef int (*store_rollout_cb)(void *ctx, const struct store_rollout *r);
 typedef int (*store_rollout_event_cb)(void *ctx, const struct store_rollout_event *e);
@@ -224,6 +236,17 @@ struct store_ops {
     /* newest first, at most limit rows */
     int (*status_history)(struct store *s, const char *id, int limit, store_status_cb cb,
                           void *ctx);
+    /* The fleet's history in a window, in a constant number of queries
+     * whatever the fleet's size (the dashboard's fleet page, api_fleet.c):
+     * the failures, rows of every device with at >= w->since in state
+     * failed or rolled_back or with a non-empty error, newest first (at,
+     * then insertion order), at most w->limit of them to cb (which may stop
+     * them early), and all of them counted in w->failures_total; and
+     * w->confirmed[k] for k < w->hours, the rows in state confirmed with
+     * first_hour + 3600 k <= at < first_hour + 3600 (k + 1) (set, not
+     * added to). */
+    int (*status_window)(struct store *s, struct store_window *w, store_failure_cb cb,
+                         void *ctx);
 
     /* chip >= 0: deploy to every device of that chip; else to devices[n].
      * STORE_NOT_FOUND if the release or a device is missing. */

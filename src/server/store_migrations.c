@@ -282,5 +282,22 @@ const struct store_migration store_migrations[] = {
             "  refreshed_at BIGINT NOT NULL);"
             "CREATE INDEX download_slots_refreshed ON download_slots(refreshed_at);",
     },
+    /* 5: the fleet's history by time, for status_window (the dashboard's
+     * fleet page reads the failures and the confirmations of the last
+     * hours of the whole fleet at once): the failures (a partial index:
+     * its WHERE is the failure rule, written exactly as the queries of
+     * store_sqlite_window.c and store_pg_window.c write it, or SQLite does
+     * not use it) and every state by time (the confirmations are counted
+     * from the index alone). Without them a refresh scans the whole table,
+     * up to STORE_HISTORY_KEEP rows per device; with them it touches only
+     * the window's failures and confirmations (docs/performance.md). */
+    {
+        .sqlite = "CREATE INDEX status_history_failures ON status_history(at)"
+                  "  WHERE state IN ('failed', 'rolled_back') OR error <> '';"
+                  "CREATE INDEX status_history_state_at ON status_history(state, at);",
+        .pg = "CREATE INDEX status_history_failures ON status_history(at)"
+              "  WHERE state IN ('failed', 'rolled_back') OR error <> '';"
+              "CREATE INDEX status_history_state_at ON status_history(state, at);",
+    },
 };
 const int store_nmigrations = (int)(sizeof store_migrations / sizeof store_migrations[0]);

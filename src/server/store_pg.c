@@ -942,6 +942,7 @@ const struct store_ops store_pg_ops = {
     .device_checked = pgs_device_checked,
     .status_add = pgs_status_add,
     .status_history = pgs_status_history,
+    .status_window = pg_status_window,
     .deployment_create = pgs_deployment_create,
     .deployment_list = pgs_deployment_list,
     .deployment_for_device = pgs_deployment_for_device,

@@ -4,7 +4,8 @@
  * and the result helpers. store_pg.c holds the pool, the migrations,
  * releases, devices, statuses and deployments; store_pg_rollout.c the
  * rollouts; store_pg_fleet.c onboarding and the audit log;
- * store_pg_shared.c release bytes and download slots. Not for use
+ * store_pg_shared.c release bytes and download slots; store_pg_window.c
+ * the fleet page's view of the history. Not for use
  * outside the store.
  */
 #ifndef FOTA_SERVER_STORE_PG_INT_H
@@ -100,6 +101,9 @@ int pg_device_tags(struct store *s, const char *id, store_tag_cb cb, void *ctx);
 int pg_device_key_get(struct store *s, const char *id, uint8_t wrapped[60]);
 int pg_audit_add(struct store *s, struct store_audit *a);
 int pg_audit_list(struct store *s, int64_t before, int limit, store_audit_cb cb, void *ctx);
+
+/* store_pg_window.c */
+int pg_status_window(struct store *s, struct store_window *w, store_failure_cb cb, void *ctx);
 
 /* store_pg_shared.c */
 int pg_blob_put(struct store *s, const char *sha256hex, const uint8_t *data, size_t len);

@@ -842,6 +842,7 @@ const struct store_ops store_sqlite_ops = {
     .device_checked = sq_device_checked,
     .status_add = sq_status_add,
     .status_history = sq_status_history,
+    .status_window = sq_status_window,
     .deployment_create = sq_deployment_create,
     .deployment_list = sq_deployment_list,
     .deployment_for_device = sq_deployment_for_device,

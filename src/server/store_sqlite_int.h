@@ -3,7 +3,8 @@
  * itself (a pool of connections on one file) and the small statement
  * helpers. store_sqlite.c holds the schema, releases, devices and
  * deployments; store_sqlite_rollout.c the rollouts; store_sqlite_conn.c the
- * connections and their statement caches. Not for use outside the
+ * connections and their statement caches; store_sqlite_window.c the fleet
+ * page's view of the history. Not for use outside the
  * store.
  */
 #ifndef FOTA_SERVER_STORE_SQLITE_INT_H
@@ -83,6 +84,9 @@ int sq_device_tag(struct store *s, const char *id, const char *const *add, size_
                   const char *const *remove, size_t nremove);
 int sq_device_tags(struct store *s, const char *id, store_tag_cb cb, void *ctx);
 int sq_device_key_get(struct store *s, const char *id, uint8_t wrapped[60]);
+
+/* store_sqlite_window.c */
+int sq_status_window(struct store *s, struct store_window *w, store_failure_cb cb, void *ctx);
 
 /* store_sqlite_audit.c */
 int sq_audit_add(struct store *s, struct store_audit *a);

@@ -16,8 +16,19 @@
  *     (the core's fota_strerror), the confirmation in the current hour's
  *     bucket; hours=N gives N buckets; bad parameters 400. Device answers
  *     carry last_error_text and history error_text.
+ *   - the fleet answer on a known history of two days (rows written into the
+ *     database with their times, oldest first as the server appends them):
+ *     for 24, 48 and 2 hours, the failures of the window exactly (newest
+ *     first, the first 100 of 131, each field, error in words or null),
+ *     failures_total exact beyond the 100 listed, a failure 10 minutes
+ *     inside and one 10 minutes outside the window, confirmations per
+ *     hourly bucket with a row on the first bucket's first second and one a
+ *     second before it. The expected answer is computed from the planted
+ *     rows and the server's generated_at. Registered for SQLite and for
+ *     PostgreSQL (server_dashboard_pg).
  */
 #include <string.h>
+#include <time.h>
 
 #include <curl/curl.h>
 
@@ -297,6 +308,222 @@ static void fleet(struct srv *s)
     json_decref(dev);
 }
 
+/* --- a fleet with a known history ---------------------------------------- */
+
+/* One history row planted with its time (the server stamps rows with its
+ * own clock, so a history of days is written into the database, as the
+ * store would have written it). */
+struct row {
+    char device[16];
+    const char *state, *error, *words; /* words: fota_strerror of error, NULL: none */
+    long long at;
+};
+
+#define ROWS_MAX 400
+static struct row rows[ROWS_MAX];
+static int nrows;
+
+static void plant(const char *device, const char *state, const char *error, const char *words,
+                  long long at)
+{
+    CHECK(nrows < ROWS_MAX, "too many rows");
+    struct row *r = &rows[nrows++];
+    snprintf(r->device, sizeof r->device, "%s", device);
+    r->state = state;
+    r->error = error;
+    r->words = words;
+    r->at = at;
+}
+
+static int is_failure(const struct row *r)
+{
+    return !strcmp(r->state, "failed") || !strcmp(r->state, "rolled_back") || r->error[0];
+}
+
+static int newest_first(const void *a, const void *b)
+{
+    const struct row *x = *(const struct row *const *)a, *y = *(const struct row *const *)b;
+    return x->at < y->at ? 1 : x->at > y->at ? -1 : 0;
+}
+
+static int oldest_first(const void *a, const void *b)
+{
+    const struct row *x = a, *y = b;
+    return x->at < y->at ? -1 : x->at > y->at ? 1 : 0;
+}
+
+static long long parse_time(const char *t)
+{
+    struct tm tm;
+    memset(&tm, 0, sizeof tm);
+    CHECK(t && strptime(t, "%Y-%m-%dT%H:%M:%SZ", &tm), "not a time: %s", t ? t : "(null)");
+    return (long long)timegm(&tm);
+}
+
+static void time_text(long long t, char out[32])
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+    gmtime_r(&tt, &tm);
+    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* GET /api/admin/fleet?hours=H against the planted rows: the failures of
+ * the window newest first (at most 100) and their exact total, the
+ * confirmations per hour bucket; the window is the server's own (from
+ * generated_at), so an hour turning during the test moves nothing. */
+static void check_window(struct srv *s, int hours, long long *total_out)
+{
+    const struct row *want[ROWS_MAX];
+    char path[64], t[32];
+    long long now, since, first_hour, conf[168] = {0};
+    long total = 0;
+    struct got g;
+    json_t *f, *fails, *buckets;
+
+    snprintf(path, sizeof path, "/api/admin/fleet?hours=%d", hours);
+    get(s, "GET", path, 1, &g);
+    f = json_loads(g.body, 0, NULL);
+    CHECK(g.status == 200 && f, "%s: %ld %s", path, g.status, g.body);
+    now = parse_time(json_string_value(json_object_get(f, "generated_at")));
+    since = now - 3600LL * hours;
+    first_hour = (now / 3600 - hours + 1) * 3600;
+    for (int i = 0; i < nrows; i++) {
+        if (is_failure(&rows[i]) && rows[i].at >= since)
+            want[total++] = &rows[i];
+        if (!strcmp(rows[i].state, "confirmed") && rows[i].at >= first_hour &&
+            rows[i].at < first_hour + 3600LL * hours)
+            conf[(rows[i].at - first_hour) / 3600]++;
+    }
+    qsort(want, (size_t)total, sizeof want[0], newest_first);
+
+    CHECK(json_integer_value(json_object_get(f, "failures_total")) == total,
+          "%s: failures_total %lld, want %ld (window from %lld): %s", path,
+          (long long)json_integer_value(json_object_get(f, "failures_total")), total, since,
+          g.body);
+    fails = json_object_get(f, "failures");
+    CHECK(json_array_size(fails) == (size_t)(total < 100 ? total : 100),
+          "%s: %zu failures listed, want %ld", path, json_array_size(fails),
+          total < 100 ? total : 100);
+    for (size_t i = 0; i < json_array_size(fails); i++) {
+        json_t *x = json_array_get(fails, i), *words = json_object_get(x, "error_text");
+        const struct row *w = want[i];
+        time_text(w->at, t);
+        CHECK(!strcmp(json_string_value(json_object_get(x, "device")), w->device) &&
+                  !strcmp(json_string_value(json_object_get(x, "state")), w->state) &&
+                  !strcmp(json_string_value(json_object_get(x, "error")), w->error) &&
+                  !strcmp(json_string_value(json_object_get(x, "at")), t) &&
+                  json_integer_value(json_object_get(x, "release")) == 1 &&
+                  (w->words ? json_is_string(words) && !strcmp(json_string_value(words), w->words)
+                            : json_is_null(words)),
+              "%s: failure %zu is not %s %s %s at %s: %s", path, i, w->device, w->state,
+              w->error, t, json_dumps(x, 0));
+    }
+    buckets = json_object_get(f, "confirmations");
+    CHECK(json_array_size(buckets) == (size_t)hours, "%s: %zu buckets", path,
+          json_array_size(buckets));
+    for (int k = 0; k < hours; k++) {
+        json_t *b = json_array_get(buckets, (size_t)k);
+        time_text(first_hour + 3600LL * k, t);
+        CHECK(!strcmp(json_string_value(json_object_get(b, "hour")), t) &&
+                  json_integer_value(json_object_get(b, "count")) == conf[k],
+              "%s: bucket %d is %s, want hour %s count %lld", path, k, json_dumps(b, 0), t,
+              conf[k]);
+    }
+    CHECK(json_integer_value(json_object_get(f, "devices_seen")) == 7, "%s: devices_seen: %s",
+          path, g.body);
+    if (total_out)
+        *total_out = total;
+    json_decref(f);
+    free(g.body);
+}
+
+/* Seven devices with a history of two days written with known times:
+ * 130 failures in the last day (more than the 100 listed: failures_total
+ * must count them all) of three kinds (failed with an error, rolled_back
+ * without one, an error while downloading; one error the core does not
+ * know), rows that are no failure, a failure 10 minutes inside the 24-hour
+ * window and one 10 minutes outside it, confirmations spread over the
+ * hourly buckets with one on the first bucket's first second and one a
+ * second before it. Asked for 24, 48 and 2 hours. */
+static void fleet_history(void)
+{
+    static const struct {
+        const char *state, *error;
+    } kinds[] = {
+        {"failed", "hmac_mismatch"},
+        {"rolled_back", ""},
+        {"downloading", "sha256_mismatch"},
+        {"failed", "no_such_error"}, /* not a core error: no words */
+    };
+    const char *words[] = {fota_strerror(FOTA_ERR_HMAC), NULL, fota_strerror(FOTA_ERR_SHA256),
+                           NULL};
+    struct srv s;
+    struct dev d;
+    char id[16], err[512];
+    long long now, hour, t24, t48;
+    size_t len = 0, cap = 64 * 1024;
+    char *sql = malloc(cap);
+
+    CHECK(sql, "out of memory");
+    h_newdir(&s);
+    h_start(&s, NULL);
+    json_decref(h_upload(&s, "esp32-arduino-a.bin", "version=2.0.0", NULL));
+    for (int i = 0; i < 7; i++) {
+        snprintf(id, sizeof id, "hist-%d", i);
+        h_device_add(&s, id, "esp32", &d);
+    }
+    now = (long long)time(NULL);
+    hour = now / 3600 * 3600;
+    nrows = 0;
+    for (int i = 0; i < 130; i++) {
+        snprintf(id, sizeof id, "hist-%d", i % 7);
+        plant(id, kinds[i % 4].state, kinds[i % 4].error, words[i % 4], now - 300 - 600LL * i);
+        if (i % 10 == 0) /* no failure: a state without an error */
+            plant(id, i % 20 ? "installed" : "downloading", "", NULL, now - 290 - 600LL * i);
+    }
+    plant("hist-1", "failed", "hmac_mismatch", words[0], now - 24 * 3600 + 600);
+    plant("hist-2", "rolled_back", "", NULL, now - 24 * 3600 - 600);
+    plant("hist-3", "failed", "hmac_mismatch", words[0], now - 30 * 3600);
+    /* confirmations: bucket k of 24 holds k % 4 + 1 of them (the current
+     * hour one, on its first second: none in the future) */
+    for (int k = 0; k < 23; k++)
+        for (int j = 0; j <= k % 4; j++) {
+            snprintf(id, sizeof id, "hist-%d", (k + j) % 7);
+            plant(id, "confirmed", "", NULL, hour - 3600LL * (23 - k) + 1 + 700 * j);
+        }
+    plant("hist-4", "confirmed", "", NULL, hour);
+    plant("hist-5", "confirmed", "", NULL, hour - 23 * 3600);     /* first bucket's first second */
+    plant("hist-6", "confirmed", "", NULL, hour - 23 * 3600 - 1); /* a second before: out */
+    plant("hist-6", "confirmed", "", NULL, hour - 40 * 3600);
+
+    /* one INSERT (h_sql runs one statement), in both dialects, oldest
+     * first: the server appends rows as they come, so a device's rows are
+     * in the order of their times */
+    qsort(rows, (size_t)nrows, sizeof rows[0], oldest_first);
+    len = (size_t)snprintf(sql, cap, "INSERT INTO status_history (device_id, release_id, state,"
+                                     " chunks_received, error, at) VALUES ");
+    for (int i = 0; i < nrows; i++) {
+        len += (size_t)snprintf(sql + len, cap - len, "%s('%s', 1, '%s', 7, '%s', %lld)",
+                                i ? ", " : "", rows[i].device, rows[i].state, rows[i].error,
+                                rows[i].at);
+        CHECK(len < cap, "SQL too long");
+    }
+    CHECK(h_sql(&s, sql, err, sizeof err) == 0, "planting the history: %s", err);
+    /* every device was seen when it last reported, as status_add records */
+    snprintf(sql, cap, "UPDATE devices SET last_seen = %lld", now - 290);
+    CHECK(h_sql(&s, sql, err, sizeof err) == 0, "last_seen: %s", err);
+    free(sql);
+
+    check_window(&s, 24, &t24);
+    CHECK(t24 == 131, "the planted history has 131 failures in the last day, the test %lld", t24);
+    check_window(&s, 48, &t48);
+    CHECK(t48 == 133, "the planted history has 133 failures in two days, the test %lld", t48);
+    check_window(&s, 2, NULL);
+    h_stop(&s);
+    h_cleanup(&s);
+}
+
 int main(int argc, char **argv)
 {
     struct srv s;
@@ -308,6 +535,7 @@ int main(int argc, char **argv)
     fleet(&s);
     h_stop(&s);
     h_cleanup(&s);
+    fleet_history();
     printf("server_dashboard: ok\n");
     return 0;
 }
