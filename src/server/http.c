@@ -58,7 +58,7 @@ static const struct route routes[] = {
     {"/api/admin/device-tags", 0, AUTH_ADMIN, "POST",
      {{"POST", BODY_JSON, admin_device_tags_post}}},
     {"/api/admin/fleet", 0, AUTH_ADMIN, "GET", {{"GET", BODY_NONE, admin_fleet_get}}},
-    {"/dashboard", 1, AUTH_NONE, "GET", {{"GET", BODY_NONE, dashboard_get}}},
+    {"/dashboard", 2, AUTH_NONE, "GET", {{"GET", BODY_NONE, dashboard_get}}},
 };
 #define NROUTES (sizeof routes / sizeof routes[0])
 
@@ -363,7 +363,8 @@ static const struct route *find_route(const char *url, const char **tail)
             *tail = "";
             return &routes[i];
         }
-        if (routes[i].has_tail && url[n] == '/' && url[n + 1] && !strchr(url + n + 1, '/')) {
+        if (routes[i].has_tail && url[n] == '/' && (url[n + 1] || routes[i].has_tail == 2) &&
+            !strchr(url + n + 1, '/')) {
             *tail = url + n + 1;
             return &routes[i];
         }
