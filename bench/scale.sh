@@ -80,7 +80,7 @@ done
 
 ulimit -n 65536 2>/dev/null
 OUT=$(mktemp -d "${TMPDIR:-/tmp}/fota-scale-XXXXXX")
-SPID= PGDIR=
+SPID='' PGDIR=''
 cleanup() {
     [ -n "$SPID" ] && kill "$SPID" 2>/dev/null && wait "$SPID" 2>/dev/null
     [ -n "$PGDIR" ] && sh "$PGC" stop "$PGDIR"
@@ -91,7 +91,7 @@ trap 'exit 130' INT TERM
 TOKEN=scale-bench-token-0123456789
 
 one_run() { # BACKEND SCENARIO RUN -> fleetload's output in $OUT/BACKEND.SCENARIO.RUN
-    local be=$1 sc=$2 run=$3 dir=$OUT/run-$1-$2-$3 db dbpid= res=$OUT/$1.$2.$3
+    local be=$1 sc=$2 dir=$OUT/run-$1-$2-$3 db dbpid='' res=$OUT/$1.$2.$3
     mkdir -p "$dir"
     if [ "$be" = pg ]; then
         PGDIR=$(mktemp -d "${TMPDIR:-/tmp}/fota-pg.XXXXXX")
@@ -102,6 +102,7 @@ one_run() { # BACKEND SCENARIO RUN -> fleetload's output in $OUT/BACKEND.SCENARI
         db=$dir/db.sqlite
     fi
     echo "$TOKEN" >"$dir/token"
+    # shellcheck disable=SC2086 # SCALE_SERVER_ARGS are words
     "$SERVER" --db "$db" --data "$dir/data" --master-key-file "$dir/master.key" \
         --admin-token-file "$dir/token" --port 0 --port-file "$dir/port" --rate-addr 0 \
         --rate-device 0 --max-conn-per-ip 0 --max-connections 4096 --log-level warn \
@@ -169,6 +170,8 @@ for sc in $SCENARIOS; do
              "$([ "$be" = pg ] && echo "PostgreSQL $(stat "$be.$sc" total db_cores), ")generator" \
              "$(stat "$be.$sc" total gen_cores); database $(stat "$be.$sc" dbsize kib) KiB;" \
              "load avg $(stat "$be.$sc" load avg1)"
+        [ "$sc" = fleet ] && echo "$be     late sends whose connection was free (the generator woke late):" \
+            "check $(stat "$be.$sc" check late_wake), chunk $(stat "$be.$sc" chunk late_wake)"
     done
 done
 # SCALE_KEEP=DIR keeps fleetload's raw output of every run there
