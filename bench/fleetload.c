@@ -9,7 +9,7 @@
  *
  * usage: fleetload PORT ADMIN_TOKEN FIRMWARE_FILE SERVER_PID
  *                  [--devices N] [--pollers P] [--downloaders D] [--seconds S]
- *                  [--poll-rate R] [--chunk-rate C] [--db-pid PID]
+ *                  [--poll-rate R] [--chunk-rate C] [--db-pid PID] [--timeline 1]
  *
  * Setup (not timed): registers N devices esp32-bench-NNNNN through
  * /api/admin/device-import with keys made here (so the tokens are known),
@@ -50,6 +50,8 @@
  * SERVER_PID in /proc/PID/stat) and, with --db-pid, that of a database
  * server and its direct children (PostgreSQL's postmaster and backends),
  * each over the timed window, also as a share of one core ("cores").
+ * --timeline 1 adds, per second of the window, each endpoint's count and
+ * worst latency (TIMELINE lines): are the slow answers a burst or spread?
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -130,9 +132,24 @@ static double hvalue(unsigned i)
     return (lo + (double)(1ull << shift) / 2) / 1000.0;
 }
 
-static void lat_add(int kind, double ms)
+/* --timeline: per second of the window (by send time), the count and the
+ * worst latency of each endpoint, to see whether slow answers come in
+ * bursts (a periodic flush, a checkpoint) or spread evenly */
+static int timeline;
+static atomic_uint (*tl_n)[K_N], (*tl_max_us)[K_N];
+
+static void lat_add(int kind, double ms, double sched)
 {
     atomic_fetch_add_explicit(&hist[kind][hbucket(ms * 1000)], 1, memory_order_relaxed);
+    if (timeline) {
+        double at = sched - t_start;
+        int sec = at < 0 ? 0 : at >= seconds ? seconds : (int)at;
+        unsigned us = ms * 1000 > 4e9 ? 4000000000u : (unsigned)(ms * 1000), old;
+        atomic_fetch_add_explicit(&tl_n[sec][kind], 1, memory_order_relaxed);
+        old = atomic_load_explicit(&tl_max_us[sec][kind], memory_order_relaxed);
+        while (us > old && !atomic_compare_exchange_weak(&tl_max_us[sec][kind], &old, us))
+            ;
+    }
 }
 
 /* --- a minimal keep-alive HTTP/1.1 client ------------------------------- */
@@ -409,7 +426,7 @@ static void timed(struct conn *c, int kind, const char *req, size_t len, int wan
         if (atomic_fetch_add(&nerr[kind], 1) == 0)
             fprintf(stderr, "fleetload: %s answered %d (first error)\n", kname[kind], st);
     } else
-        lat_add(kind, (now_s() - sched) * 1000);
+        lat_add(kind, (now_s() - sched) * 1000, sched);
 }
 
 /* Open loop: wait for the scheduled time `sched`, count the send as late
@@ -604,9 +621,10 @@ int main(int argc, char **argv)
     if (argc < 5) {
         fprintf(stderr, "usage: fleetload PORT ADMIN_TOKEN FIRMWARE_FILE SERVER_PID "
                         "[--devices N] [--pollers P] [--downloaders D] [--seconds S] "
-                        "[--poll-rate R] [--chunk-rate C] [--db-pid PID]\n");
+                        "[--poll-rate R] [--chunk-rate C] [--db-pid PID] [--timeline 1]\n");
         return 2;
     }
+    setvbuf(stdout, NULL, _IOLBF, 0); /* progress lines show as they come */
     port = (unsigned)atoi(argv[1]);
     token = argv[2];
     pid = atoi(argv[4]);
@@ -623,6 +641,7 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--poll-rate")) poll_rate = atof(argv[i + 1]);
         else if (!strcmp(argv[i], "--chunk-rate")) chunk_rate = atof(argv[i + 1]);
         else if (!strcmp(argv[i], "--db-pid")) dbpid = v;
+        else if (!strcmp(argv[i], "--timeline")) timeline = v;
         else {
             fprintf(stderr, "fleetload: unknown option %s\n", argv[i]);
             return 2;
@@ -632,6 +651,11 @@ int main(int argc, char **argv)
         poll_rate < 0 || chunk_rate < 0) {
         fprintf(stderr, "fleetload: need 0 <= downloaders < devices, pollers >= 0, rates >= 0\n");
         return 2;
+    }
+    if (timeline && (!(tl_n = calloc((size_t)seconds + 1, sizeof *tl_n)) ||
+                     !(tl_max_us = calloc((size_t)seconds + 1, sizeof *tl_max_us)))) {
+        fprintf(stderr, "fleetload: out of memory for the timeline\n");
+        return 1;
     }
     if (dev_headers_init() < 0) {
         fprintf(stderr, "fleetload: out of memory for the device headers\n");
@@ -718,6 +742,13 @@ int main(int argc, char **argv)
         total += (long)n;
         errors += e;
     }
+    for (int t = 0; timeline && t <= seconds; t++) {
+        printf("TIMELINE s=%d", t);
+        for (int k = 0; k < K_N; k++)
+            printf(" %s_n=%u %s_max_ms=%.1f", kname[k], atomic_load(&tl_n[t][k]), kname[k],
+                   atomic_load(&tl_max_us[t][k]) / 1000.0);
+        printf("\n");
+    }
     printf("RESULT total rps=%.0f errors=%ld rss_kib=%ld hwm_kib=%ld server_cpu_s=%.2f "
            "server_cores=%.2f gen_cpu_s=%.2f gen_cores=%.2f",
            total / el, errors, rss, hwm, srv, srv / el, gen, gen / el);
@@ -727,5 +758,7 @@ int main(int argc, char **argv)
     free(w);
     free(dev_hd);
     free(dev_hd_len);
+    free(tl_n);
+    free(tl_max_us);
     return 0;
 }

@@ -35,8 +35,10 @@
 #   the environment variables of the same name). Quick look:
 #   bench/scale.sh build FW 1 5 sqlite fleet
 # Other knobs (environment): SCALE_POLL_RATE (1000), SCALE_CHUNK_RATE (20)
-# for `fleet`; SCALE_SERVER_ARGS, extra fota-server options; SCALE_KEEP=DIR
-# keeps every run's raw fleetload output.
+# for `fleet`; SCALE_SERVER_ARGS, extra fota-server options;
+# SCALE_LOAD_ARGS, extra fleetload options (e.g. "--timeline 1": each
+# second's count and worst latency, to tell a stall from a spread);
+# SCALE_KEEP=DIR keeps every run's raw fleetload output there.
 set -uo pipefail
 [ $# -ge 2 ] || {
     echo "usage: $0 BUILD_DIR FIRMWARE_FILE [RUNS] [SECONDS] [BACKENDS] [SCENARIOS]" >&2
@@ -113,7 +115,8 @@ one_run() { # BACKEND SCENARIO RUN -> fleetload's output in $OUT/BACKEND.SCENARI
     [ -s "$dir/port" ] || { cat "$dir/server.log" >&2; return 1; }
     # shellcheck disable=SC2046 # the scenario's options are words
     timeout $((SECS + 300)) "$LOAD" "$(cat "$dir/port")" "$TOKEN" "$FW" "$SPID" \
-        --devices 10000 --seconds "$SECS" $(scenario_args "$sc") ${dbpid:+--db-pid "$dbpid"} >"$res"
+        --devices 10000 --seconds "$SECS" $(scenario_args "$sc") ${dbpid:+--db-pid "$dbpid"} \
+        ${SCALE_LOAD_ARGS:-} >"$res"
     local rc=$?
     echo "RESULT load avg1=$(cut -d' ' -f1 /proc/loadavg)" >>"$res"
     kill "$SPID"; wait "$SPID" 2>/dev/null; SPID=
