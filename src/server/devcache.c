@@ -6,6 +6,7 @@
 #include "devcache.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +37,7 @@ struct shard {
 
 struct devcache {
     struct shard s[SHARDS];
+    atomic_ullong hits, misses; /* devcache_auth answered from memory / the store */
 };
 
 static uint32_t hash_id(const char *id)
@@ -115,6 +117,29 @@ static void forget(struct devcache *c, const char *id)
     pthread_mutex_unlock(&s->mu);
 }
 
+/* After device_checked wrote id's row: the entry takes the same change as
+ * the row (what check reported, the offer, last_seen), so a device that
+ * polls keeps its entry; forgetting it made every poll derive the key and
+ * read the row again. The generation still moves, so a row read before the
+ * write is not cached by a racing devcache_auth. */
+static void checked(struct devcache *c, const char *id, const char *running, int64_t offered,
+                    int64_t now)
+{
+    uint32_t h = hash_id(id);
+    struct shard *s = shard_of(c, h);
+    struct entry *e;
+
+    pthread_mutex_lock(&s->mu);
+    s->gen++;
+    if ((e = *slot_of(s, h, id))) {
+        snprintf(e->dev.reported_version, sizeof e->dev.reported_version, "%s", running);
+        if (offered > 0)
+            e->dev.offered_release = offered;
+        e->dev.last_seen = now;
+    }
+    pthread_mutex_unlock(&s->mu);
+}
+
 /* Constant time over the 64 hex digits; NULL or another length is wrong. */
 static int token_equal(const char *want, const char *got)
 {
@@ -141,10 +166,12 @@ int devcache_auth(struct server *srv, const char *id, const char *token,
             *mac = e->mac;
         }
         pthread_mutex_unlock(&s->mu);
+        atomic_fetch_add_explicit(&c->hits, 1, memory_order_relaxed);
         return ok ? DEVCACHE_OK : DEVCACHE_BAD_TOKEN;
     }
     gen = s->gen;
     pthread_mutex_unlock(&s->mu);
+    atomic_fetch_add_explicit(&c->misses, 1, memory_order_relaxed);
 
     n = calloc(1, sizeof *n);
     if (!n)
@@ -184,6 +211,12 @@ int devcache_auth(struct server *srv, const char *id, const char *token,
     if (n)
         entry_free(n);
     return DEVCACHE_OK;
+}
+
+void devcache_stats(struct devcache *c, uint64_t *hits, uint64_t *misses)
+{
+    *hits = c ? atomic_load_explicit(&c->hits, memory_order_relaxed) : 0;
+    *misses = c ? atomic_load_explicit(&c->misses, memory_order_relaxed) : 0;
 }
 
 int devcache_refresh(struct server *srv, const char *id, struct store_device *dev)
@@ -313,7 +346,10 @@ static int w_device_checked(struct store *s, const char *id, const char *running
                             int64_t offered_release, int64_t now)
 {
     int rc = INNER(s)->device_checked(IS(s), id, running_version, offered_release, now);
-    forget(W(s)->dc, id);
+    if (rc == STORE_OK)
+        checked(W(s)->dc, id, running_version, offered_release, now);
+    else
+        forget(W(s)->dc, id);
     return rc;
 }
 

@@ -17,8 +17,9 @@
  * process is the only writer of its database, and every write goes through
  * the store's method table. devcache_wrap_store()
  * puts a table in front of the real one whose writes (device_insert,
- * device_checked, status_add, deployment_create) drop the device's entry
- * after the write; a reader that loaded a row while a write to the same
+ * status_add) drop the device's entry after the write, and whose
+ * device_checked applies the same change to the entry as to the row (a
+ * polling device keeps its entry); a reader that loaded a row while a write to the same
  * shard was under way does not cache it (a per-shard write generation), so
  * a stale row is never kept. Deployments are only ever added, so a release
  * once found deployed to a device stays deployed; "not deployed" is never
@@ -51,6 +52,10 @@ enum { DEVCACHE_OK = 0, DEVCACHE_BAD_TOKEN = 1, DEVCACHE_UNKNOWN = 2, DEVCACHE_E
  * DEVCACHE_OK fills *dev and *mac (the device key ready for chunk HMACs). */
 int devcache_auth(struct server *srv, const char *id, const char *token,
                   struct store_device *dev, struct keys_mac *mac);
+
+/* How many devcache_auth calls were answered from memory (hits) and how
+ * many read the store (misses), since start (GET /metrics). */
+void devcache_stats(struct devcache *c, uint64_t *hits, uint64_t *misses);
 
 /* Before a handler reads a mutable field of dev (offered_release,
  * status_release, state): on a shared store, dev read again from the store

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "devcache.h"
 #include "http.h"
 #include "server.h"
 #include "store.h"
@@ -222,6 +223,16 @@ char *metrics_render(struct server *srv, size_t *len)
         fputs("fota_http_response_bytes_total{route=\"", f);
         label(f, i < m->n - 1 ? m->names[i] : "other");
         fprintf(f, "\"} %llu\n", (unsigned long long)get(&m->r[i].bytes));
+    }
+    {
+        uint64_t hits, misses;
+        devcache_stats(srv->devcache, &hits, &misses);
+        fprintf(f, "# HELP fota_device_auth_cache_total Device authentications answered from "
+                   "the device cache (hit) or from the store (miss).\n"
+                   "# TYPE fota_device_auth_cache_total counter\n"
+                   "fota_device_auth_cache_total{result=\"hit\"} %llu\n"
+                   "fota_device_auth_cache_total{result=\"miss\"} %llu\n",
+                (unsigned long long)hits, (unsigned long long)misses);
     }
 
     if (srv->ops->device_list(srv->store, device_cb, t) == STORE_OK) {

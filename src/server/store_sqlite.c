@@ -25,72 +25,12 @@
 #include "store_seen.h"
 #include "store_sqlite_int.h"
 
-#define BUSY_TIMEOUT_MS 10000
-
-
-static int exec(sqlite3 *db, const char *sql)
-{
-    char *msg = NULL;
-    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-        SLOG(SLOG_ERROR, "sqlite: %s: %s", sql, msg ? msg : sqlite3_errmsg(db));
-        sqlite3_free(msg);
-        return -1;
-    }
-    return 0;
-}
-
-static sqlite3 *conn_open(const char *path)
-{
-    sqlite3 *db = NULL;
-    int rc = sqlite3_open_v2(path, &db,
-                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                             NULL);
-    if (rc != SQLITE_OK) {
-        SLOG(SLOG_ERROR, "sqlite: cannot open %s: %s", path,
-             db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
-        sqlite3_close(db);
-        return NULL;
-    }
-    sqlite3_busy_timeout(db, BUSY_TIMEOUT_MS);
-    /* synchronous=FULL: with WAL, NORMAL may lose the last commits on power
-     * loss; a status answered with 204 must not be lost. */
-    if (exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;")) {
-        sqlite3_close(db);
-        return NULL;
-    }
-    return db;
-}
-
-static sqlite3 *acquire(struct store *s)
-{
-    sqlite3 *db = NULL;
-    pthread_mutex_lock(&s->mu);
-    if (s->npool > 0)
-        db = s->pool[--s->npool];
-    pthread_mutex_unlock(&s->mu);
-    return db ? db : conn_open(s->path);
-}
-
-static void release_conn(struct store *s, sqlite3 *db)
-{
-    if (!db)
-        return;
-    pthread_mutex_lock(&s->mu);
-    if (s->npool < POOL_MAX) {
-        s->pool[s->npool++] = db;
-        db = NULL;
-    }
-    pthread_mutex_unlock(&s->mu);
-    if (db)
-        sqlite3_close(db);
-}
-
 static int migrate(sqlite3 *db)
 {
     sqlite3_stmt *st;
     int version = -1;
 
-    if (exec(db, "BEGIN IMMEDIATE"))
+    if (sq_exec(db, "BEGIN IMMEDIATE"))
         return -1;
     if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK) {
         if (sqlite3_step(st) == SQLITE_ROW)
@@ -100,23 +40,23 @@ static int migrate(sqlite3 *db)
     if (version < 0 || version > store_nmigrations) {
         SLOG(SLOG_ERROR, "sqlite: schema version %d is not one this server knows (0..%d)",
              version, store_nmigrations);
-        exec(db, "ROLLBACK");
+        sq_exec(db, "ROLLBACK");
         return -1;
     }
     for (int v = version; v < store_nmigrations; v++) {
         char sql[64];
-        if (exec(db, store_migrations[v].sqlite)) {
-            exec(db, "ROLLBACK");
+        if (sq_exec(db, store_migrations[v].sqlite)) {
+            sq_exec(db, "ROLLBACK");
             return -1;
         }
         snprintf(sql, sizeof sql, "PRAGMA user_version=%d", v + 1);
-        if (exec(db, sql)) {
-            exec(db, "ROLLBACK");
+        if (sq_exec(db, sql)) {
+            sq_exec(db, "ROLLBACK");
             return -1;
         }
         SLOG(SLOG_INFO, "sqlite: migrated schema to version %d", v + 1);
     }
-    return exec(db, "COMMIT");
+    return sq_exec(db, "COMMIT");
 }
 
 static void sq_close(struct store *s);
@@ -131,7 +71,7 @@ static int sq_open(const char *target, struct store **out)
         return STORE_ERR;
     s->path = strdup(target);
     pthread_mutex_init(&s->mu, NULL);
-    db = s->path ? conn_open(s->path) : NULL;
+    db = s->path ? sq_conn_open(s->path) : NULL;
     if (!db || migrate(db)) {
         sqlite3_close(db);
         free(s->path);
@@ -139,7 +79,7 @@ static int sq_open(const char *target, struct store **out)
         free(s);
         return STORE_ERR;
     }
-    release_conn(s, db);
+    sq_release(s, db);
     if (!(s->seen = store_seen_new(sq_seen_flush, s, 0))) {
         sq_close(s);
         return STORE_ERR;
@@ -153,24 +93,13 @@ static void sq_close(struct store *s)
     if (!s)
         return;
     store_seen_free(s->seen); /* the last batch, while the pool is open */
-    for (int i = 0; i < s->npool; i++)
-        sqlite3_close(s->pool[i]);
+    sq_pool_close(s);
     pthread_mutex_destroy(&s->mu);
     free(s->path);
     free(s);
 }
 
 /* --- small helpers ------------------------------------------------------ */
-
-static sqlite3_stmt *prep(sqlite3 *db, const char *sql)
-{
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
-        SLOG(SLOG_ERROR, "sqlite: prepare failed: %s (%s)", sqlite3_errmsg(db), sql);
-        return NULL;
-    }
-    return st;
-}
 
 static void col_text(sqlite3_stmt *st, int i, char *dst, size_t n)
 {
@@ -216,17 +145,17 @@ static void read_release(sqlite3_stmt *st, struct store_release *r)
 
 static int sq_release_insert(struct store *s, struct store_release *r)
 {
-    sqlite3 *db = acquire(s);
+    sqlite3 *db = sq_acquire(s);
     sqlite3_stmt *st;
     int rc;
 
     if (!db)
         return STORE_ERR;
-    st = prep(db, "INSERT INTO releases (version, size, chip, project, idf_ver, secure_version,"
+    st = sq_prep(db, "INSERT INTO releases (version, size, chip, project, idf_ver, secure_version,"
                   " sha256, chunk_size, slot_size, created_at, manifest, signature)"
                   " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)");
     if (!st) {
-        release_conn(s, db);
+        sq_release(s, db);
         return STORE_ERR;
     }
     r->created_at = (int64_t)time(NULL);
@@ -254,23 +183,23 @@ static int sq_release_insert(struct store *s, struct store_release *r)
     } else {
         rc = step_err(db, rc, "insert release");
     }
-    sqlite3_finalize(st);
-    release_conn(s, db);
+    sq_done(st);
+    sq_release(s, db);
     return rc;
 }
 
 static int release_one(struct store *s, const char *sql, int64_t id, const char *text,
                        struct store_release *out)
 {
-    sqlite3 *db = acquire(s);
+    sqlite3 *db = sq_acquire(s);
     sqlite3_stmt *st;
     int rc;
 
     if (!db)
         return STORE_ERR;
-    st = prep(db, sql);
+    st = sq_prep(db, sql);
     if (!st) {
-        release_conn(s, db);
+        sq_release(s, db);
         return STORE_ERR;
     }
     if (text)
@@ -286,8 +215,8 @@ static int release_one(struct store *s, const char *sql, int64_t id, const char 
     } else {
         rc = step_err(db, rc, "get release");
     }
-    sqlite3_finalize(st);
-    release_conn(s, db);
+    sq_done(st);
+    sq_release(s, db);
     return rc;
 }
 
@@ -303,16 +232,16 @@ static int sq_release_by_sha256(struct store *s, const char *sha, struct store_r
 
 static int sq_release_list(struct store *s, store_release_cb cb, void *ctx)
 {
-    sqlite3 *db = acquire(s);
+    sqlite3 *db = sq_acquire(s);
     sqlite3_stmt *st;
     struct store_release r;
     int rc;
 
     if (!db)
         return STORE_ERR;
-    st = prep(db, "SELECT " RELEASE_COLS " FROM releases ORDER BY id");
+    st = sq_prep(db, "SELECT " RELEASE_COLS " FROM releases ORDER BY id");
     if (!st) {
-        release_conn(s, db);
+        sq_release(s, db);
         return STORE_ERR;
     }
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -321,8 +250,8 @@ static int sq_release_list(struct store *s, store_release_cb cb, void *ctx)
             break;
     }
     rc = (rc == SQLITE_ROW || rc == SQLITE_DONE) ? STORE_OK : step_err(db, rc, "list releases");
-    sqlite3_finalize(st);
-    release_conn(s, db);
+    sq_done(st);
+    sq_release(s, db);
     return rc;
 }
 
@@ -350,15 +279,15 @@ static void read_device(sqlite3_stmt *st, struct store_device *d)
 
 static int sq_device_insert(struct store *s, const char *id, int chip)
 {
-    sqlite3 *db = acquire(s);
+    sqlite3 *db = sq_acquire(s);
     sqlite3_stmt *st;
     int rc;
 
     if (!db)
         return STORE_ERR;
-    st = prep(db, "INSERT INTO devices (id, chip, created_at) VALUES (?,?,?)");
+    st = sq_prep(db, "INSERT INTO devices (id, chip, created_at) VALUES (?,?,?)");
     if (!st) {
-        release_conn(s, db);
+        sq_release(s, db);
         return STORE_ERR;
     }
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
@@ -366,22 +295,22 @@ static int sq_device_insert(struct store *s, const char *id, int chip)
     sqlite3_bind_int64(st, 3, (int64_t)time(NULL));
     rc = sqlite3_step(st);
     rc = rc == SQLITE_DONE ? STORE_OK : step_err(db, rc, "insert device");
-    sqlite3_finalize(st);
-    release_conn(s, db);
+    sq_done(st);
+    sq_release(s, db);
     return rc;
 }
 
 static int sq_device_get(struct store *s, const char *id, struct store_device *out)
 {
-    sqlite3 *db = acquire(s);
+    sqlite3 *db = sq_acquire(s);
     sqlite3_stmt *st;
     int rc;
 
     if (!db)
         return STORE_ERR;
-    st = prep(db, "SELECT " DEVICE_COLS " FROM devices WHERE id = ?");
+    st = sq_prep(db, "SELECT " DEVICE_COLS " FROM devices WHERE id = ?");
     if (!st) {
-        release_conn(s, db);
+        sq_release(s, db);
         return STORE_ERR;
     }
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
@@ -394,23 +323,23 @@ static int sq_device_get(struct store *s, const char *id, struct store_device *o
     } else {
         rc = step_err(db, rc, "get device");
     }
-    sqlite3_finalize(st);
-    release_conn(s, db);
+    sq_done(st);
+    sq_release(s, db);
     return rc;
 }
 
 static int sq_device_list(struct store *s, store_device_cb cb, void *ctx)
 {
-    sqlite3 *db = acquire(s);
+    sqlite3 *db = sq_acquire(s);
     sqlite3_stmt *st;
     struct store_device d;
     int rc;
 
     if (!db)
         return STORE_ERR;
-    st = prep(db, "SELECT " DEVICE_COLS " FROM devices ORDER BY id");
+    st = sq_prep(db, "SELECT " DEVICE_COLS " FROM devices ORDER BY id");
     if (!st) {
-        release_conn(s, db);
+        sq_release(s, db);
         return STORE_ERR;
     }
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -419,8 +348,8 @@ static int sq_device_list(struct store *s, store_device_cb cb, void *ctx)
             break;
     }
     rc = (rc == SQLITE_ROW || rc == SQLITE_DONE) ? STORE_OK : step_err(db, rc, "list devices");
-    sqlite3_finalize(st);
-    release_conn(s, db);
+    sq_done(st);
+    sq_release(s, db);
     return rc;
 }
 
@@ -429,17 +358,17 @@ static int sq_device_list(struct store *s, store_device_cb cb, void *ctx)
 static int sq_seen_flush(void *ctx, const struct store_seen_entry *e, size_t n)
 {
     struct store *s = ctx;
-    sqlite3 *db = acquire(s);
+    sqlite3 *db = sq_acquire(s);
     sqlite3_stmt *st = NULL;
     int rc = -1;
 
     if (!db)
         return -1;
-    if (exec(db, "PRAGMA synchronous=NORMAL"))
+    if (sq_exec(db, "PRAGMA synchronous=NORMAL"))
         goto out;
-    if (exec(db, "BEGIN IMMEDIATE"))
+    if (sq_exec(db, "BEGIN IMMEDIATE"))
         goto sync;
-    st = prep(db, "UPDATE devices SET last_seen = ?2 WHERE id = ?1 AND last_seen < ?2");
+    st = sq_prep(db, "UPDATE devices SET last_seen = ?2 WHERE id = ?1 AND last_seen < ?2");
     for (size_t i = 0; st && i < n; i++) {
         sqlite3_reset(st);
         sqlite3_bind_text(st, 1, e[i].id, -1, SQLITE_STATIC);
@@ -451,15 +380,15 @@ static int sq_seen_flush(void *ctx, const struct store_seen_entry *e, size_t n)
         if (i + 1 == n)
             rc = 0;
     }
-    sqlite3_finalize(st);
-    if (rc == 0 && exec(db, "COMMIT"))
+    sq_done(st);
+    if (rc == 0 && sq_exec(db, "COMMIT"))
         rc = -1;
     if (rc)
-        exec(db, "ROLLBACK");
+        sq_exec(db, "ROLLBACK");
 sync:
-    exec(db, "PRAGMA synchronous=FULL");
+    sq_exec(db, "PRAGMA synchronous=FULL");
 out:
-    release_conn(s, db);
+    sq_release(s, db);
     return rc;
 }
 
@@ -470,16 +399,16 @@ out:
 static int sq_device_checked(struct store *s, const char *id, const char *running,
                              int64_t offered, int64_t now)
 {
-    sqlite3 *db = acquire(s);
+    sqlite3 *db = sq_acquire(s);
     sqlite3_stmt *st;
     int rc;
 
     if (!db)
         return STORE_ERR;
-    st = prep(db, "SELECT reported_version = ?2 AND (?3 <= 0 OR IFNULL(offered_release, 0) = ?3)"
+    st = sq_prep(db, "SELECT reported_version = ?2 AND (?3 <= 0 OR IFNULL(offered_release, 0) = ?3)"
                   " FROM devices WHERE id = ?1");
     if (!st) {
-        release_conn(s, db);
+        sq_release(s, db);
         return STORE_ERR;
     }
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
@@ -487,28 +416,28 @@ static int sq_device_checked(struct store *s, const char *id, const char *runnin
     sqlite3_bind_int64(st, 3, offered);
     rc = sqlite3_step(st);
     if (rc == SQLITE_ROW && sqlite3_column_int(st, 0)) {
-        sqlite3_finalize(st);
-        release_conn(s, db);
+        sq_done(st);
+        sq_release(s, db);
         store_seen_note(s->seen, id, now);
         return STORE_OK;
     }
-    sqlite3_finalize(st);
+    sq_done(st);
     if (rc == SQLITE_DONE) {
-        release_conn(s, db);
+        sq_release(s, db);
         return STORE_NOT_FOUND;
     }
     if (rc != SQLITE_ROW) {
         rc = step_err(db, rc, "read device on check");
-        release_conn(s, db);
+        sq_release(s, db);
         return rc;
     }
     /* An offer of nothing keeps the last offered release: a device that is
      * already up to date may still resume or re-read its old release. */
-    st = prep(db, "UPDATE devices SET reported_version = ?, last_seen = ?,"
+    st = sq_prep(db, "UPDATE devices SET reported_version = ?, last_seen = ?,"
                   " offered_release = CASE WHEN ? > 0 THEN ? ELSE offered_release END"
                   " WHERE id = ?");
     if (!st) {
-        release_conn(s, db);
+        sq_release(s, db);
         return STORE_ERR;
     }
     sqlite3_bind_text(st, 1, running, -1, SQLITE_STATIC);
@@ -521,8 +450,8 @@ static int sq_device_checked(struct store *s, const char *id, const char *runnin
         rc = sqlite3_changes(db) ? STORE_OK : STORE_NOT_FOUND;
     else
         rc = step_err(db, rc, "update device on check");
-    sqlite3_finalize(st);
-    release_conn(s, db);
+    sq_done(st);
+    sq_release(s, db);
     return rc;
 }
 
@@ -530,7 +459,7 @@ static int sq_device_checked(struct store *s, const char *id, const char *runnin
  * state as stt (then stt only updates it: progress). 1, 0, or -1 on error. */
 static int same_as_newest(sqlite3 *db, const char *id, const struct store_status *stt)
 {
-    sqlite3_stmt *st = prep(db, "SELECT release_id, state FROM status_history"
+    sqlite3_stmt *st = sq_prep(db, "SELECT release_id, state FROM status_history"
                                 " WHERE device_id = ? ORDER BY id DESC LIMIT 1");
     int rc, same = 0;
 
@@ -543,7 +472,7 @@ static int same_as_newest(sqlite3 *db, const char *id, const struct store_status
                strcmp((const char *)sqlite3_column_text(st, 1), stt->state) == 0;
     else if (rc != SQLITE_DONE)
         same = step_err(db, rc, "newest status") < 0 ? -1 : 0;
-    sqlite3_finalize(st);
+    sq_done(st);
     return same;
 }
 
@@ -561,10 +490,10 @@ static int status_write(sqlite3 *db, const char *id, const struct store_status *
         return STORE_ERR;
     *collapsed = same;
     if (same)
-        st = prep(db, "UPDATE status_history SET chunks_received = ?2, error = ?3, at = ?4"
+        st = sq_prep(db, "UPDATE status_history SET chunks_received = ?2, error = ?3, at = ?4"
                       " WHERE id = (SELECT MAX(id) FROM status_history WHERE device_id = ?1)");
     else
-        st = prep(db, "INSERT INTO status_history (device_id, chunks_received, error, at,"
+        st = sq_prep(db, "INSERT INTO status_history (device_id, chunks_received, error, at,"
                       " release_id, state) VALUES (?1,?2,?3,?4,?5,?6)");
     if (!st)
         return STORE_ERR;
@@ -577,12 +506,12 @@ static int status_write(sqlite3 *db, const char *id, const struct store_status *
         sqlite3_bind_text(st, 6, stt->state, -1, SQLITE_STATIC);
     }
     rc = sqlite3_step(st);
-    sqlite3_finalize(st);
+    sq_done(st);
     if (rc != SQLITE_DONE)
         return step_err(db, rc, same ? "update status" : "insert status");
     if (same)
         return STORE_OK;
-    st = prep(db, "DELETE FROM status_history WHERE device_id = ?1 AND id <="
+    st = sq_prep(db, "DELETE FROM status_history WHERE device_id = ?1 AND id <="
                   " (SELECT id FROM status_history WHERE device_id = ?1"
                   "  ORDER BY id DESC LIMIT 1 OFFSET ?2)");
     if (!st)
@@ -590,7 +519,7 @@ static int status_write(sqlite3 *db, const char *id, const struct store_status *
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     sqlite3_bind_int(st, 2, STORE_HISTORY_KEEP);
     rc = sqlite3_step(st);
-    sqlite3_finalize(st);
+    sq_done(st);
     return rc == SQLITE_DONE ? STORE_OK : step_err(db, rc, "trim status history");
 }
 
@@ -603,7 +532,7 @@ static int status_write(sqlite3 *db, const char *id, const struct store_status *
 static int sq_status_add(struct store *s, const char *id, const struct store_status *stt,
                          const char *confirmed_version)
 {
-    sqlite3 *db = acquire(s);
+    sqlite3 *db = sq_acquire(s);
     sqlite3_stmt *st = NULL;
     int rc = STORE_ERR, lazy, collapsed = 0, attempt;
     int64_t now = (int64_t)time(NULL);
@@ -612,21 +541,21 @@ static int sq_status_add(struct store *s, const char *id, const struct store_sta
         return STORE_ERR;
     lazy = same_as_newest(db, id, stt) == 1;
     for (attempt = 0; attempt < 2; attempt++, lazy = 0) {
-        if (lazy && exec(db, "PRAGMA synchronous=NORMAL"))
+        if (lazy && sq_exec(db, "PRAGMA synchronous=NORMAL"))
             goto out;
-        if (exec(db, "BEGIN IMMEDIATE"))
+        if (sq_exec(db, "BEGIN IMMEDIATE"))
             goto out;
         rc = status_write(db, id, stt, now, &collapsed);
         if (rc != STORE_OK)
             goto fail;
         if (lazy && !collapsed) { /* a transition after all: write it durably */
-            exec(db, "ROLLBACK");
-            exec(db, "PRAGMA synchronous=FULL");
+            sq_exec(db, "ROLLBACK");
+            sq_exec(db, "PRAGMA synchronous=FULL");
             continue;
         }
         break;
     }
-    st = prep(db, "UPDATE devices SET state = ?, status_release = ?, chunks_received = ?,"
+    st = sq_prep(db, "UPDATE devices SET state = ?, status_release = ?, chunks_received = ?,"
                   " last_error = ?, last_seen = ?,"
                   " current_version = IFNULL(?, current_version) WHERE id = ?");
     if (!st) {
@@ -644,7 +573,7 @@ static int sq_status_add(struct store *s, const char *id, const struct store_sta
         sqlite3_bind_null(st, 6);
     sqlite3_bind_text(st, 7, id, -1, SQLITE_STATIC);
     rc = sqlite3_step(st);
-    sqlite3_finalize(st);
+    sq_done(st);
     if (rc != SQLITE_DONE) {
         rc = step_err(db, rc, "update device status");
         goto fail;
@@ -653,36 +582,36 @@ static int sq_status_add(struct store *s, const char *id, const struct store_sta
         rc = STORE_ERR;
         goto fail;
     }
-    if (exec(db, "COMMIT")) {
+    if (sq_exec(db, "COMMIT")) {
         rc = STORE_ERR;
         goto fail;
     }
     rc = STORE_OK;
     goto out;
 fail:
-    exec(db, "ROLLBACK");
+    sq_exec(db, "ROLLBACK");
     rc = rc == STORE_EXISTS ? STORE_NOT_FOUND : STORE_ERR; /* FK: unknown release */
 out:
     if (lazy)
-        exec(db, "PRAGMA synchronous=FULL");
-    release_conn(s, db);
+        sq_exec(db, "PRAGMA synchronous=FULL");
+    sq_release(s, db);
     return rc;
 }
 
 static int sq_status_history(struct store *s, const char *id, int limit, store_status_cb cb,
                              void *ctx)
 {
-    sqlite3 *db = acquire(s);
+    sqlite3 *db = sq_acquire(s);
     sqlite3_stmt *st;
     struct store_status h;
     int rc;
 
     if (!db)
         return STORE_ERR;
-    st = prep(db, "SELECT id, release_id, state, chunks_received, error, at FROM status_history"
+    st = sq_prep(db, "SELECT id, release_id, state, chunks_received, error, at FROM status_history"
                   " WHERE device_id = ? ORDER BY id DESC LIMIT ?");
     if (!st) {
-        release_conn(s, db);
+        sq_release(s, db);
         return STORE_ERR;
     }
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
@@ -699,8 +628,8 @@ static int sq_status_history(struct store *s, const char *id, int limit, store_s
             break;
     }
     rc = (rc == SQLITE_ROW || rc == SQLITE_DONE) ? STORE_OK : step_err(db, rc, "status history");
-    sqlite3_finalize(st);
-    release_conn(s, db);
+    sq_done(st);
+    sq_release(s, db);
     return rc;
 }
 
@@ -710,14 +639,14 @@ static int sq_deployment_create(struct store *s, int64_t release, int chip, int 
                                 const char *const *devices, size_t n,
                                 struct store_deployment *out)
 {
-    sqlite3 *db = acquire(s);
+    sqlite3 *db = sq_acquire(s);
     sqlite3_stmt *st = NULL;
     int rc;
 
     if (!db)
         return STORE_ERR;
-    if (exec(db, "BEGIN IMMEDIATE")) {
-        release_conn(s, db);
+    if (sq_exec(db, "BEGIN IMMEDIATE")) {
+        sq_release(s, db);
         return STORE_ERR;
     }
     memset(out, 0, sizeof *out);
@@ -726,7 +655,7 @@ static int sq_deployment_create(struct store *s, int64_t release, int chip, int 
     out->allow_downgrade = allow_downgrade;
     out->created_at = (int64_t)time(NULL);
     out->ndevices = n;
-    st = prep(db, "INSERT INTO deployments (release_id, chip, created_at, allow_downgrade)"
+    st = sq_prep(db, "INSERT INTO deployments (release_id, chip, created_at, allow_downgrade)"
                   " VALUES (?,?,?,?)");
     if (!st)
         goto fail;
@@ -738,13 +667,13 @@ static int sq_deployment_create(struct store *s, int64_t release, int chip, int 
     sqlite3_bind_int64(st, 3, out->created_at);
     sqlite3_bind_int(st, 4, allow_downgrade ? 1 : 0);
     rc = sqlite3_step(st);
-    sqlite3_finalize(st);
+    sq_done(st);
     if (rc != SQLITE_DONE) {
         step_err(db, rc, "insert deployment");
         goto fail_fk;
     }
     out->id = sqlite3_last_insert_rowid(db);
-    st = prep(db, "INSERT OR IGNORE INTO deployment_devices (deployment_id, device_id)"
+    st = sq_prep(db, "INSERT OR IGNORE INTO deployment_devices (deployment_id, device_id)"
                   " VALUES (?,?)");
     if (!st)
         goto fail;
@@ -754,43 +683,43 @@ static int sq_deployment_create(struct store *s, int64_t release, int chip, int 
         sqlite3_bind_text(st, 2, devices[i], -1, SQLITE_STATIC);
         rc = sqlite3_step(st);
         if (rc != SQLITE_DONE) {
-            sqlite3_finalize(st);
+            sq_done(st);
             step_err(db, rc, "insert deployment device");
             goto fail_fk;
         }
     }
-    sqlite3_finalize(st);
-    if (exec(db, "COMMIT"))
+    sq_done(st);
+    if (sq_exec(db, "COMMIT"))
         goto fail;
-    release_conn(s, db);
+    sq_release(s, db);
     return STORE_OK;
 fail_fk:
-    exec(db, "ROLLBACK");
-    release_conn(s, db);
+    sq_exec(db, "ROLLBACK");
+    sq_release(s, db);
     return STORE_NOT_FOUND; /* a foreign key: the handler checked first */
 fail:
-    exec(db, "ROLLBACK");
-    release_conn(s, db);
+    sq_exec(db, "ROLLBACK");
+    sq_release(s, db);
     return STORE_ERR;
 }
 
 static int sq_deployment_list(struct store *s, store_deployment_cb cb, void *ctx)
 {
-    sqlite3 *db = acquire(s);
+    sqlite3 *db = sq_acquire(s);
     sqlite3_stmt *st, *dv;
     struct store_deployment d;
     int rc;
 
     if (!db)
         return STORE_ERR;
-    st = prep(db, "SELECT id, release_id, IFNULL(chip, -1), created_at, allow_downgrade"
+    st = sq_prep(db, "SELECT id, release_id, IFNULL(chip, -1), created_at, allow_downgrade"
                   " FROM deployments ORDER BY id");
-    dv = prep(db, "SELECT device_id FROM deployment_devices WHERE deployment_id = ?"
+    dv = sq_prep(db, "SELECT device_id FROM deployment_devices WHERE deployment_id = ?"
                   " ORDER BY device_id");
     if (!st || !dv) {
-        sqlite3_finalize(st);
-        sqlite3_finalize(dv);
-        release_conn(s, db);
+        sq_done(st);
+        sq_done(dv);
+        sq_release(s, db);
         return STORE_ERR;
     }
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -824,26 +753,26 @@ static int sq_deployment_list(struct store *s, store_deployment_cb cb, void *ctx
             break;
     }
     rc = (rc == SQLITE_ROW || rc == SQLITE_DONE) ? STORE_OK : step_err(db, rc, "deployments");
-    sqlite3_finalize(st);
-    sqlite3_finalize(dv);
-    release_conn(s, db);
+    sq_done(st);
+    sq_done(dv);
+    sq_release(s, db);
     return rc;
 }
 
 static int sq_deployment_for_device(struct store *s, const char *id, int chip, int64_t *release,
                                     int *allow_downgrade)
 {
-    sqlite3 *db = acquire(s);
+    sqlite3 *db = sq_acquire(s);
     sqlite3_stmt *st;
     int rc;
 
     if (!db)
         return STORE_ERR;
-    st = prep(db, "SELECT release_id, allow_downgrade FROM deployments d WHERE d.chip = ?1 OR EXISTS"
+    st = sq_prep(db, "SELECT release_id, allow_downgrade FROM deployments d WHERE d.chip = ?1 OR EXISTS"
                   " (SELECT 1 FROM deployment_devices x WHERE x.deployment_id = d.id"
                   "  AND x.device_id = ?2) ORDER BY d.id DESC LIMIT 1");
     if (!st) {
-        release_conn(s, db);
+        sq_release(s, db);
         return STORE_ERR;
     }
     sqlite3_bind_int(st, 1, chip);
@@ -859,27 +788,27 @@ static int sq_deployment_for_device(struct store *s, const char *id, int chip, i
     } else {
         rc = step_err(db, rc, "deployment for device");
     }
-    sqlite3_finalize(st);
-    release_conn(s, db);
+    sq_done(st);
+    sq_release(s, db);
     return rc;
 }
 
 static int sq_release_deployed_to(struct store *s, int64_t release, const char *id, int chip)
 {
-    sqlite3 *db = acquire(s);
+    sqlite3 *db = sq_acquire(s);
     sqlite3_stmt *st;
     int rc;
 
     if (!db)
         return STORE_ERR;
-    st = prep(db, "SELECT 1 FROM deployments d WHERE d.release_id = ?1 AND (d.chip = ?2 OR"
+    st = sq_prep(db, "SELECT 1 FROM deployments d WHERE d.release_id = ?1 AND (d.chip = ?2 OR"
                   " EXISTS (SELECT 1 FROM deployment_devices x WHERE x.deployment_id = d.id"
                   " AND x.device_id = ?3)) UNION ALL"
                   " SELECT 1 FROM rollout_members m JOIN rollouts r ON r.id = m.rollout_id"
                   " WHERE m.device_id = ?3 AND r.release_id = ?1 AND m.offered_at IS NOT NULL"
                   " LIMIT 1");
     if (!st) {
-        release_conn(s, db);
+        sq_release(s, db);
         return STORE_ERR;
     }
     sqlite3_bind_int64(st, 1, release);
@@ -889,17 +818,13 @@ static int sq_release_deployed_to(struct store *s, int64_t release, const char *
     rc = rc == SQLITE_ROW    ? STORE_OK
          : rc == SQLITE_DONE ? STORE_NOT_FOUND
                              : step_err(db, rc, "release deployed to");
-    sqlite3_finalize(st);
-    release_conn(s, db);
+    sq_done(st);
+    sq_release(s, db);
     return rc;
 }
 
 /* --- shared with store_sqlite_rollout.c (store_sqlite_int.h) ------------- */
 
-sqlite3 *sq_acquire(struct store *s) { return acquire(s); }
-void sq_release(struct store *s, sqlite3 *db) { release_conn(s, db); }
-int sq_exec(sqlite3 *db, const char *sql) { return exec(db, sql); }
-sqlite3_stmt *sq_prep(sqlite3 *db, const char *sql) { return prep(db, sql); }
 void sq_col_text(sqlite3_stmt *st, int i, char *dst, size_t n) { col_text(st, i, dst, n); }
 int sq_step_err(sqlite3 *db, int rc, const char *what) { return step_err(db, rc, what); }
 

@@ -37,7 +37,7 @@ int sq_audit_add(struct store *s, struct store_audit *a)
     } else {
         rc = sq_step_err(db, rc, "append to the audit log");
     }
-    sqlite3_finalize(st);
+    sq_done(st);
     sq_release(s, db);
     return rc;
 }
@@ -73,7 +73,7 @@ int sq_audit_list(struct store *s, int64_t before, int limit, store_audit_cb cb,
             break;
     }
     rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? STORE_OK : sq_step_err(db, rc, "audit log");
-    sqlite3_finalize(st);
+    sq_done(st);
     sq_release(s, db);
     return rc;
 }

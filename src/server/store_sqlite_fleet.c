@@ -71,10 +71,10 @@ int sq_device_import(struct store *s, struct store_import_row *rows, size_t n)
             if (add_tag(tag, r->id, r->tags[t]))
                 goto fail;
     }
-    sqlite3_finalize(ins);
-    sqlite3_finalize(get);
-    sqlite3_finalize(tag);
-    sqlite3_finalize(key);
+    sq_done(ins);
+    sq_done(get);
+    sq_done(tag);
+    sq_done(key);
     if (sq_exec(db, "COMMIT")) {
         sq_exec(db, "ROLLBACK");
         sq_release(s, db);
@@ -83,10 +83,10 @@ int sq_device_import(struct store *s, struct store_import_row *rows, size_t n)
     sq_release(s, db);
     return STORE_OK;
 fail:
-    sqlite3_finalize(ins);
-    sqlite3_finalize(get);
-    sqlite3_finalize(tag);
-    sqlite3_finalize(key);
+    sq_done(ins);
+    sq_done(get);
+    sq_done(tag);
+    sq_done(key);
     sq_exec(db, "ROLLBACK");
     sq_release(s, db);
     return STORE_ERR;
@@ -124,9 +124,9 @@ int sq_device_tag(struct store *s, const char *id, const char *const *add, size_
             goto out;
     rc = STORE_OK;
 out:
-    sqlite3_finalize(ex);
-    sqlite3_finalize(ins);
-    sqlite3_finalize(del);
+    sq_done(ex);
+    sq_done(ins);
+    sq_done(del);
     if (rc == STORE_OK && sq_exec(db, "COMMIT"))
         rc = STORE_ERR;
     if (rc != STORE_OK)
@@ -153,7 +153,7 @@ int sq_device_tags(struct store *s, const char *id, store_tag_cb cb, void *ctx)
         if (cb(ctx, (const char *)sqlite3_column_text(st, 0)))
             break;
     rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? STORE_OK : sq_step_err(db, rc, "device tags");
-    sqlite3_finalize(st);
+    sq_done(st);
     sq_release(s, db);
     return rc;
 }
@@ -181,7 +181,7 @@ int sq_device_key_get(struct store *s, const char *id, uint8_t wrapped[60])
     } else {
         rc = sq_step_err(db, rc, "device key");
     }
-    sqlite3_finalize(st);
+    sq_done(st);
     sq_release(s, db);
     return rc;
 }

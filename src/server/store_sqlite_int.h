@@ -2,7 +2,8 @@
  * store_sqlite_int.h - what the parts of the SQLite store share: the store
  * itself (a pool of connections on one file) and the small statement
  * helpers. store_sqlite.c holds the schema, releases, devices and
- * deployments; store_sqlite_rollout.c the rollouts. Not for use outside the
+ * deployments; store_sqlite_rollout.c the rollouts; store_sqlite_conn.c the
+ * connections and their statement caches. Not for use outside the
  * store.
  */
 #ifndef FOTA_SERVER_STORE_SQLITE_INT_H
@@ -17,21 +18,36 @@
 
 #define POOL_MAX 64
 
+struct sq_conn; /* a connection and its statement cache (store_sqlite_conn.c) */
+
 struct store {
     char *path;
     pthread_mutex_t mu;
-    sqlite3 *pool[POOL_MAX];
+    struct sq_conn *pool[POOL_MAX];
     int npool;
     struct store_seen *seen; /* batched last_seen (store_seen.h) */
 };
 
-/* A connection of the pool (opened when the pool is empty), or NULL. */
+/* store_sqlite_conn.c: a new connection on path (WAL, synchronous=FULL,
+ * foreign keys, busy timeout), or NULL (logged). */
+sqlite3 *sq_conn_open(const char *path);
+/* A connection of the pool (opened when the pool is empty), held by the
+ * calling thread until sq_release, or NULL. */
 sqlite3 *sq_acquire(struct store *s);
+/* Gives db back to the pool (closed when the pool is full); db may be one
+ * from sq_conn_open, which joins the pool. */
 void sq_release(struct store *s, sqlite3 *db);
+/* Closes every pooled connection (at sq_close). */
+void sq_pool_close(struct store *s);
 /* sqlite3_exec, logging a failure; 0 or -1. */
 int sq_exec(sqlite3 *db, const char *sql);
-/* Prepared statement, or NULL (logged). */
+/* A prepared statement for sql on db, from db's cache when db is held from
+ * sq_acquire, or NULL (logged). Give it back with sq_done (never
+ * sqlite3_finalize) before sq_release. */
 sqlite3_stmt *sq_prep(sqlite3 *db, const char *sql);
+/* Resets st, clears its bindings and returns it to its cache (or finalizes
+ * it when it is not cached). NULL is ignored. */
+void sq_done(sqlite3_stmt *st);
 /* Text column i into dst (n bytes, NUL-terminated, "" for NULL). */
 void sq_col_text(sqlite3_stmt *st, int i, char *dst, size_t n);
 /* STORE_EXISTS for a constraint, else STORE_ERR (logged with what). */

@@ -72,7 +72,7 @@ static int add_event(sqlite3 *db, int64_t id, int64_t at, const char *from_state
     sqlite3_bind_int(st, 6, to_stage);
     sqlite3_bind_text(st, 7, reason, -1, SQLITE_STATIC);
     rc = sqlite3_step(st);
-    sqlite3_finalize(st);
+    sq_done(st);
     if (rc != SQLITE_DONE) {
         sq_step_err(db, rc, "insert rollout event");
         return -1;
@@ -96,11 +96,11 @@ static int insert_members(sqlite3 *db, int64_t id, const struct store_member *m,
         rc = sqlite3_step(st);
         if (rc != SQLITE_DONE) {
             rc = sq_step_err(db, rc, "insert rollout member");
-            sqlite3_finalize(st);
+            sq_done(st);
             return rc == STORE_EXISTS ? STORE_NOT_FOUND : STORE_ERR; /* FK: no such device */
         }
     }
-    sqlite3_finalize(st);
+    sq_done(st);
     return STORE_OK;
 }
 
@@ -151,7 +151,7 @@ int sq_rollout_create(struct store *s, struct store_rollout *r, const struct sto
     sqlite3_bind_int64(st, 17, r->updated_at);
     sqlite3_bind_text(st, 18, r->reason, -1, SQLITE_STATIC);
     rc = sqlite3_step(st);
-    sqlite3_finalize(st);
+    sq_done(st);
     if (rc != SQLITE_DONE) {
         rc = sq_step_err(db, rc, "insert rollout");
         rc = rc == STORE_EXISTS ? STORE_NOT_FOUND : STORE_ERR; /* FK: no such release */
@@ -192,7 +192,7 @@ static int run_rollouts(struct store *s, sqlite3 *db, sqlite3_stmt *st, store_ro
             break;
     }
     rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? STORE_OK : sq_step_err(db, rc, "rollouts");
-    sqlite3_finalize(st);
+    sq_done(st);
     sq_release(s, db);
     return rc;
 }
@@ -257,7 +257,7 @@ int sq_rollout_transition(struct store *s, int64_t id, const char *from_state, i
     sqlite3_bind_text(st, 6, from_state, -1, SQLITE_STATIC);
     sqlite3_bind_int(st, 7, from_stage);
     rc = sqlite3_step(st);
-    sqlite3_finalize(st);
+    sq_done(st);
     if (rc != SQLITE_DONE) {
         sq_step_err(db, rc, "rollout transition");
         goto fail;
@@ -306,7 +306,7 @@ int sq_rollout_events(struct store *s, int64_t id, store_rollout_event_cb cb, vo
             break;
     }
     rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? STORE_OK : sq_step_err(db, rc, "rollout events");
-    sqlite3_finalize(st);
+    sq_done(st);
     sq_release(s, db);
     return rc;
 }
@@ -345,7 +345,7 @@ int sq_rollout_progress(struct store *s, int64_t id, struct store_stage_counts *
         c[k].timed_out = sqlite3_column_int64(st, 8);
     }
     rc = rc == SQLITE_DONE ? STORE_OK : sq_step_err(db, rc, "rollout progress");
-    sqlite3_finalize(st);
+    sq_done(st);
     sq_release(s, db);
     return rc;
 }
@@ -398,7 +398,7 @@ int sq_rollout_missing(struct store *s, const struct store_rollout *r, const cha
         if (cb(ctx, (const char *)sqlite3_column_text(st, 0)))
             break;
     rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? STORE_OK : sq_step_err(db, rc, "target devices");
-    sqlite3_finalize(st);
+    sq_done(st);
     sq_release(s, db);
     return rc;
 }
@@ -481,7 +481,7 @@ int sq_rollout_expire(struct store *s, int64_t id, int64_t cutoff, int64_t now, 
     } else {
         rc = sq_step_err(db, rc, "expire rollout members");
     }
-    sqlite3_finalize(st);
+    sq_done(st);
     sq_release(s, db);
     return rc;
 }
@@ -519,7 +519,7 @@ int sq_rollout_for_device(struct store *s, const char *device, int chip,
     } else {
         rc = rc == SQLITE_DONE ? STORE_NOT_FOUND : sq_step_err(db, rc, "rollout for device");
     }
-    sqlite3_finalize(st);
+    sq_done(st);
     sq_release(s, db);
     return rc;
 }
@@ -543,7 +543,7 @@ int sq_rollout_offered(struct store *s, int64_t rollout, const char *device, int
     sqlite3_bind_text(st, 3, device, -1, SQLITE_STATIC);
     rc = sqlite3_step(st);
     rc = rc == SQLITE_DONE ? STORE_OK : sq_step_err(db, rc, "rollout offered");
-    sqlite3_finalize(st);
+    sq_done(st);
     sq_release(s, db);
     return rc;
 }
@@ -570,7 +570,7 @@ int sq_rollout_note_status(sqlite3 *db, const char *device, int64_t release, con
     sqlite3_bind_text(st, 3, state, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 4, now);
     rc = sqlite3_step(st);
-    sqlite3_finalize(st);
+    sq_done(st);
     if (rc != SQLITE_DONE) {
         sq_step_err(db, rc, "note status in rollouts");
         return -1;

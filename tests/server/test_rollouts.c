@@ -787,6 +787,19 @@ static void metrics(void)
     CHECK(sample(r.body, "fota_rollout_stage_status{rollout=\"1\",stage=\"1\","
                          "status=\"confirmed\"}") == 1, "1 confirmed");
     CHECK(sample(r.body, "fota_rollouts{state=\"running\"}") == 1, "1 running rollout");
+    long long hits = sample(r.body, "fota_device_auth_cache_total{result=\"hit\"}");
+    long long misses = sample(r.body, "fota_device_auth_cache_total{result=\"miss\"}");
+    resp_free(&r);
+
+    /* a polling device keeps its cache entry: 10 more checks of C (nothing
+     * changes) are 10 hits and no read of the store */
+    for (int i = 0; i < 10; i++)
+        CHECK(check(&f, &f.d[2], "1.0.0"), "offered again");
+    CHECK(h_http(&r, "GET", url, hdrs, NULL, 0) == 0 && r.status == 200, "GET /metrics");
+    CHECK(sample(r.body, "fota_device_auth_cache_total{result=\"hit\"}") == hits + 10,
+          "10 polls: 10 cache hits");
+    CHECK(sample(r.body, "fota_device_auth_cache_total{result=\"miss\"}") == misses,
+          "10 polls: no cache miss (before %lld misses)", misses);
     resp_free(&r);
 
     status(&f, &f.d[1], "rolled_back"); /* 1 of 2 = 50% > 40%: halted */
