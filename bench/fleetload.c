@@ -39,8 +39,9 @@
  *   printed, split into "conn" (the connection was still busy with the
  *   previous request at the scheduled time) and "wake" (it was free, the
  *   thread woke late: the generator had no CPU); sends scheduled inside the
- *   window but never made are printed as "unsent". A status follows its
- *   chunk's answer and is timed from its actual send.
+ *   window but never made are printed as "unsent" and enter the
+ *   percentiles with their wait until the window's end (a lower bound). A
+ *   status follows its chunk's answer and is timed from its actual send.
  * The downloaders' first `check` (one each, at start) is not timed.
  *
  * Latencies go into one shared log-linear histogram per endpoint (64
@@ -110,7 +111,7 @@ static void sleep_until(double t)
  * two. HB buckets reach 2^(HB/64 + 5) us, far beyond any run. */
 enum { HSUB = 64, HB = HSUB * 32 };
 static atomic_ullong hist[K_N][HB];
-static atomic_long nerr[K_N];
+static atomic_long nerr[K_N], ndone[K_N];
 
 static unsigned hbucket(double us)
 {
@@ -404,7 +405,7 @@ struct worker {
     pthread_t th;
     int index;
     uint32_t rng;
-    long late_conn, late_wake, unsent; /* open loop only */
+    long sends, late_conn, late_wake, unsent; /* open loop only */
 };
 
 static uint32_t xs(uint32_t *s)
@@ -425,8 +426,23 @@ static void timed(struct conn *c, int kind, const char *req, size_t len, int wan
     if (st != want) {
         if (atomic_fetch_add(&nerr[kind], 1) == 0)
             fprintf(stderr, "fleetload: %s answered %d (first error)\n", kname[kind], st);
-    } else
+    } else {
         lat_add(kind, (now_s() - sched) * 1000, sched);
+        atomic_fetch_add_explicit(&ndone[kind], 1, memory_order_relaxed);
+    }
+}
+
+/* Open loop, at the end of the window: the sends still scheduled in it but
+ * never made (the thread was held up) are counted as unsent, and enter the
+ * latencies with their wait so far (a lower bound), so a stalled server
+ * cannot make them vanish from the percentiles. */
+static void unsent(struct worker *w, int kind, double sched, double period)
+{
+    double now = now_s();
+    for (; period > 0 && sched < t_end; sched += period) {
+        w->unsent++;
+        lat_add(kind, (now - sched) * 1000, sched);
+    }
 }
 
 /* Open loop: wait for the scheduled time `sched`, count the send as late
@@ -435,6 +451,7 @@ static void timed(struct conn *c, int kind, const char *req, size_t len, int wan
 static void pace(struct worker *w, double sched, double free_at)
 {
     sleep_until(sched);
+    w->sends++;
     if ((now_s() - sched) * 1000 > LATE_MS) {
         if (free_at > sched)
             w->late_conn++;
@@ -483,8 +500,7 @@ static void *poller(void *arg)
         free_at = now_s();
         sched += period;
     }
-    for (; period > 0 && sched < t_end; sched += period)
-        w->unsent++;
+    unsent(w, K_CHECK, sched, period);
     conn_close(&c);
     return NULL;
 }
@@ -532,8 +548,7 @@ static void *downloader(void *arg)
         free_at = now_s();
         sched += period;
     }
-    for (; period > 0 && sched < t_end; sched += period)
-        w->unsent++;
+    unsent(w, K_CHUNK, sched, period);
     conn_close(&c);
     return NULL;
 }
@@ -721,25 +736,31 @@ int main(int argc, char **argv)
         int open = k == K_CHECK ? poll_rate > 0 : chunk_rate > 0;
         double offered = k == K_CHECK ? poll_rate : k == K_CHUNK ? ndl * chunk_rate
                                                                  : ndl * chunk_rate / 64;
-        long lc = 0, lw = 0, uns = 0;
+        long lc = 0, lw = 0, uns = 0, sends = 0;
         for (int i = k == K_CHECK ? ndl : 0; k != K_STATUS && i < (k == K_CHECK ? nw : ndl); i++) {
+            sends += w[i].sends;
             lc += w[i].late_conn;
             lw += w[i].late_wake;
             uns += w[i].unsent;
         }
-        long e = atomic_load(&nerr[k]);
+        long e = atomic_load(&nerr[k]), done = atomic_load(&ndone[k]);
         /* open loop: every send was scheduled inside the S-s window */
         double win = open ? (double)seconds : el;
-        printf("RESULT %s rps=%.0f p50_ms=%.2f p99_ms=%.2f max_ms=%.1f n=%llu errors=%ld "
+        printf("RESULT %s rps=%.0f p50_ms=%.2f p99_ms=%.2f max_ms=%.1f n=%ld errors=%ld "
                "loop=%s",
-               kname[k], (double)n / win, percentile(h, n, 0.50), percentile(h, n, 0.99), maxv,
-               n, e, open ? "open" : "closed");
+               kname[k], (double)done / win, percentile(h, n, 0.50), percentile(h, n, 0.99), maxv,
+               done, e, open ? "open" : "closed");
         if (open)
             printf(" offered_rps=%.0f", offered);
         if (open && k != K_STATUS) /* a status follows its chunk: no schedule of its own */
             printf(" late=%ld late_conn=%ld late_wake=%ld unsent=%ld", lc + lw, lc, lw, uns);
         printf("\n");
-        total += (long)n;
+        if (open && k != K_STATUS && (lw > sends / 100 || uns > 0))
+            printf("fleetload: WARNING: %s load not offered as scheduled: %ld sends never made "
+                   "(their connection held up to the end), %ld of %ld made more than %.0f ms late "
+                   "with their connection free (the generator had no CPU)\n",
+                   kname[k], uns, lw, sends, LATE_MS);
+        total += done;
         errors += e;
     }
     for (int t = 0; timeline && t <= seconds; t++) {
