@@ -452,6 +452,13 @@ static int w_rollout_expire(struct store *s, int64_t id, int64_t cutoff, int64_t
     return INNER(s)->rollout_expire(IS(s), id, cutoff, now, n);
 }
 
+static int w_rollout_lookup(struct store *s, const char *device, int chip,
+                            const char *const *states, int *joinable,
+                            struct store_rollout_offer *out)
+{
+    return INNER(s)->rollout_lookup(IS(s), device, chip, states, joinable, out);
+}
+
 static int w_rollout_for_device(struct store *s, const char *device, int chip,
                                 struct store_rollout_offer *out)
 {
@@ -548,6 +555,7 @@ static struct store_ops wrapped_ops = {
     .rollout_joinable = w_rollout_joinable,
     .rollout_expire = w_rollout_expire,
     .rollout_for_device = w_rollout_for_device,
+    .rollout_lookup = w_rollout_lookup,
     .rollout_offered = w_rollout_offered,
     .audit_add = w_audit_add,
     .audit_list = w_audit_list,

@@ -58,7 +58,7 @@ static const struct route routes[] = {
     {"/api/admin/device-tags", 0, AUTH_ADMIN, "POST",
      {{"POST", BODY_JSON, admin_device_tags_post}}},
     {"/api/admin/fleet", 0, AUTH_ADMIN, "GET", {{"GET", BODY_NONE, admin_fleet_get}}},
-    {"/dashboard", 1, AUTH_NONE, "GET", {{"GET", BODY_NONE, dashboard_get}}},
+    {"/dashboard", 2, AUTH_NONE, "GET", {{"GET", BODY_NONE, dashboard_get}}},
 };
 #define NROUTES (sizeof routes / sizeof routes[0])
 
@@ -363,7 +363,8 @@ static const struct route *find_route(const char *url, const char **tail)
             *tail = "";
             return &routes[i];
         }
-        if (routes[i].has_tail && url[n] == '/' && url[n + 1] && !strchr(url + n + 1, '/')) {
+        if (routes[i].has_tail && url[n] == '/' && (url[n + 1] || routes[i].has_tail == 2) &&
+            !strchr(url + n + 1, '/')) {
             *tail = url + n + 1;
             return &routes[i];
         }
@@ -443,6 +444,31 @@ static enum MHD_Result scan_header(void *cls, enum MHD_ValueKind kind, const cha
     return MHD_YES;
 }
 
+/* Request heads near the connection memory: see that section below. */
+/* Pool bytes kept free beyond head_max: the read buffer's growth past the
+ * head (at most 1 KiB in libmicrohttpd 0.9.75) plus the largest answer
+ * header (the dashboard's, about 500 bytes), with room to spare. */
+#define HEAD_RESERVE 2048u
+/* What one header or query parameter record costs in the pool: struct
+ * MHD_HTTP_Header (7 words in 0.9.75) rounded to 16 bytes. */
+#define MHD_RECORD_SIZE 64u
+
+static size_t head_max; /* set by http_start */
+
+static void answer_on_socket(struct MHD_Connection *conn, unsigned status, const char *reason,
+                             const char *code, const char *msg);
+
+/* What the request's head takes of the connection's pool: its bytes (line
+ * and headers) and one record per header, cookie and query parameter. */
+static size_t head_used(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE);
+    int records = MHD_get_connection_values_n(
+        conn, MHD_HEADER_KIND | MHD_COOKIE_KIND | MHD_GET_ARGUMENT_KIND, NULL, NULL);
+    return (ci ? ci->header_size : 0) + MHD_RECORD_SIZE * (size_t)(records > 0 ? records : 0);
+}
+
 /* First call: everything that can be decided from the headers. */
 static enum MHD_Result begin(struct request *r)
 {
@@ -452,9 +478,29 @@ static enum MHD_Result begin(struct request *r)
     const char *bad;
     char msg[PARSE_MSG_MAX];
     uint64_t clen;
+    size_t used;
     int has_len;
 
     client_addr(r);
+    /* a head that leaves too little of the pool for the answer's header is
+     * answered on the socket (plain HTTP): libmicrohttpd could not send it */
+    if ((used = head_used(r->conn)) > head_max) {
+        r->close = 1;
+        if (serving_tls)
+            return http_error(r, 431, "headers_too_large",
+                              "request line and headers take %zu bytes, at most %zu accepted",
+                              used, head_max);
+        snprintf(msg, sizeof msg, "request line and headers take %zu bytes, at most %zu accepted",
+                 used, head_max);
+        SLOG(SLOG_WARN, "refused %s %s device=-: 431 headers_too_large: %s", r->log_method,
+             r->log_path, msg);
+        snprintf(r->err_code, sizeof r->err_code, "headers_too_large");
+        answer_on_socket(r->conn, 431, "Request Header Fields Too Large", "headers_too_large",
+                         msg);
+        r->status = 431;
+        r->answered = 1;
+        return MHD_NO; /* libmicrohttpd closes it; on_completed logs and counts it */
+    }
     /* framing first: what follows on the connection depends on it */
     if (r->target_bad) {
         r->close = 1;
@@ -815,18 +861,63 @@ static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr, socklen
     return connlimit_accept(addr) ? MHD_YES : MHD_NO;
 }
 
+/* --- request heads near the connection memory -------------------------------
+ *
+ * libmicrohttpd 0.9.75 keeps a connection's request line, headers, one
+ * record per header and per query parameter, and the header of its answer in
+ * one pool of --conn-memory bytes. It refuses a request whose line or
+ * headers do not fit with its own HTML 414 or 431; but a request that fits
+ * with less than a few hundred bytes to spare is either closed without an
+ * answer (no room left for the answer's header: "failed to create response
+ * header") or, when its last header record does not fit, never answered at
+ * all (the connection hangs until the idle timeout). So the server refuses
+ * every request head over head_max = --conn-memory - HEAD_RESERVE itself,
+ * before that zone: a request target over head_max as soon as the request
+ * line is in (on_uri), and a line plus headers plus their records over it
+ * on the first call (begin). Those answers are written on the socket
+ * directly: the pool may have no room for them. Under TLS the socket is
+ * libmicrohttpd's (and GnuTLS's): an over-long target only closes the
+ * connection, and an over-long head is answered through libmicrohttpd (the
+ * answer, or a close when it does not fit). Requests that do not fit in the
+ * pool at all never reach the server: libmicrohttpd's HTML 414/431 stays. */
+
+/* Writes a JSON error on conn's socket and shuts its sending side (plain
+ * HTTP; under TLS it only shuts the socket); the watchdog shuts the rest
+ * on its next round and libmicrohttpd then closes the connection. msg is
+ * the server's own text (no client bytes, no quotes). */
+static void answer_on_socket(struct MHD_Connection *conn, unsigned status, const char *reason,
+                             const char *code, const char *msg)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    char body[PARSE_MSG_MAX + 64], head[256];
+    int bn = snprintf(body, sizeof body, "{\"error\":\"%s\",\"message\":\"%s\"}", code, msg);
+    int hn = snprintf(head, sizeof head, "HTTP/1.1 %u %s\r\nContent-Type: application/json\r\n"
+                      "Content-Length: %d\r\nConnection: close\r\n\r\n", status, reason, bn);
+
+    if (ci) {
+        if (!wd.tls) {
+            (void)!send(ci->connect_fd, head, (size_t)hn, MSG_NOSIGNAL | MSG_DONTWAIT);
+            (void)!send(ci->connect_fd, body, (size_t)bn, MSG_NOSIGNAL | MSG_DONTWAIT);
+        }
+        shutdown(ci->connect_fd, wd.tls ? SHUT_RDWR : SHUT_WR);
+    }
+    conn_expire(conn);
+}
+
 /* The request line is in (headers not yet): libmicrohttpd hands over the
  * request target as sent, before it decodes it. The request's state starts
  * here, so the checks that need the raw target (parse_raw_target) are
- * answered on the first call of on_request. One check cannot wait: with
- * thousands of query parameters libmicrohttpd runs out of connection memory
- * while it parses them and then neither calls on_request nor answers, so
- * that request is answered here, by writing a 400 on the socket directly
- * (plain HTTP; under TLS the connection is only closed) and shutting it. */
+ * answered on the first call of on_request. Two checks cannot wait, and are
+ * answered here, on the socket (answer_on_socket): with thousands of query
+ * parameters libmicrohttpd runs out of connection memory while it parses
+ * them and then neither calls on_request nor answers (400); and a target
+ * over head_max leaves too little of the pool for the headers (414). */
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 {
     struct request *r = calloc(1, sizeof *r);
     struct conn_entry *e = conn_entry_of(conn);
+    size_t len = strlen(uri);
     (void)cls;
 
     if (!r)
@@ -836,27 +927,21 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
         free(e->unstarted); /* a previous one libmicrohttpd dropped on this connection */
         e->unstarted = r;
     }
+    if (len > head_max) {
+        snprintf(r->target_msg, sizeof r->target_msg,
+                 "the request target is %zu bytes, at most %zu accepted", len, head_max);
+        SLOG(SLOG_WARN, "refused a request before its headers: 414 uri_too_long: %s",
+             r->target_msg);
+        answer_on_socket(conn, 414, "URI Too Long", "uri_too_long", r->target_msg);
+        r->answered = 1;
+        r->status = 414;
+        return r;
+    }
     r->target_bad = parse_raw_target(uri, r->target_msg, sizeof r->target_msg);
     if (r->target_bad && strncmp(r->target_bad, "too many", 8) == 0) {
-        const union MHD_ConnectionInfo *ci =
-            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
-        char body[PARSE_MSG_MAX + 64], head[256];
-        int bn = snprintf(body, sizeof body, "{\"error\":\"bad_request\",\"message\":\"%s\"}",
-                          r->target_bad);
-        int hn = snprintf(head, sizeof head, "HTTP/1.1 400 Bad Request\r\nContent-Type: "
-                          "application/json\r\nContent-Length: %d\r\nConnection: close\r\n\r\n",
-                          bn);
         SLOG(SLOG_WARN, "refused a request before its headers: 400 bad_request: %s",
              r->target_bad);
-        if (ci) {
-            if (!wd.tls) {
-                (void)!send(ci->connect_fd, head, (size_t)hn, MSG_NOSIGNAL | MSG_DONTWAIT);
-                (void)!send(ci->connect_fd, body, (size_t)bn, MSG_NOSIGNAL | MSG_DONTWAIT);
-            }
-            shutdown(ci->connect_fd, wd.tls ? SHUT_RDWR : SHUT_WR);
-        }
-        /* the watchdog shuts the rest (libmicrohttpd then closes it) */
-        conn_expire(conn);
+        answer_on_socket(conn, 400, "Bad Request", "bad_request", r->target_bad);
         r->answered = 1;
         r->status = 400;
     }
@@ -932,6 +1017,8 @@ struct MHD_Daemon *http_start(struct server *srv, const struct http_config *cfg,
             names[i] = routes[i].path;
         srv->metrics = metrics_new(names, (int)NROUTES);
     }
+    head_max = cfg->memory_limit >= 2 * HEAD_RESERVE ? cfg->memory_limit - HEAD_RESERVE
+                                                     : cfg->memory_limit / 2;
     wd.timeout = cfg->idle_timeout;
     wd.tls = cfg->tls_cert != NULL;
     serving_tls = wd.tls;

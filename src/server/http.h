@@ -86,7 +86,8 @@ struct route_method {
 
 struct route {
     const char *path;     /* exact path, or prefix when has_tail */
-    int has_tail;         /* also matches path + "/<something>" */
+    int has_tail;         /* 1: also matches path + "/<something>"; 2: and
+                           * path + "/" (an empty tail: the dashboard) */
     enum auth_kind auth;
     const char *allow;    /* Allow header for 405 */
     struct route_method m[3];

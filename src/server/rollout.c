@@ -533,8 +533,15 @@ int rollout_offer(struct server *srv, const char *device, int chip,
 {
     static const char *const joinable[] = {"running", "paused", "completed", NULL};
     struct join_ctx j = {srv, device, STORE_OK};
-    int rc;
+    int rc, can_join = 0;
 
+    /* a poll: nothing to join (the common case) costs one read */
+    memset(out, 0, sizeof *out);
+    rc = srv->ops->rollout_lookup(srv->store, device, chip, joinable, &can_join, out);
+    if (rc != STORE_OK && rc != STORE_NOT_FOUND)
+        return STORE_ERR;
+    if (!can_join)
+        return rc;
     /* joins happen here, outside the evaluator's mutex: a member is one
      * INSERT OR IGNORE, and its stage depends only on the rollout's fixed
      * salt and bounds */

@@ -83,9 +83,10 @@ static void usage(FILE *f)
             "  --max-conn-per-ip N     connections at once per address (default 128; 0: off)\n"
             "  --idle-timeout S        idle timeout, and deadline for a request's headers\n"
             "                          (default 15)\n"
-            "  --conn-memory BYTES     buffer per connection, bounds the request headers\n"
-            "                          (default 32768; 16384 holds 10,000 idle connections\n"
-            "                          in ~180 MB, docs/operations.md)\n"
+            "  --conn-memory BYTES     buffer per connection: request line and headers up to\n"
+            "                          BYTES - 2048; each idle keep-alive connection keeps\n"
+            "                          all of it (default 16384: 10,000 idle connections in\n"
+            "                          ~180 MB, docs/performance.md section 7)\n"
             "  --limit-log-interval S  connections refused by the limits are logged as one\n"
             "                          summary line per S seconds (default 10)\n"
             "  --rollout-tick S        seconds between rollout evaluations: deadlines, late\n"
@@ -332,7 +333,7 @@ int main(int argc, char **argv)
     double rate_dev = 200, rate_addr = 1000;
     uint64_t burst_dev = 0, burst_addr = 0, max_conn = 1024, max_per_ip = 128, idle = 15;
     uint64_t limit_log = 10;
-    uint64_t conn_mem = 32768, rollout_tick = 5;
+    uint64_t conn_mem = 16384, rollout_tick = 5;
     uint64_t poll_interval = 0, max_downloads = 0, download_idle = 60, download_retry = 30;
     int require_signed = 0;
     struct http_config cfg;

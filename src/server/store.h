@@ -282,6 +282,14 @@ struct store_ops {
      * after the rollout takes over from it. STORE_NOT_FOUND when none. */
     int (*rollout_for_device)(struct store *s, const char *device, int chip,
                               struct store_rollout_offer *out);
+    /* What a poll needs of rollouts, in one read where the backend can:
+     * *joinable = whether rollout_joinable(states) would name a rollout for
+     * the device; when it would not, the answer of rollout_for_device
+     * (*out, STORE_OK, or STORE_NOT_FOUND). When *joinable is set, *out is
+     * not filled and the caller joins, then asks rollout_for_device. */
+    int (*rollout_lookup)(struct store *s, const char *device, int chip,
+                          const char *const *states, int *joinable,
+                          struct store_rollout_offer *out);
     /* The rollout offered its release to the device at now (the first offer
      * is kept: the deadline runs from it). */
     int (*rollout_offered)(struct store *s, int64_t rollout, const char *device, int64_t now);

@@ -88,6 +88,8 @@ int pg_rollout_add_members(struct store *s, int64_t id, const struct store_membe
 int pg_rollout_joinable(struct store *s, const char *device, int chip,
                         const char *const *states, store_rollout_cb cb, void *ctx);
 int pg_rollout_expire(struct store *s, int64_t id, int64_t cutoff, int64_t now, int *n);
+int pg_rollout_lookup(struct store *s, const char *device, int chip, const char *const *states,
+                      int *joinable, struct store_rollout_offer *out);
 int pg_rollout_for_device(struct store *s, const char *device, int chip,
                           struct store_rollout_offer *out);
 int pg_rollout_offered(struct store *s, int64_t rollout, const char *device, int64_t now);
@@ -115,6 +117,7 @@ int pg_download_done(struct store *s, const char *id);
     .rollout_missing = pg_rollout_missing, .rollout_add_members = pg_rollout_add_members,  \
     .rollout_joinable = pg_rollout_joinable, .rollout_expire = pg_rollout_expire,          \
     .rollout_for_device = pg_rollout_for_device, .rollout_offered = pg_rollout_offered,     \
+    .rollout_lookup = pg_rollout_lookup,                                                   \
     .audit_add = pg_audit_add, .audit_list = pg_audit_list,                                 \
     .device_import = pg_device_import, .device_tag = pg_device_tag,                        \
     .device_tags = pg_device_tags, .device_key_get = pg_device_key_get,                    \

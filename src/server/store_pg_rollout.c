@@ -320,25 +320,51 @@ int pg_rollout_add_members(struct store *s, int64_t id, const struct store_membe
     return pg_tx(s, members_body, &x);
 }
 
+/* The rollouts in one of states (NULL-terminated, at most 8, from $3 on)
+ * whose target takes the device $1 of chip $2 but that do not count it as a
+ * member yet: "FROM ... WHERE ..." into sql; the number of states. */
+static int joinable_from(char *sql, size_t n, const char *const *states)
+{
+    char in[64] = "";
+    int k = 0;
+
+    for (; states[k] && k < 8; k++)
+        snprintf(in + strlen(in), sizeof in - strlen(in), "%s$%d", k ? "," : "", k + 3);
+    snprintf(sql, n,
+             " FROM rollouts r WHERE r.state IN (%s) AND r.chip = $2"
+             " AND (r.target IN (%d, %d) OR (r.target = %d AND EXISTS (SELECT 1 FROM"
+             " device_tags t WHERE t.device_id = $1 AND t.tag = r.tag)))"
+             " AND NOT EXISTS (SELECT 1 FROM rollout_members m WHERE m.rollout_id = r.id"
+             " AND m.device_id = $1)",
+             in, STORE_TARGET_CHIP, STORE_TARGET_ALL, STORE_TARGET_TAG);
+    return k;
+}
+
+/* The newest rollout offering its release to device $1 of chip $2 (columns
+ * id, release_id, allow_downgrade): a deployment made after the rollout
+ * (for this device) takes over. */
+#define OFFER_SQL                                                                             \
+    "SELECT r.id, r.release_id, r.allow_downgrade FROM rollout_members m"                    \
+    " JOIN rollouts r ON r.id = m.rollout_id WHERE m.device_id = $1 AND"                     \
+    " ((r.state IN ('running', 'completed') AND m.stage <= r.stage) OR"                      \
+    "  (r.state = 'paused' AND m.offered_at IS NOT NULL))"                                   \
+    " AND NOT EXISTS (SELECT 1 FROM deployments d WHERE"                                     \
+    "  d.id > r.after_deployment AND (d.chip = $2 OR EXISTS (SELECT 1 FROM"                  \
+    "  deployment_devices x WHERE x.deployment_id = d.id"                                    \
+    "  AND x.device_id = $1)))"                                                              \
+    " ORDER BY r.id DESC LIMIT 1"
+
 int pg_rollout_joinable(struct store *s, const char *device, int chip,
                         const char *const *states, store_rollout_cb cb, void *ctx)
 {
     struct each_rollout e = {cb, ctx};
     struct pg_args a = {0};
-    char sql[1024], in[64] = "";
-    int n = 0;
+    char from[768], sql[1024];
+    int n = joinable_from(from, sizeof from, states);
 
-    for (; states[n] && n < 8; n++)
-        snprintf(in + strlen(in), sizeof in - strlen(in), "%s$%d", n ? "," : "", n + 3);
     if (n == 0)
         return STORE_OK;
-    snprintf(sql, sizeof sql,
-             "SELECT " ROLLOUT_COLS " FROM rollouts r WHERE r.state IN (%s) AND r.chip = $2"
-             " AND (r.target IN (%d, %d) OR (r.target = %d AND EXISTS (SELECT 1 FROM"
-             " device_tags t WHERE t.device_id = $1 AND t.tag = r.tag)))"
-             " AND NOT EXISTS (SELECT 1 FROM rollout_members m WHERE m.rollout_id = r.id"
-             " AND m.device_id = $1) ORDER BY r.id",
-             in, STORE_TARGET_CHIP, STORE_TARGET_ALL, STORE_TARGET_TAG);
+    snprintf(sql, sizeof sql, "SELECT " ROLLOUT_COLS "%s ORDER BY r.id", from);
     pg_txt(&a, device);
     pg_i64(&a, chip);
     for (int i = 0; i < n; i++)
@@ -376,17 +402,49 @@ int pg_rollout_for_device(struct store *s, const char *device, int chip,
     struct pg_args a = {0};
     pg_txt(&a, device);
     pg_i64(&a, chip);
-    /* a deployment made after the rollout (for this device) takes over */
-    return pg_rows(s, "SELECT r.id, r.release_id, r.allow_downgrade FROM rollout_members m"
-                      " JOIN rollouts r ON r.id = m.rollout_id WHERE m.device_id = $1 AND"
-                      " ((r.state IN ('running', 'completed') AND m.stage <= r.stage) OR"
-                      "  (r.state = 'paused' AND m.offered_at IS NOT NULL))"
-                      " AND NOT EXISTS (SELECT 1 FROM deployments d WHERE"
-                      "  d.id > r.after_deployment AND (d.chip = $2 OR EXISTS (SELECT 1 FROM"
-                      "  deployment_devices x WHERE x.deployment_id = d.id"
-                      "  AND x.device_id = $1)))"
-                      " ORDER BY r.id DESC LIMIT 1", &a, "rollout for device", 1, copy_offer,
-                   out);
+    return pg_rows(s, OFFER_SQL, &a, "rollout for device", 1, copy_offer, out);
+}
+
+struct lookup { int *joinable; struct store_rollout_offer *out; int offered; };
+static int copy_lookup(void *ctx, const PGresult *r, int i)
+{
+    struct lookup *l = ctx;
+    *l->joinable = pg_i64_at(r, i, 0) != 0;
+    l->offered = !PQgetisnull(r, i, 1);
+    if (l->offered) {
+        l->out->rollout = pg_i64_at(r, i, 1);
+        l->out->release = pg_i64_at(r, i, 2);
+        l->out->allow_downgrade = (int)pg_i64_at(r, i, 3);
+    }
+    return 1;
+}
+
+int pg_rollout_lookup(struct store *s, const char *device, int chip, const char *const *states,
+                      int *joinable, struct store_rollout_offer *out)
+{
+    struct lookup l = {joinable, out, 0};
+    struct pg_args a = {0};
+    char from[768], sql[2048];
+    int n = joinable_from(from, sizeof from, states), rc;
+
+    /* one round trip for a poll: whether a rollout would take the device,
+     * and the offer (the two reads rollout_joinable and rollout_for_device
+     * make), which doubled the checks a node serves (bench/scale.sh) */
+    if (n == 0)
+        snprintf(from, sizeof from, " WHERE false");
+    snprintf(sql, sizeof sql,
+             "SELECT EXISTS (SELECT 1%s)::int, o.id, o.release_id, o.allow_downgrade"
+             " FROM (SELECT 1) AS one LEFT JOIN LATERAL (" OFFER_SQL ") AS o ON true",
+             from);
+    pg_txt(&a, device);
+    pg_i64(&a, chip);
+    for (int i = 0; i < n; i++)
+        pg_txt(&a, states[i]);
+    *joinable = 0;
+    rc = pg_rows(s, sql, &a, "rollout lookup", 1, copy_lookup, &l);
+    if (rc == STORE_OK && !l.offered)
+        rc = STORE_NOT_FOUND;
+    return rc;
 }
 
 int pg_rollout_offered(struct store *s, int64_t rollout, const char *device, int64_t now)

@@ -76,6 +76,8 @@ int sq_rollout_expire(struct store *s, int64_t id, int64_t cutoff, int64_t now, 
 int sq_rollout_for_device(struct store *s, const char *device, int chip,
                           struct store_rollout_offer *out);
 int sq_rollout_offered(struct store *s, int64_t rollout, const char *device, int64_t now);
+int sq_rollout_lookup(struct store *s, const char *device, int chip, const char *const *states,
+                      int *joinable, struct store_rollout_offer *out);
 
 /* store_sqlite_fleet.c */
 int sq_device_import(struct store *s, struct store_import_row *rows, size_t n);
@@ -95,6 +97,7 @@ int sq_audit_list(struct store *s, int64_t before, int limit, store_audit_cb cb,
     .rollout_missing = sq_rollout_missing, .rollout_add_members = sq_rollout_add_members,  \
     .rollout_joinable = sq_rollout_joinable, .rollout_expire = sq_rollout_expire,          \
     .rollout_for_device = sq_rollout_for_device, .rollout_offered = sq_rollout_offered,     \
+    .rollout_lookup = sq_rollout_lookup,                                                   \
     .audit_add = sq_audit_add, .audit_list = sq_audit_list,                                 \
     .device_import = sq_device_import, .device_tag = sq_device_tag,                        \
     .device_tags = sq_device_tags, .device_key_get = sq_device_key_get,

@@ -524,6 +524,25 @@ int sq_rollout_for_device(struct store *s, const char *device, int chip,
     return rc;
 }
 
+static int note_joinable(void *ctx, const struct store_rollout *r)
+{
+    (void)r;
+    *(int *)ctx = 1;
+    return 1; /* one is enough */
+}
+
+int sq_rollout_lookup(struct store *s, const char *device, int chip, const char *const *states,
+                      int *joinable, struct store_rollout_offer *out)
+{
+    /* two cached statements in this process: no round trip to save */
+    int rc;
+
+    *joinable = 0;
+    if ((rc = sq_rollout_joinable(s, device, chip, states, note_joinable, joinable)) != STORE_OK)
+        return rc;
+    return *joinable ? STORE_OK : sq_rollout_for_device(s, device, chip, out);
+}
+
 int sq_rollout_offered(struct store *s, int64_t rollout, const char *device, int64_t now)
 {
     sqlite3 *db = sq_acquire(s);

@@ -112,6 +112,7 @@ static void files(struct srv *s)
         const char *path, *ctype;
     } f[] = {
         {"/dashboard", "text/html; charset=utf-8"},
+        {"/dashboard/", "text/html; charset=utf-8"}, /* an operator types the slash */
         {"/dashboard/index.html", "text/html; charset=utf-8"},
         {"/dashboard/style.css", "text/css; charset=utf-8"},
         {"/dashboard/app.js", "text/javascript; charset=utf-8"},
@@ -150,6 +151,9 @@ static void files(struct srv *s)
         free(g.body);
     }
 
+    get(s, "GET", "/dashboard//app.js", 0, &g);
+    CHECK(g.status == 404, "GET /dashboard//app.js: %ld", g.status);
+    free(g.body);
     get(s, "GET", "/dashboard/secrets.txt", 0, &g);
     CHECK(g.status == 404 && strstr(g.body, "not_found"), "unknown file: %ld %s", g.status, g.body);
     dashboard_headers(&g, "404");

@@ -20,6 +20,11 @@
  *  framing.*   Transfer-Encoding with Content-Length, two Content-Lengths,
  *              an unsupported Transfer-Encoding, %2F in the path, 3000 query
  *              parameters: 400 (and the connection closed);
+ *  head.*      request heads near the connection memory (default
+ *              --conn-memory): big but legal ones served; larger ones
+ *              refused with the server's JSON 414/431 while they fit in
+ *              libmicrohttpd's pool, with libmicrohttpd's own 414/431 (status
+ *              checked, body not) past it; never left unanswered;
  *  id.*        device ids ".", "..", ".hidden" refused;
  *  connlog.*   refused connections logged as one summary line per interval.
  */
@@ -92,16 +97,19 @@ struct raw {
     int closed;       /* the server closed the connection after its answer */
 };
 
-/* Sends len bytes of req and reads one answer: up to its Content-Length,
- * then waits (up to 5 s) to see whether the server closes. */
-static void raw_send(const char *req, size_t len, struct raw *out)
+/* Sends len bytes of req on fd (a new connection when fd < 0) and reads one
+ * answer: up to its Content-Length, then waits (up to 5 s) to see whether
+ * the server closes. Closes fd. */
+static void raw_send_on(int fd, const char *req, size_t len, struct raw *out)
 {
     char buf[65536];
     size_t n = 0;
-    int fd = connect_port(port), hdr_end = -1;
+    int hdr_end = -1;
     long clen = -1;
     double end = now_s() + 30;
 
+    if (fd < 0)
+        fd = connect_port(port);
     memset(out, 0, sizeof *out);
     (void)!send(fd, req, len, MSG_NOSIGNAL);
     while (now_s() < end && n < sizeof buf - 1) {
@@ -154,6 +162,11 @@ static void raw_send(const char *req, size_t len, struct raw *out)
         snprintf(out->code, sizeof out->code, "%s", c ? c : "");
         json_decref(j);
     }
+}
+
+static void raw_send(const char *req, size_t len, struct raw *out)
+{
+    raw_send_on(-1, req, len, out);
 }
 
 static void raw_str(const char *req, struct raw *out)
@@ -529,15 +542,163 @@ static void framing_cases(void)
     row("framing.encoded_slash_tail", is_error(&r, 400, "bad_request"),
         "GET /api/admin/devices%%2Fdev-a: %s", seen(&r));
 
+    /* 3000 parameters of 4 bytes: a 12 KB request line, which fits the
+     * default --conn-memory (16 KiB), so libmicrohttpd parses the
+     * parameters and runs out of pool while it does (the case on_uri
+     * answers). A longer line does not fit at all: head.line_over_pool. */
     big = malloc(64 * 1024);
     int k = snprintf(big, 64 * 1024, "GET /api/inverter/fota/check?version=1");
     for (int i = 0; i < 3000; i++)
-        k += snprintf(big + k, 64 * 1024 - (size_t)k, "&p%d=1", i);
+        k += snprintf(big + k, 64 * 1024 - (size_t)k, "&p=1");
     k += snprintf(big + k, 64 * 1024 - (size_t)k, " HTTP/1.1\r\nHost: x\r\n%s\r\n", dev_hdrs);
     raw_send(big, (size_t)k, &r);
-    row("framing.3000_params", is_error(&r, 400, "bad_request"), "3000 query parameters: %s",
-        seen(&r));
+    row("framing.3000_params", is_error(&r, 400, "bad_request"), "3000 query parameters (%d bytes): %s",
+        k, seen(&r));
     free(big);
+}
+
+/* --- request heads near the connection memory ------------------------------
+ *
+ * At the default --conn-memory (16384 bytes, libmicrohttpd's pool per
+ * connection) the server accepts a request line plus headers (plus 64 bytes
+ * per header and query parameter record) of up to 16384 - 2048 = 14336
+ * bytes and refuses a larger head itself with its JSON 414 uri_too_long
+ * (the request target) or 431 headers_too_large; only a head that does not
+ * fit in the pool at all never reaches it and gets libmicrohttpd's own
+ * HTML 414 or 431, the connection closed. Before, a head just under the
+ * pool size got no answer (libmicrohttpd had no room left for the answer's
+ * header) or hung until the idle timeout; the scans step through that
+ * band. */
+
+#define POOL 16384  /* fota-server's default --conn-memory */
+#define HEAD_MAX 14336 /* POOL - the server's reserve (src/server/http.c) */
+
+/* A connection that has served one request and is kept alive (its pool has
+ * been reset by libmicrohttpd), or -1. */
+static int kept_alive_fd(void)
+{
+    static const char q[] = "GET /dashboard HTTP/1.1\r\nHost: x\r\n\r\n";
+    char buf[65536];
+    size_t n = 0;
+    int fd = connect_port(port);
+    double end = now_s() + 10;
+
+    (void)!send(fd, q, sizeof q - 1, MSG_NOSIGNAL);
+    while (now_s() < end && n < sizeof buf - 1) {
+        struct pollfd p = {fd, POLLIN, 0};
+        if (poll(&p, 1, 200) <= 0)
+            continue;
+        ssize_t k = recv(fd, buf + n, sizeof buf - 1 - n, 0);
+        if (k <= 0)
+            break;
+        n += (size_t)k;
+        buf[n] = '\0';
+        char *e = strstr(buf, "\r\n\r\n"), *cl = strcasestr(buf, "\r\nContent-Length:");
+        if (e && cl && cl < e && n >= (size_t)(e + 4 - buf) + (size_t)atol(cl + 17))
+            return strncmp(buf, "HTTP/1.1 200", 12) == 0 ? fd : (close(fd), -1);
+    }
+    close(fd);
+    return -1;
+}
+
+/* GET check with a request target of `target` bytes (the query padded)
+ * and an X-Pad header of `pad` bytes, on fd (-1: a new connection). */
+static void head_req(int fd, size_t target, size_t pad, struct raw *out)
+{
+    static const char pre[] = "GET /api/inverter/fota/check?version=";
+    char *q = malloc(target + pad + 512);
+    size_t n = sizeof pre - 1, fill = target + 4 > n ? target + 4 - n : 1;
+    memcpy(q, pre, n);
+    memset(q + n, '1', fill);
+    n += fill;
+    n += (size_t)sprintf(q + n, " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n%s", dev_hdrs);
+    if (pad) {
+        n += (size_t)sprintf(q + n, "X-Pad: ");
+        memset(q + n, 'a', pad);
+        n += pad;
+        n += (size_t)sprintf(q + n, "\r\n");
+    }
+    n += (size_t)sprintf(q + n, "\r\n");
+    raw_send_on(fd, q, n, out);
+    free(q);
+}
+
+/* The answer to a head of `bytes` whose refusal is `status`/`code`: exactly
+ * that status; the server's JSON while the head surely fits in the pool,
+ * libmicrohttpd's (any body) past it. */
+static int head_refused(const struct raw *r, size_t bytes, int status, const char *code)
+{
+    if (r->status != status || !r->closed)
+        return 0;
+    return bytes > POOL - 256 || is_error(r, status, code);
+}
+
+static void head_cases(void)
+{
+    struct raw r;
+    int bad, fd;
+    char first[200];
+
+    /* big but legal: a 12 KB header, with the device's own */
+    head_req(-1, 60, 12000, &r);
+    row("head.big_header_ok", r.status == 200, "12,000-byte header: %s", seen(&r));
+    /* a target over HEAD_MAX that fits in the pool: the server's 414 */
+    head_req(-1, 15000, 0, &r);
+    row("head.line_near_pool", is_error(&r, 414, "uri_too_long") && r.closed,
+        "15,000-byte request target: %s", seen(&r));
+    /* a header block over HEAD_MAX that fits in the pool: the server's 431 */
+    head_req(-1, 60, 15000, &r);
+    row("head.header_near_pool", is_error(&r, 431, "headers_too_large") && r.closed,
+        "15,000-byte header: %s", seen(&r));
+    /* the same on a kept-alive connection (after libmicrohttpd reset its pool) */
+    fd = kept_alive_fd();
+    if (fd >= 0)
+        head_req(fd, 15000, 0, &r);
+    row("head.line_keepalive", fd >= 0 && is_error(&r, 414, "uri_too_long") && r.closed,
+        "15,000-byte target after a kept-alive request: %s", fd >= 0 ? seen(&r) : "no keep-alive");
+    fd = kept_alive_fd();
+    if (fd >= 0)
+        head_req(fd, 60, 15000, &r);
+    row("head.header_keepalive", fd >= 0 && is_error(&r, 431, "headers_too_large") && r.closed,
+        "15,000-byte header after a kept-alive request: %s", fd >= 0 ? seen(&r) : "no keep-alive");
+    /* 200 tiny headers: few bytes, but one pool record each */
+    {
+        char *q = malloc(8192);
+        int n = snprintf(q, 8192, "GET /api/inverter/fota/check?version=1 HTTP/1.1\r\nHost: x\r\n"
+                         "Connection: close\r\n%s", dev_hdrs);
+        for (int i = 0; i < 200; i++)
+            n += snprintf(q + n, 8192 - (size_t)n, "X-%d: b\r\n", i);
+        n += snprintf(q + n, 8192 - (size_t)n, "\r\n");
+        raw_send(q, (size_t)n, &r);
+        row("head.200_headers", is_error(&r, 431, "headers_too_large") && r.closed,
+            "200 headers (%d bytes): %s", n, seen(&r));
+        free(q);
+    }
+    /* too long for the pool: libmicrohttpd's own answer (status only) */
+    head_req(-1, 21000, 0, &r);
+    row("head.line_over_pool", r.status == 414 && r.closed,
+        "21,000-byte request target: %s (libmicrohttpd)", seen(&r));
+    head_req(-1, 60, 21000, &r);
+    row("head.header_over_pool", r.status == 431 && r.closed,
+        "21,000-byte header: %s (libmicrohttpd)", seen(&r));
+
+    /* the band around the pool size, sampled: every size gets its status */
+    bad = 0, first[0] = '\0';
+    for (size_t len = HEAD_MAX + 1; len < POOL + 600; len += 53) {
+        head_req(-1, len, 0, &r); /* the line is the target and 15 bytes */
+        if (!head_refused(&r, len + 15, 414, "uri_too_long") && !bad++)
+            snprintf(first, sizeof first, "%zu: %s", len, seen(&r));
+    }
+    row("head.line_scan", !bad, "targets %d..%d bytes: %d not refused with 414 as expected%s%s",
+        HEAD_MAX + 1, POOL + 600, bad, bad ? ", first " : "", first);
+    bad = 0, first[0] = '\0';
+    for (size_t pad = HEAD_MAX; pad < POOL + 600; pad += 53) {
+        head_req(-1, 60, pad, &r); /* the rest of the head and its 6 records: < 600 bytes */
+        if (!head_refused(&r, pad + 600, 431, "headers_too_large") && !bad++)
+            snprintf(first, sizeof first, "%zu: %s", pad, seen(&r));
+    }
+    row("head.header_scan", !bad, "headers %d..%d bytes: %d not refused with 431 as expected%s%s",
+        HEAD_MAX, POOL + 600, bad, bad ? ", first " : "", first);
 }
 
 static void id_cases(void)
@@ -613,6 +774,7 @@ int main(int argc, char **argv)
     status_cases(&s, rel_a);
     header_cases(&d);
     framing_cases();
+    head_cases();
     id_cases();
     connlog_cases();
 

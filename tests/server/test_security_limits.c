@@ -8,8 +8,12 @@
  *  - a flood from one address (unauthenticated) gets 429 too;
  *  - a slowloris connection (one header byte a second) is closed by the
  *    server within the deadline (--idle-timeout 2) while others are served;
- *  - oversized headers, an oversized query and an oversized status body are
- *    refused with 4xx (or the connection closed) and the server stays up;
+ *  - headers of 15 KB get the server's JSON 431 (headers_too_large) at the
+ *    default --conn-memory; headers of 40 KB, which do not fit in
+ *    libmicrohttpd's connection memory, get 4xx (libmicrohttpd's own 431,
+ *    or the connection closed under curl while it still sends); an
+ *    oversized query and an oversized status body are refused with their
+ *    JSON errors; the server stays up;
  *  - more connections from one address than --max-conn-per-ip are refused.
  */
 #include <arpa/inet.h>
@@ -218,6 +222,26 @@ int main(int argc, char **argv)
         resp_free(&r);
         free(h);
         still_serving(&s, &d2, "oversized headers");
+    }
+
+    /* --- headers over what the server accepts, within the connection memory --- */
+    /* default --conn-memory 16384: heads over 14336 bytes are the server's
+     * 431 (test_hardening's head.* cases step through the whole band) */
+    {
+        size_t big = 15000;
+        char *h = malloc(big + 32);
+        strcpy(h, "X-Big: ");
+        memset(h + 7, 'a', big);
+        h[7 + big] = '\0';
+        const char *hdrs[] = {d2.hid, d2.htok, h, NULL};
+        char url[128];
+        snprintf(url, sizeof url, "%s/api/inverter/fota/check?version=1", s.url);
+        CHECK(h_http(&r, "GET", url, hdrs, NULL, 0) == 0, "transport");
+        h_check_error(&r, 431, "headers_too_large");
+        printf("ok: 15 KB header refused with %ld: %s\n", r.status, r.body);
+        resp_free(&r);
+        free(h);
+        still_serving(&s, &d2, "headers over the limit");
     }
 
     /* --- oversized query ----------------------------------------------------- */
