@@ -1,33 +1,72 @@
 /*
  * fleetload - a fleet's load on one fota-server: many devices polling
  * (`check`) while a few hundred download (`chunk`, with a `status` report
- * every 64 chunks), for a fixed time; prints requests per second, p50 and
- * p99 latency per endpoint, errors (any answer but the expected 200/204, or
- * a transport failure) and the server's RSS. Figures only: no assertion.
+ * every 64 chunks), for a fixed time; prints per endpoint the offered and
+ * achieved requests per second, p50 and p99 latency, errors (any answer but
+ * the expected 200/204, or a transport failure), late sends, and the
+ * server's RSS and CPU time beside the generator's own. Figures only: no
+ * assertion.
  *
  * usage: fleetload PORT ADMIN_TOKEN FIRMWARE_FILE SERVER_PID
  *                  [--devices N] [--pollers P] [--downloaders D] [--seconds S]
+ *                  [--poll-rate R] [--chunk-rate C] [--db-pid PID] [--timeline 1]
  *
  * Setup (not timed): registers N devices esp32-bench-NNNNN through
  * /api/admin/device-import with keys made here (so the tokens are known),
- * uploads FIRMWARE_FILE and deploys it to every esp32. Then P threads poll,
- * each a keep-alive connection asking `check` for a random device, and D
- * threads download, each a device of its own fetching chunks in order
- * (release= named) and posting "downloading" every 64th chunk. A device's
- * first check records the offer (a state change): a warm-up (not timed)
- * makes every device's first check, so the timed polls are the steady state
- * in which a check only says the device was seen.
+ * uploads FIRMWARE_FILE and deploys it to every esp32, and computes every
+ * device's headers (id and HMAC token) once. A device's first check records
+ * the offer (a state change): a warm-up (not timed) makes every device's
+ * first check, so the timed polls are the steady state in which a check only
+ * says the device was seen.
+ *
+ * Timed: P threads poll, each on its own keep-alive connection asking
+ * `check` for random devices (not the downloaders), and D threads download,
+ * each a device of its own fetching chunks in order (release= named) and
+ * posting "downloading" after every 64th chunk.
+ * - Closed loop (R = 0, C = 0, the default): each thread sends its next
+ *   request as soon as the answer to the previous one is in; the load is
+ *   whatever the server (and the shared CPUs) can take: a capacity figure,
+ *   and its latencies are those of saturation (Little's law: P + D requests
+ *   always in flight).
+ * - Open loop (R > 0 and/or C > 0): a real fleet's devices poll on their own
+ *   timers and download at their link's pace, whatever the server's answer
+ *   time. Poller thread j sends at t0 + phase_j + k * P / R (R checks per
+ *   second in total, a random phase per thread), downloader d its chunk k at
+ *   t0 + phase_d + k / C. Latency is measured from the SCHEDULED send time,
+ *   not the actual one, so a send delayed by a slow previous answer on the
+ *   same connection (or by the generator's own lack of CPU) counts its delay
+ *   (no coordinated omission). Sends more than LATE_MS late are counted and
+ *   printed, split into "conn" (the connection was still busy with the
+ *   previous request at the scheduled time) and "wake" (it was free, the
+ *   thread woke late: the generator had no CPU); sends scheduled inside the
+ *   window but never made are printed as "unsent" and enter the
+ *   percentiles with their wait until the window's end (a lower bound). A
+ *   status follows its chunk's answer and is timed from its actual send.
+ * The downloaders' first `check` (one each, at start) is not timed.
+ *
+ * Latencies go into one shared log-linear histogram per endpoint (64
+ * buckets per power of two: within 1.6 %), so memory does not grow with
+ * the run's length; the per-device headers take about 128 bytes a device.
+ * CPU: the generator's own (getrusage), the server's (utime + stime of
+ * SERVER_PID in /proc/PID/stat) and, with --db-pid, that of a database
+ * server and its direct children (PostgreSQL's postmaster and backends),
+ * each over the timed window, also as a share of one core ("cores").
+ * --timeline 1 adds, per second of the window, each endpoint's count and
+ * worst latency (TIMELINE lines): are the slow answers a burst or spread?
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -37,18 +76,17 @@
 enum { K_CHECK, K_CHUNK, K_STATUS, K_N };
 static const char *const kname[K_N] = {"check", "chunk", "status"};
 
+/* a send this much later than its schedule is counted as late */
+#define LATE_MS 10.0
+
 static unsigned port;
 static const char *token;
 static int ndev = 10000, npoll = 64, ndl = 300, seconds = 10;
+static double poll_rate, chunk_rate; /* 0: closed loop */
 static long long rel_id;
 static unsigned total_chunks;
 static atomic_int stop_flag;
-
-struct lat {
-    double *v;
-    size_t n, cap;
-    long errors;
-};
+static double t_start, t_end; /* the timed window */
 
 static double now_s(void)
 {
@@ -57,15 +95,62 @@ static double now_s(void)
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static void lat_add(struct lat *l, double ms)
+static void sleep_until(double t)
 {
-    if (l->n == l->cap) {
-        l->cap = l->cap ? 2 * l->cap : 4096;
-        l->v = realloc(l->v, l->cap * sizeof *l->v);
-        if (!l->v)
-            abort();
+    struct timespec ts = {.tv_sec = (time_t)t};
+    ts.tv_nsec = (long)((t - (double)ts.tv_sec) * 1e9);
+    if (ts.tv_nsec > 999999999L)
+        ts.tv_nsec = 999999999L;
+    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
+        ;
+}
+
+/* --- latency histograms (log-linear, shared, bounded) ---------------------- */
+
+/* Microseconds; values below 64 exact, above in 64 buckets per power of
+ * two. HB buckets reach 2^(HB/64 + 5) us, far beyond any run. */
+enum { HSUB = 64, HB = HSUB * 32 };
+static atomic_ullong hist[K_N][HB];
+static atomic_long nerr[K_N], ndone[K_N];
+
+static unsigned hbucket(double us)
+{
+    uint64_t v = us < 1 ? 0 : (uint64_t)us;
+    if (v < HSUB)
+        return (unsigned)v;
+    unsigned h = 63u - (unsigned)__builtin_clzll(v), shift = h - 6;
+    unsigned i = (shift + 1) * HSUB + (unsigned)((v >> shift) - HSUB);
+    return i < HB ? i : HB - 1;
+}
+
+/* the middle of bucket i, in ms */
+static double hvalue(unsigned i)
+{
+    if (i < HSUB)
+        return i / 1000.0;
+    unsigned shift = i / HSUB - 1;
+    double lo = (double)((uint64_t)(HSUB + i % HSUB) << shift);
+    return (lo + (double)(1ull << shift) / 2) / 1000.0;
+}
+
+/* --timeline: per second of the window (by send time), the count and the
+ * worst latency of each endpoint, to see whether slow answers come in
+ * bursts (a periodic flush, a checkpoint) or spread evenly */
+static int timeline;
+static atomic_uint (*tl_n)[K_N], (*tl_max_us)[K_N];
+
+static void lat_add(int kind, double ms, double sched)
+{
+    atomic_fetch_add_explicit(&hist[kind][hbucket(ms * 1000)], 1, memory_order_relaxed);
+    if (timeline) {
+        double at = sched - t_start;
+        int sec = at < 0 ? 0 : at >= seconds ? seconds : (int)at;
+        unsigned us = ms * 1000 > 4e9 ? 4000000000u : (unsigned)(ms * 1000), old;
+        atomic_fetch_add_explicit(&tl_n[sec][kind], 1, memory_order_relaxed);
+        old = atomic_load_explicit(&tl_max_us[sec][kind], memory_order_relaxed);
+        while (us > old && !atomic_compare_exchange_weak(&tl_max_us[sec][kind], &old, us))
+            ;
     }
-    l->v[l->n++] = ms;
 }
 
 /* --- a minimal keep-alive HTTP/1.1 client ------------------------------- */
@@ -187,12 +272,41 @@ static void dev_token(int i, char *out)
     hex(tok, 32, out);
 }
 
-static int dev_headers(int i, char *out, size_t n)
+/* Every device's "X-Device-Id: ...\r\nX-Device-Token: ...\r\n", computed
+ * once before the timed part (an HMAC each), so a request costs the
+ * generator a copy, not a hash. */
+enum { HD_MAX = 136 };
+static char (*dev_hd)[HD_MAX];
+static unsigned char *dev_hd_len;
+
+static int dev_headers_init(void)
 {
-    char id[32], tok[65];
-    dev_id(i, id);
-    dev_token(i, tok);
-    return snprintf(out, n, "X-Device-Id: %s\r\nX-Device-Token: %s\r\n", id, tok);
+    if (!(dev_hd = malloc((size_t)ndev * sizeof *dev_hd)) || !(dev_hd_len = malloc((size_t)ndev)))
+        return -1;
+    for (int i = 0; i < ndev; i++) {
+        char id[32], tok[65];
+        dev_id(i, id);
+        dev_token(i, tok);
+        int n = snprintf(dev_hd[i], HD_MAX, "X-Device-Id: %s\r\nX-Device-Token: %s\r\n", id, tok);
+        if (n <= 0 || n >= HD_MAX)
+            return -1;
+        dev_hd_len[i] = (unsigned char)n;
+    }
+    return 0;
+}
+
+static const char check_line[] =
+    "GET /api/inverter/fota/check?version=1.0.0 HTTP/1.1\r\nHost: x\r\n";
+
+/* device i's check request into req (at least 256 bytes); its length */
+static size_t check_req(int i, char *req)
+{
+    size_t n = sizeof check_line - 1;
+    memcpy(req, check_line, n);
+    memcpy(req + n, dev_hd[i], dev_hd_len[i]);
+    n += dev_hd_len[i];
+    memcpy(req + n, "\r\n", 2);
+    return n + 2;
 }
 
 /* --- setup through the admin API ---------------------------------------- */
@@ -291,7 +405,7 @@ struct worker {
     pthread_t th;
     int index;
     uint32_t rng;
-    struct lat lat[K_N];
+    long sends, late_conn, late_wake, unsent; /* open loop only */
 };
 
 static uint32_t xs(uint32_t *s)
@@ -302,18 +416,48 @@ static uint32_t xs(uint32_t *s)
     return *s;
 }
 
-static void timed(struct worker *w, struct conn *c, int kind, const char *req, size_t len,
-                  int want)
+static double uniform(uint32_t *s) { return xs(s) / 4294967296.0; }
+
+/* One request, timed from `sched` (its scheduled send time in open loop,
+ * the moment of sending in closed loop) to the answer's last byte. */
+static void timed(struct conn *c, int kind, const char *req, size_t len, int want, double sched)
 {
-    double t = now_s();
     int st = request(c, req, len);
     if (st != want) {
-        if (w->lat[kind].errors++ == 0)
-            fprintf(stderr, "fleetload: %s answered %d (first error of this thread)\n",
-                    kname[kind], st);
+        if (atomic_fetch_add(&nerr[kind], 1) == 0)
+            fprintf(stderr, "fleetload: %s answered %d (first error)\n", kname[kind], st);
+    } else {
+        lat_add(kind, (now_s() - sched) * 1000, sched);
+        atomic_fetch_add_explicit(&ndone[kind], 1, memory_order_relaxed);
     }
-    else
-        lat_add(&w->lat[kind], (now_s() - t) * 1000);
+}
+
+/* Open loop, at the end of the window: the sends still scheduled in it but
+ * never made (the thread was held up) are counted as unsent, and enter the
+ * latencies with their wait so far (a lower bound), so a stalled server
+ * cannot make them vanish from the percentiles. */
+static void unsent(struct worker *w, int kind, double sched, double period)
+{
+    double now = now_s();
+    for (; period > 0 && sched < t_end; sched += period) {
+        w->unsent++;
+        lat_add(kind, (now - sched) * 1000, sched);
+    }
+}
+
+/* Open loop: wait for the scheduled time `sched`, count the send as late
+ * (and why) when it leaves more than LATE_MS after it. `free_at` is when
+ * the connection's previous answer came in. */
+static void pace(struct worker *w, double sched, double free_at)
+{
+    sleep_until(sched);
+    w->sends++;
+    if ((now_s() - sched) * 1000 > LATE_MS) {
+        if (free_at > sched)
+            w->late_conn++;
+        else
+            w->late_wake++;
+    }
 }
 
 /* Warm-up (not timed): every device checks once, so the offer is recorded
@@ -322,17 +466,12 @@ static atomic_int warm_next;
 static void *warmer(void *arg)
 {
     struct conn c = {.fd = -1};
-    char req[512], hd[200];
+    char req[256];
     int i;
     (void)arg;
-    while ((i = atomic_fetch_add(&warm_next, 1)) < ndev) {
-        dev_headers(i, hd, sizeof hd);
-        int n = snprintf(req, sizeof req,
-                         "GET /api/inverter/fota/check?version=1.0.0 HTTP/1.1\r\nHost: x\r\n%s\r\n",
-                         hd);
-        if (request(&c, req, (size_t)n) != 200)
+    while ((i = atomic_fetch_add(&warm_next, 1)) < ndev)
+        if (request(&c, req, check_req(i, req)) != 200)
             fprintf(stderr, "fleetload: warm-up check of device %d failed\n", i);
-    }
     conn_close(&c);
     return NULL;
 }
@@ -341,16 +480,27 @@ static void *poller(void *arg)
 {
     struct worker *w = arg;
     struct conn c = {.fd = -1};
-    char req[512], hd[200];
-    while (!atomic_load(&stop_flag)) {
+    char req[256];
+    double period = poll_rate > 0 ? npoll / poll_rate : 0;
+    sleep_until(t_start);
+    double sched = t_start + period * uniform(&w->rng), free_at = t_start;
+    for (;;) {
+        if (period > 0) {
+            if (sched >= t_end || now_s() >= t_end)
+                break;
+            pace(w, sched, free_at);
+        } else {
+            if (atomic_load(&stop_flag))
+                break;
+            sched = now_s();
+        }
         /* pollers use the devices the downloaders do not */
         int i = ndl + (int)(xs(&w->rng) % (uint32_t)(ndev - ndl));
-        dev_headers(i, hd, sizeof hd);
-        int n = snprintf(req, sizeof req,
-                         "GET /api/inverter/fota/check?version=1.0.0 HTTP/1.1\r\nHost: x\r\n%s\r\n",
-                         hd);
-        timed(w, &c, K_CHECK, req, (size_t)n, 200);
+        timed(&c, K_CHECK, req, check_req(i, req), 200, sched);
+        free_at = now_s();
+        sched += period;
     }
+    unsent(w, K_CHECK, sched, period);
     conn_close(&c);
     return NULL;
 }
@@ -359,19 +509,29 @@ static void *downloader(void *arg)
 {
     struct worker *w = arg;
     struct conn c = {.fd = -1};
-    char req[1024], hd[200], body[160];
+    char req[1024], body[160];
+    const char *hd = dev_hd[w->index];
     unsigned n = xs(&w->rng) % total_chunks;
-    dev_headers(w->index, hd, sizeof hd);
-    int len = snprintf(req, sizeof req,
-                       "GET /api/inverter/fota/check?version=1.0.0 HTTP/1.1\r\nHost: x\r\n%s\r\n",
-                       hd);
-    timed(w, &c, K_CHECK, req, (size_t)len, 200);
-    while (!atomic_load(&stop_flag)) {
-        len = snprintf(req, sizeof req,
-                       "GET /api/inverter/fota/chunk?chunk=%u&release=%lld HTTP/1.1\r\nHost: x\r\n"
-                       "%s\r\n",
-                       n, rel_id, hd);
-        timed(w, &c, K_CHUNK, req, (size_t)len, 200);
+    double period = chunk_rate > 0 ? 1 / chunk_rate : 0;
+    /* the device's check before it downloads (not timed) */
+    request(&c, req, check_req(w->index, req));
+    sleep_until(t_start);
+    double sched = t_start + period * uniform(&w->rng), free_at = t_start;
+    for (;;) {
+        if (period > 0) {
+            if (sched >= t_end || now_s() >= t_end)
+                break;
+            pace(w, sched, free_at);
+        } else {
+            if (atomic_load(&stop_flag))
+                break;
+            sched = now_s();
+        }
+        int len = snprintf(req, sizeof req,
+                           "GET /api/inverter/fota/chunk?chunk=%u&release=%lld HTTP/1.1\r\n"
+                           "Host: x\r\n%s\r\n",
+                           n, rel_id, hd);
+        timed(&c, K_CHUNK, req, (size_t)len, 200, sched);
         if (++n % 64 == 0) {
             int bl = snprintf(body, sizeof body,
                               "{\"release\":%lld,\"state\":\"downloading\",\"chunks_received\":%u,"
@@ -381,20 +541,19 @@ static void *downloader(void *arg)
                            "POST /api/inverter/fota/status HTTP/1.1\r\nHost: x\r\n%s"
                            "Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s",
                            hd, bl, body);
-            timed(w, &c, K_STATUS, req, (size_t)len, 204);
+            timed(&c, K_STATUS, req, (size_t)len, 204, now_s());
         }
         if (n >= total_chunks)
             n = 0;
+        free_at = now_s();
+        sched += period;
     }
+    unsent(w, K_CHUNK, sched, period);
     conn_close(&c);
     return NULL;
 }
 
-static int cmp(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
+/* --- the server's figures ------------------------------------------------------ */
 
 static long rss_kib(int pid, const char *field)
 {
@@ -411,31 +570,111 @@ static long rss_kib(int pid, const char *field)
     return v;
 }
 
+/* utime + stime of process pid in seconds (and its parent in *ppid), -1 if
+ * it cannot be read */
+static double proc_cpu_s(int pid, int *ppid)
+{
+    char p[64], line[1024], *r;
+    unsigned long ut, st;
+    int pp;
+    FILE *f;
+    snprintf(p, sizeof p, "/proc/%d/stat", pid);
+    if (!(f = fopen(p, "r")))
+        return -1;
+    r = fgets(line, sizeof line, f);
+    fclose(f);
+    /* after the command's ")": state ppid ... utime (14th field) stime */
+    if (!r || !(r = strrchr(line, ')')) ||
+        sscanf(r + 2, "%*c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &pp, &ut, &st) != 3)
+        return -1;
+    if (ppid)
+        *ppid = pp;
+    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+/* CPU seconds of pid and of its direct children (a postmaster and its
+ * backends); children that exited in between are not counted */
+static double tree_cpu_s(int pid)
+{
+    double sum = proc_cpu_s(pid, NULL);
+    DIR *d = opendir("/proc");
+    struct dirent *e;
+    if (sum < 0 || !d)
+        return -1;
+    while ((e = readdir(d))) {
+        int child = atoi(e->d_name), pp = 0;
+        double c;
+        if (child > 0 && child != pid && (c = proc_cpu_s(child, &pp)) >= 0 && pp == pid)
+            sum += c;
+    }
+    closedir(d);
+    return sum;
+}
+
+static double self_cpu_s(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
+           ru.ru_stime.tv_usec / 1e6;
+}
+
+/* --- main ---------------------------------------------------------------------- */
+
+static double percentile(const unsigned long long *h, unsigned long long n, double q)
+{
+    unsigned long long rank = (unsigned long long)((double)n * q) + 1, seen = 0;
+    for (unsigned i = 0; i < HB; i++)
+        if ((seen += h[i]) >= rank)
+            return hvalue(i);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
-    int pid;
+    int pid, dbpid = 0;
     if (argc < 5) {
         fprintf(stderr, "usage: fleetload PORT ADMIN_TOKEN FIRMWARE_FILE SERVER_PID "
-                        "[--devices N] [--pollers P] [--downloaders D] [--seconds S]\n");
+                        "[--devices N] [--pollers P] [--downloaders D] [--seconds S] "
+                        "[--poll-rate R] [--chunk-rate C] [--db-pid PID] [--timeline 1]\n");
         return 2;
     }
+    setvbuf(stdout, NULL, _IOLBF, 0); /* progress lines show as they come */
     port = (unsigned)atoi(argv[1]);
     token = argv[2];
     pid = atoi(argv[4]);
-    for (int i = 5; i + 1 < argc; i += 2) {
+    for (int i = 5; i < argc; i += 2) {
+        if (i + 1 >= argc) {
+            fprintf(stderr, "fleetload: %s needs a value\n", argv[i]);
+            return 2;
+        }
         int v = atoi(argv[i + 1]);
         if (!strcmp(argv[i], "--devices")) ndev = v;
         else if (!strcmp(argv[i], "--pollers")) npoll = v;
         else if (!strcmp(argv[i], "--downloaders")) ndl = v;
         else if (!strcmp(argv[i], "--seconds")) seconds = v;
+        else if (!strcmp(argv[i], "--poll-rate")) poll_rate = atof(argv[i + 1]);
+        else if (!strcmp(argv[i], "--chunk-rate")) chunk_rate = atof(argv[i + 1]);
+        else if (!strcmp(argv[i], "--db-pid")) dbpid = v;
+        else if (!strcmp(argv[i], "--timeline")) timeline = v;
         else {
             fprintf(stderr, "fleetload: unknown option %s\n", argv[i]);
             return 2;
         }
     }
-    if (ndev < 1 || ndl < 0 || ndl >= ndev || npoll < 1 || seconds < 1) {
-        fprintf(stderr, "fleetload: need 0 <= downloaders < devices, pollers >= 1\n");
+    if (ndev < 1 || ndl < 0 || ndl >= ndev || npoll < 0 || npoll + ndl < 1 || seconds < 1 ||
+        poll_rate < 0 || chunk_rate < 0) {
+        fprintf(stderr, "fleetload: need 0 <= downloaders < devices, pollers >= 0, rates >= 0\n");
         return 2;
+    }
+    if (timeline && (!(tl_n = calloc((size_t)seconds + 1, sizeof *tl_n)) ||
+                     !(tl_max_us = calloc((size_t)seconds + 1, sizeof *tl_max_us)))) {
+        fprintf(stderr, "fleetload: out of memory for the timeline\n");
+        return 1;
+    }
+    if (dev_headers_init() < 0) {
+        fprintf(stderr, "fleetload: out of memory for the device headers\n");
+        return 1;
     }
     if (setup(argv[3]) < 0)
         return 1;
@@ -452,7 +691,12 @@ int main(int argc, char **argv)
 
     int nw = npoll + ndl;
     struct worker *w = calloc((size_t)nw, sizeof *w);
-    double t0 = now_s();
+    if (!w)
+        return 1;
+    /* the window starts a little after the threads (and the downloaders'
+     * untimed first checks), so none starts late */
+    t_start = now_s() + 0.5 + nw * 0.001;
+    t_end = t_start + seconds;
     for (int i = 0; i < nw; i++) {
         w[i].index = i < ndl ? i : i - ndl;
         w[i].rng = 2463534242u + 7919u * (uint32_t)i;
@@ -462,34 +706,80 @@ int main(int argc, char **argv)
         pthread_create(&w[i].th, &at, i < ndl ? downloader : poller, &w[i]);
         pthread_attr_destroy(&at);
     }
-    sleep((unsigned)seconds);
+    sleep_until(t_start);
+    double gen0 = self_cpu_s(), srv0 = proc_cpu_s(pid, NULL), db0 = dbpid ? tree_cpu_s(dbpid) : 0;
+    sleep_until(t_end);
     long rss = rss_kib(pid, "VmRSS:"), hwm = rss_kib(pid, "VmHWM:");
     atomic_store(&stop_flag, 1);
     for (int i = 0; i < nw; i++)
         pthread_join(w[i].th, NULL);
-    double el = now_s() - t0;
+    double el = now_s() - t_start;
+    double gen = self_cpu_s() - gen0, srv = proc_cpu_s(pid, NULL) - srv0;
+    double db = dbpid ? tree_cpu_s(dbpid) - db0 : 0;
 
     long total = 0, errors = 0;
-    printf("fleetload: %d devices, %d polling connections, %d downloading, %.1f s\n", ndev, npoll,
-           ndl, el);
+    printf("fleetload: %d devices, %d polling connections (%s), %d downloading (%s), %d s "
+           "(%.2f s to the last answer)\n",
+           ndev, npoll, poll_rate > 0 ? "open loop" : "closed loop", ndl,
+           chunk_rate > 0 ? "open loop" : "closed loop", seconds, el);
     for (int k = 0; k < K_N; k++) {
-        struct lat all = {0};
-        for (int i = 0; i < nw; i++) {
-            for (size_t j = 0; j < w[i].lat[k].n; j++)
-                lat_add(&all, w[i].lat[k].v[j]);
-            all.errors += w[i].lat[k].errors;
-            free(w[i].lat[k].v);
+        static unsigned long long h[HB];
+        unsigned long long n = 0;
+        double maxv = 0;
+        for (unsigned i = 0; i < HB; i++) {
+            h[i] = atomic_load(&hist[k][i]);
+            n += h[i];
+            if (h[i])
+                maxv = hvalue(i);
         }
-        qsort(all.v, all.n, sizeof *all.v, cmp);
-        double p50 = all.n ? all.v[all.n / 2] : 0, p99 = all.n ? all.v[all.n * 99 / 100] : 0;
-        printf("RESULT %s rps=%.0f p50_ms=%.2f p99_ms=%.2f n=%zu errors=%ld\n", kname[k],
-               all.n / el, p50, p99, all.n, all.errors);
-        total += (long)all.n;
-        errors += all.errors;
-        free(all.v);
+        /* the offered load, the sends and their lateness (open loop) */
+        int open = k == K_CHECK ? poll_rate > 0 : chunk_rate > 0;
+        double offered = k == K_CHECK ? poll_rate : k == K_CHUNK ? ndl * chunk_rate
+                                                                 : ndl * chunk_rate / 64;
+        long lc = 0, lw = 0, uns = 0, sends = 0;
+        for (int i = k == K_CHECK ? ndl : 0; k != K_STATUS && i < (k == K_CHECK ? nw : ndl); i++) {
+            sends += w[i].sends;
+            lc += w[i].late_conn;
+            lw += w[i].late_wake;
+            uns += w[i].unsent;
+        }
+        long e = atomic_load(&nerr[k]), done = atomic_load(&ndone[k]);
+        /* open loop: every send was scheduled inside the S-s window */
+        double win = open ? (double)seconds : el;
+        printf("RESULT %s rps=%.0f p50_ms=%.2f p99_ms=%.2f max_ms=%.1f n=%ld errors=%ld "
+               "loop=%s",
+               kname[k], (double)done / win, percentile(h, n, 0.50), percentile(h, n, 0.99), maxv,
+               done, e, open ? "open" : "closed");
+        if (open)
+            printf(" offered_rps=%.0f", offered);
+        if (open && k != K_STATUS) /* a status follows its chunk: no schedule of its own */
+            printf(" late=%ld late_conn=%ld late_wake=%ld unsent=%ld", lc + lw, lc, lw, uns);
+        printf("\n");
+        if (open && k != K_STATUS && (lw > sends / 100 || uns > 0))
+            printf("fleetload: WARNING: %s load not offered as scheduled: %ld sends never made "
+                   "(their connection held up to the end), %ld of %ld made more than %.0f ms late "
+                   "with their connection free (the generator had no CPU)\n",
+                   kname[k], uns, lw, sends, LATE_MS);
+        total += done;
+        errors += e;
     }
-    printf("RESULT total rps=%.0f errors=%ld rss_kib=%ld hwm_kib=%ld\n", total / el, errors, rss,
-           hwm);
+    for (int t = 0; timeline && t <= seconds; t++) {
+        printf("TIMELINE s=%d", t);
+        for (int k = 0; k < K_N; k++)
+            printf(" %s_n=%u %s_max_ms=%.1f", kname[k], atomic_load(&tl_n[t][k]), kname[k],
+                   atomic_load(&tl_max_us[t][k]) / 1000.0);
+        printf("\n");
+    }
+    printf("RESULT total rps=%.0f errors=%ld rss_kib=%ld hwm_kib=%ld server_cpu_s=%.2f "
+           "server_cores=%.2f gen_cpu_s=%.2f gen_cores=%.2f",
+           total / el, errors, rss, hwm, srv, srv / el, gen, gen / el);
+    if (dbpid)
+        printf(" db_cpu_s=%.2f db_cores=%.2f", db, db / el);
+    printf(" cores=%ld late_ms=%.0f\n", sysconf(_SC_NPROCESSORS_ONLN), LATE_MS);
     free(w);
+    free(dev_hd);
+    free(dev_hd_len);
+    free(tl_n);
+    free(tl_max_us);
     return 0;
 }
