@@ -476,6 +476,22 @@ static void *warmer(void *arg)
     return NULL;
 }
 
+/* Waits for the next send of a paced (open-loop) worker, or takes now as
+ * its time in the closed loop; 0 when the window is over. */
+static int next_send(struct worker *w, double *sched, double period, double free_at)
+{
+    if (period > 0) {
+        if (*sched >= t_end || now_s() >= t_end)
+            return 0;
+        pace(w, *sched, free_at);
+    } else {
+        if (atomic_load(&stop_flag))
+            return 0;
+        *sched = now_s();
+    }
+    return 1;
+}
+
 static void *poller(void *arg)
 {
     struct worker *w = arg;
@@ -484,16 +500,7 @@ static void *poller(void *arg)
     double period = poll_rate > 0 ? npoll / poll_rate : 0;
     sleep_until(t_start);
     double sched = t_start + period * uniform(&w->rng), free_at = t_start;
-    for (;;) {
-        if (period > 0) {
-            if (sched >= t_end || now_s() >= t_end)
-                break;
-            pace(w, sched, free_at);
-        } else {
-            if (atomic_load(&stop_flag))
-                break;
-            sched = now_s();
-        }
+    while (next_send(w, &sched, period, free_at)) {
         /* pollers use the devices the downloaders do not */
         int i = ndl + (int)(xs(&w->rng) % (uint32_t)(ndev - ndl));
         timed(&c, K_CHECK, req, check_req(i, req), 200, sched);
@@ -517,16 +524,7 @@ static void *downloader(void *arg)
     request(&c, req, check_req(w->index, req));
     sleep_until(t_start);
     double sched = t_start + period * uniform(&w->rng), free_at = t_start;
-    for (;;) {
-        if (period > 0) {
-            if (sched >= t_end || now_s() >= t_end)
-                break;
-            pace(w, sched, free_at);
-        } else {
-            if (atomic_load(&stop_flag))
-                break;
-            sched = now_s();
-        }
+    while (next_send(w, &sched, period, free_at)) {
         int len = snprintf(req, sizeof req,
                            "GET /api/inverter/fota/chunk?chunk=%u&release=%lld HTTP/1.1\r\n"
                            "Host: x\r\n%s\r\n",
