@@ -905,6 +905,17 @@ static void answer_on_socket(struct MHD_Connection *conn, unsigned status, const
     conn_expire(conn);
 }
 
+/* A refusal answered on the socket before the headers (on_uri): logged,
+ * and the request marked answered with its status. */
+static void refuse_early(struct request *r, unsigned status, const char *reason,
+                         const char *code, const char *msg)
+{
+    SLOG(SLOG_WARN, "refused a request before its headers: %u %s: %s", status, code, msg);
+    answer_on_socket(r->conn, status, reason, code, msg);
+    r->answered = 1;
+    r->status = status;
+}
+
 /* The request line is in (headers not yet): libmicrohttpd hands over the
  * request target as sent, before it decodes it. The request's state starts
  * here, so the checks that need the raw target (parse_raw_target) are
@@ -930,20 +941,12 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
     if (len > head_max) {
         snprintf(r->target_msg, sizeof r->target_msg,
                  "the request target is %zu bytes, at most %zu accepted", len, head_max);
-        SLOG(SLOG_WARN, "refused a request before its headers: 414 uri_too_long: %s",
-             r->target_msg);
-        answer_on_socket(conn, 414, "URI Too Long", "uri_too_long", r->target_msg);
-        r->answered = 1;
-        r->status = 414;
+        refuse_early(r, 414, "URI Too Long", "uri_too_long", r->target_msg);
         return r;
     }
     r->target_bad = parse_raw_target(uri, r->target_msg, sizeof r->target_msg);
     if (r->target_bad && strncmp(r->target_bad, "too many", 8) == 0) {
-        SLOG(SLOG_WARN, "refused a request before its headers: 400 bad_request: %s",
-             r->target_bad);
-        answer_on_socket(conn, 400, "Bad Request", "bad_request", r->target_bad);
-        r->answered = 1;
-        r->status = 400;
+        refuse_early(r, 400, "Bad Request", "bad_request", r->target_bad);
     }
     return r;
 }
