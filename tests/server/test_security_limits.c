@@ -105,6 +105,17 @@ static void still_serving(struct srv *s, struct dev *d, const char *after)
     resp_free(&r);
 }
 
+/* "X-Big: aaa..." with n letters (malloc'd). */
+static char *big_header(size_t n)
+{
+    char *h = malloc(n + 8);
+    CHECK(h, "out of memory");
+    strcpy(h, "X-Big: ");
+    memset(h + 7, 'a', n);
+    h[7 + n] = '\0';
+    return h;
+}
+
 int main(int argc, char **argv)
 {
     struct srv s;
@@ -206,11 +217,7 @@ int main(int argc, char **argv)
 
     /* --- oversized headers --------------------------------------------------- */
     {
-        size_t big = 40000;
-        char *h = malloc(big + 32);
-        strcpy(h, "X-Big: ");
-        memset(h + 7, 'a', big);
-        h[7 + big] = '\0';
+        char *h = big_header(40000);
         const char *hdrs[] = {d2.hid, d2.htok, h, NULL};
         char url[128];
         snprintf(url, sizeof url, "%s/api/inverter/fota/check?version=1", s.url);
@@ -228,11 +235,7 @@ int main(int argc, char **argv)
     /* default --conn-memory 16384: heads over 14336 bytes are the server's
      * 431 (test_hardening's head.* cases step through the whole band) */
     {
-        size_t big = 15000;
-        char *h = malloc(big + 32);
-        strcpy(h, "X-Big: ");
-        memset(h + 7, 'a', big);
-        h[7 + big] = '\0';
+        char *h = big_header(15000);
         const char *hdrs[] = {d2.hid, d2.htok, h, NULL};
         char url[128];
         snprintf(url, sizeof url, "%s/api/inverter/fota/check?version=1", s.url);
