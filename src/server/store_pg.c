@@ -737,18 +737,23 @@ static int pgs_status_add(struct store *s, const char *id, const struct store_st
     return rc;
 }
 
+void pg_status_at(const PGresult *r, int i, int col, struct store_status *h)
+{
+    memset(h, 0, sizeof *h);
+    h->id = pg_i64_at(r, i, col);
+    h->release = pg_i64_at(r, i, col + 1);
+    pg_txt_at(r, i, col + 2, h->state, sizeof h->state);
+    h->chunks_received = pg_i64_at(r, i, col + 3);
+    pg_txt_at(r, i, col + 4, h->error, sizeof h->error);
+    h->at = pg_i64_at(r, i, col + 5);
+}
+
 struct each_status { store_status_cb cb; void *ctx; };
 static int each_status(void *ctx, const PGresult *r, int i)
 {
     struct each_status *e = ctx;
     struct store_status h;
-    memset(&h, 0, sizeof h);
-    h.id = pg_i64_at(r, i, 0);
-    h.release = pg_i64_at(r, i, 1);
-    pg_txt_at(r, i, 2, h.state, sizeof h.state);
-    h.chunks_received = pg_i64_at(r, i, 3);
-    pg_txt_at(r, i, 4, h.error, sizeof h.error);
-    h.at = pg_i64_at(r, i, 5);
+    pg_status_at(r, i, 0, &h);
     return e->cb(e->ctx, &h);
 }
 

@@ -68,6 +68,9 @@ typedef int (*pg_row_fn)(void *ctx, const PGresult *r, int row);
 int pg_rows(struct store *s, const char *sql, const struct pg_args *a, const char *what,
             int want_row, pg_row_fn each, void *ctx);
 int64_t pg_i64_at(const PGresult *r, int row, int col);
+/* A status_history row from columns col.. (id, release, state,
+ * chunks_received, error, at) of row i. */
+void pg_status_at(const PGresult *r, int i, int col, struct store_status *h);
 void pg_txt_at(const PGresult *r, int row, int col, char *dst, size_t n);
 /* bytea column into dst when it holds exactly n bytes: 1, else 0. */
 int pg_bytea_at(const PGresult *r, int row, int col, void *dst, size_t n);

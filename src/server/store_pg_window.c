@@ -28,14 +28,8 @@ static int each_failure(void *ctx, const PGresult *r, int i)
     char device[65];
 
     f->w->failures_total = pg_i64_at(r, i, 7); /* the same on every row */
-    memset(&h, 0, sizeof h);
     pg_txt_at(r, i, 0, device, sizeof device);
-    h.id = pg_i64_at(r, i, 1);
-    h.release = pg_i64_at(r, i, 2);
-    pg_txt_at(r, i, 3, h.state, sizeof h.state);
-    h.chunks_received = pg_i64_at(r, i, 4);
-    pg_txt_at(r, i, 5, h.error, sizeof h.error);
-    h.at = pg_i64_at(r, i, 6);
+    pg_status_at(r, i, 1, &h);
     return f->cb(f->ctx, device, &h);
 }
 
