@@ -45,7 +45,9 @@ start() {
 start
 "$B/src/sim/fota-mkimage" -o a.bin --size 65536 --version 2.0.0 --seed 1 >/dev/null
 FOTA_SERVER=$URL FOTA_ADMIN_TOKEN=bench-token "$B/src/server/fota-admin" release add a.bin >/dev/null
-kill $SPID; wait $SPID || true; SPID=
+# fota-server exits 0 at SIGTERM; anything else is a failed stop
+kill $SPID; wait $SPID || { echo "dashboard_fleet: the server's stop failed (exit $?):" >&2; cat log >&2; exit 1; }
+SPID=
 now=$(date +%s)
 if [ "$BACKEND" = sqlite ]; then
 python3 - "$N" "$now" "$OLD" <<'PY'

@@ -35,7 +35,8 @@ done
 . "$HERE/lib.sh"
 DIR=$(mktemp -d "${TMPDIR:-/tmp}/fota-bench-idle-XXXXXX")
 trap 'bench_cleanup; rm -rf "$DIR"' EXIT
-ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+ulimit -n "$(ulimit -Hn)" 2>/dev/null ||
+    echo "idle_rss: cannot raise ulimit -n to its hard limit $(ulimit -Hn)" >&2
 [ "$(ulimit -n)" -gt $((N + 100)) ] ||
     { echo "idle_rss: ulimit -n is $(ulimit -n), $N connections need more" >&2; exit 1; }
 RUNS=${BENCH_RUNS:-3}
